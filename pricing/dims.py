@@ -1,0 +1,10 @@
+"""Names of the dimensions every result carries, spelled once."""
+
+DRAW = "draw"
+CHAIN = "chain"
+SEGMENT = "segment"
+OFFERING = "offering"
+PRICE = "price"
+VARIANT = "variant"
+ATTRIBUTE = "attribute"
+RESPONDENT = "respondent"
