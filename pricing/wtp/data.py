@@ -1,0 +1,203 @@
+"""Reading survey CSV files and checking their columns, with one-line errors that name column and lines.
+
+Every reader in `pricing.wtp` goes through these helpers, so a bad file reads the same whatever the method:
+``DataError("survey.csv: column 'price': lines 3, 7 are not numbers (got 'abc', 'n/a')")``. Line numbers are
+those of the file (the header is line 1), as a spreadsheet shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pricing.errors import DataError
+
+MAX_FILE_BYTES = 200_000_000
+_SHOWN = 5
+
+
+def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+    """Read a survey as text cells: returns the frame, a label for messages and the data's SHA-256.
+
+    Parameters
+    ----------
+    source : path or pandas.DataFrame
+        A CSV file (UTF-8, comma, semicolon or tab separated, header row first) or a frame already in memory
+        (its label is ``"data"`` and its hash is that of its CSV text).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        All cells as stripped strings (blank cells are ``""``), column names stripped, index 0..n-1.
+    label : str
+        The file's path (or ``"data"``), to start error messages with.
+    sha256 : str
+        Hex SHA-256 of the file's bytes.
+    """
+    if isinstance(source, pd.DataFrame):
+        text = source.to_csv(index=False)
+        frame = _read_text(text, "data")
+        return frame, "data", hashlib.sha256(text.encode()).hexdigest()
+    path = Path(source)
+    label = str(path)
+    try:
+        if not path.is_file():
+            raise DataError(f"{label}: file not found")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DataError(
+                f"{label}: file is {size:,} bytes; survey files are limited to {MAX_FILE_BYTES:,}"
+            )
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{label}: cannot read file ({error.strerror or error})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{label}: not UTF-8 text (byte {error.start}); save the file as CSV UTF-8") from None
+    return _read_text(text, label), label, hashlib.sha256(raw).hexdigest()
+
+
+def _read_text(text: str, label: str) -> pd.DataFrame:
+    if not text.strip():
+        raise DataError(f"{label}: file is empty; expected a header row and one row per answer")
+    try:
+        dialect = csv.Sniffer().sniff(text[:20_000].splitlines()[0], delimiters=",;\t")
+        separator = dialect.delimiter
+    except csv.Error:
+        separator = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (pd.errors.ParserError, ValueError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{label}: not a valid CSV file ({first_line})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if duplicated:
+        raise DataError(f"{label}: duplicate column name(s) {', '.join(map(repr, duplicated))}")
+    if frame.empty:
+        raise DataError(f"{label}: has a header but no data rows")
+    frame = frame.apply(lambda column: column.astype(str).str.strip())
+    return frame.reset_index(drop=True)
+
+
+def require_columns(frame: pd.DataFrame, columns: Mapping[str, str | None], label: str) -> None:
+    """Check that every named column exists; `columns` maps a role (e.g. ``"price"``) to a column name."""
+    for role, name in columns.items():
+        if name is not None and name not in frame.columns:
+            known = ", ".join(repr(c) for c in frame.columns)
+            raise DataError(f"{label}: column {name!r} ({role}) not found; the file has columns {known}")
+
+
+def line_list(rows: Iterable[int]) -> str:
+    """File line numbers of frame rows (header = line 1), a few then a count: ``lines 3, 7 and 12 more``."""
+    lines = [int(r) + 2 for r in rows]
+    shown = ", ".join(str(n) for n in lines[:_SHOWN])
+    more = f" and {len(lines) - _SHOWN} more" if len(lines) > _SHOWN else ""
+    return f"line{'s' if len(lines) > 1 else ''} {shown}{more}"
+
+
+def _examples(values: Sequence[str]) -> str:
+    unique = list(dict.fromkeys(values))[:3]
+    return ", ".join(repr(v) for v in unique)
+
+
+def numeric_column(
+    frame: pd.DataFrame,
+    column: str,
+    label: str,
+    *,
+    allow_blank: bool = False,
+    minimum: float | None = None,
+    positive: bool = False,
+) -> np.ndarray:
+    """A column as floats (NaN for blank cells when `allow_blank`), or `DataError` naming the bad lines.
+
+    Plain numbers only: ``1,234.5`` (ambiguous) and currency symbols are refused.
+    """
+    cells = frame[column]
+    blank = cells.eq("").to_numpy()
+    values = pd.to_numeric(cells.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    bad = ~blank & ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(
+            f"{label}: column {column!r}: {line_list(rows)} are not numbers "
+            f"(got {_examples(cells.iloc[rows].tolist())})"
+        )
+    if blank.any() and not allow_blank:
+        raise DataError(f"{label}: column {column!r}: {line_list(np.flatnonzero(blank))} are blank")
+    if positive:
+        low = np.isfinite(values) & (values <= 0)
+        if low.any():
+            rows = np.flatnonzero(low)
+            raise DataError(
+                f"{label}: column {column!r}: {line_list(rows)} must be > 0 "
+                f"(got {_examples(cells.iloc[rows].tolist())})"
+            )
+    if minimum is not None:
+        low = np.isfinite(values) & (values < minimum)
+        if low.any():
+            rows = np.flatnonzero(low)
+            raise DataError(
+                f"{label}: column {column!r}: {line_list(rows)} must be >= {minimum:g} "
+                f"(got {_examples(cells.iloc[rows].tolist())})"
+            )
+    return values
+
+
+def label_column(frame: pd.DataFrame, column: str | None, label: str, default: str = "all") -> np.ndarray:
+    """A text column (e.g. segment) as an array of str; every row is `default` when `column` is None."""
+    if column is None:
+        return np.full(len(frame), default, dtype=object)
+    cells = frame[column]
+    blank = cells.eq("").to_numpy()
+    if blank.any():
+        raise DataError(f"{label}: column {column!r}: {line_list(np.flatnonzero(blank))} are blank")
+    return cells.to_numpy(dtype=object)
+
+
+def choice_column(
+    frame: pd.DataFrame, column: str, label: str, mapping: Mapping[str, float], *, allow_blank: bool = False
+) -> np.ndarray:
+    """Map answers (labels, any case, or numbers) to floats; `DataError` names lines outside `mapping`."""
+    lookup = {str(k).strip().lower(): v for k, v in mapping.items()}
+    cells = frame[column]
+    values = np.full(len(frame), np.nan)
+    bad = []
+    for row, cell in enumerate(cells.tolist()):
+        key = cell.lower()
+        if key == "" and allow_blank:
+            continue
+        if key not in lookup:
+            try:
+                key = f"{float(key):g}"
+            except ValueError:
+                pass
+        if key in lookup:
+            values[row] = lookup[key]
+        else:
+            bad.append(row)
+    if bad:
+        valid = ", ".join(repr(k) for k in mapping)
+        raise DataError(
+            f"{label}: column {column!r}: {line_list(bad)} are not valid answers "
+            f"(got {_examples(cells.iloc[bad].tolist())}; valid: {valid})"
+        )
+    return values
+
+
+def segment_codes(segments: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Integer code per row and the segment names in order of first appearance."""
+    names = list(dict.fromkeys(str(s) for s in segments))
+    position = {name: i for i, name in enumerate(names)}
+    return np.array([position[str(s)] for s in segments], dtype=int), names

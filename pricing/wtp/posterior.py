@@ -1,0 +1,360 @@
+"""Saved WTP posteriors: the netCDF files a scenario points to, their draws, and sampler diagnostics.
+
+The contract with the simulator: every WTP fit's posterior group carries, per segment,
+
+- ``wtp_log_median`` (chain, draw, segment): mean of log WTP across the segment's customers, so ``exp()`` of
+  it is the median customer's WTP in currency;
+- ``wtp_log_sd`` (chain, draw, segment): sd of log WTP across the segment's customers.
+
+Choice-based conjoint fits (method ``"choice"``) also carry ``value_per_unit`` (chain, draw, segment,
+attribute), currency per attribute unit, and ``logit_scale`` (chain, draw, segment), currency
+(1/|beta_price|).
+
+How the fit was made is kept in the posterior group's attrs: ``pricing_format``, ``method``, ``columns``,
+``data_sha256``, ``pricing_version``, ``priors`` and ``diagnostics`` (the last three as JSON strings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import arviz as az
+import numpy as np
+
+import pricing
+from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
+from pricing.errors import DataError
+
+FORMAT = "pricing-wtp-posterior/1"
+WTP_VARS = ("wtp_log_median", "wtp_log_sd")
+CHOICE_VARS = ("value_per_unit", "logit_scale")
+METHODS = ("stated", "gabor_granger", "van_westendorp", "choice")
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+_EXPECTED_DIMS = {
+    "wtp_log_median": (CHAIN, DRAW, SEGMENT),
+    "wtp_log_sd": (CHAIN, DRAW, SEGMENT),
+    "value_per_unit": (CHAIN, DRAW, SEGMENT, ATTRIBUTE),
+    "logit_scale": (CHAIN, DRAW, SEGMENT),
+}
+_REQUIRED_ATTRS = (
+    "pricing_format",
+    "method",
+    "columns",
+    "data_sha256",
+    "pricing_version",
+    "priors",
+    "diagnostics",
+)
+
+
+class SamplingWarning(UserWarning):
+    """The sampler did not converge well enough to trust the posterior (R-hat, ESS or divergences)."""
+
+
+# ---- diagnostics ---------------------------------------------------------------------------------------
+
+
+def diagnose(idata: az.InferenceData, var_names: Sequence[str], *, warn: bool = True) -> dict[str, Any]:
+    """Sampler diagnostics of a fit, and a `SamplingWarning` when they fail.
+
+    Fails when any R-hat > 1.01 (or cannot be computed: fewer than 2 chains), any bulk or tail ESS < 400, or
+    any divergent transition.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A fit with a posterior group and, for divergences, a sample_stats group.
+    var_names : sequence of str
+        Variables to check (the model's free parameters and the contract variables).
+    warn : bool
+        Issue `SamplingWarning` listing the problems when the diagnostics fail.
+
+    Returns
+    -------
+    dict
+        ``rhat_max``, ``ess_bulk_min``, ``ess_tail_min`` (float or None when not computable),
+        ``divergences`` (int), ``chains``, ``draws``, ``ok`` (bool) and ``problems`` (list of str).
+    """
+    posterior = idata.posterior[list(var_names)]
+    chains, draws = posterior.sizes[CHAIN], posterior.sizes[DRAW]
+
+    def extreme(dataset, how) -> float | None:
+        values = np.concatenate([np.ravel(dataset[v].values) for v in dataset.data_vars])
+        values = values[np.isfinite(values)]
+        return float(how(values)) if values.size else None
+
+    with warnings.catch_warnings():  # ArviZ warns about too few chains; we report it ourselves
+        warnings.simplefilter("ignore")
+        rhat_max = extreme(az.rhat(posterior), np.max) if chains >= 2 else None
+        ess_bulk_min = extreme(az.ess(posterior, method="bulk"), np.min)
+        ess_tail_min = extreme(az.ess(posterior, method="tail"), np.min)
+    divergences = 0
+    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
+        divergences = int(idata.sample_stats["diverging"].values.sum())
+
+    problems = []
+    if rhat_max is None:
+        problems.append(f"R-hat cannot be computed from {chains} chain(s); run at least 2 chains")
+    elif rhat_max > RHAT_MAX:
+        problems.append(f"R-hat {rhat_max:.3f} > {RHAT_MAX}: chains disagree, sample longer")
+    for label, value in (("bulk", ess_bulk_min), ("tail", ess_tail_min)):
+        if value is None or value < ESS_MIN:
+            shown = "n/a" if value is None else f"{value:.0f}"
+            problems.append(f"{label} ESS {shown} < {ESS_MIN}: too few effective draws, sample more")
+    if divergences:
+        problems.append(f"{divergences} divergent transitions: the posterior may be biased")
+    result = {
+        "rhat_max": rhat_max,
+        "ess_bulk_min": ess_bulk_min,
+        "ess_tail_min": ess_tail_min,
+        "divergences": divergences,
+        "chains": int(chains),
+        "draws": int(draws),
+        "ok": not problems,
+        "problems": problems,
+    }
+    if problems and warn:
+        warnings.warn("sampling problems: " + "; ".join(problems), SamplingWarning, stacklevel=2)
+    return result
+
+
+def format_diagnostics(diagnostics: Mapping[str, Any]) -> str:
+    """One line for people: R-hat, ESS, divergences, and the problems when there are any."""
+
+    def shown(value, fmt):
+        return "n/a" if value is None else format(value, fmt)
+
+    line = (
+        f"R-hat max {shown(diagnostics['rhat_max'], '.3f')}, "
+        f"ESS bulk min {shown(diagnostics['ess_bulk_min'], '.0f')}, "
+        f"tail min {shown(diagnostics['ess_tail_min'], '.0f')}, divergences {diagnostics['divergences']}"
+    )
+    if diagnostics["ok"]:
+        return line + " - OK"
+    return line + " - WARNING: " + "; ".join(diagnostics["problems"])
+
+
+# ---- metadata ------------------------------------------------------------------------------------------
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def attach_metadata(
+    idata: az.InferenceData,
+    *,
+    method: str,
+    columns: Mapping[str, str],
+    data_sha256: str,
+    priors: Mapping[str, Any],
+    diagnostics: Mapping[str, Any],
+    **extra: Any,
+) -> az.InferenceData:
+    """Record how a fit was made in its posterior group's attrs (in place; returns `idata`).
+
+    `extra` values are stored as JSON strings under their own names (e.g. ``n_dropped``).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
+    attrs = idata.posterior.attrs
+    attrs.update(
+        pricing_format=FORMAT,
+        method=method,
+        columns=json.dumps(dict(columns)),
+        data_sha256=data_sha256,
+        pricing_version=pricing.__version__,
+        priors=json.dumps(_jsonable(priors)),
+        diagnostics=json.dumps(_jsonable(diagnostics)),
+    )
+    for key, value in extra.items():
+        attrs[key] = json.dumps(_jsonable(value))
+    return idata
+
+
+def metadata(idata: az.InferenceData) -> dict[str, Any]:
+    """The fit's recorded metadata with JSON attrs decoded (method, columns, priors, diagnostics, ...)."""
+    result = {}
+    for key, value in idata.posterior.attrs.items():
+        if key in ("pricing_format", "method", "data_sha256", "pricing_version") or not isinstance(
+            value, str
+        ):
+            result[key] = value
+            continue
+        try:
+            result[key] = json.loads(value)
+        except json.JSONDecodeError:
+            result[key] = value
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# ---- save / load ---------------------------------------------------------------------------------------
+
+
+def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
+    """Write a fit as netCDF atomically (temp file in the same folder, then `os.replace`).
+
+    The fit must carry the contract variables and metadata (see `attach_metadata`); it is checked before
+    writing so that a file we write can always be loaded.
+    """
+    path = Path(path)
+    _validate(idata, str(path))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        idata.to_netcdf(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_posterior(path: str | os.PathLike) -> az.InferenceData:
+    """Read and validate a saved WTP posterior; `DataError` naming the file when it is not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: posterior file not found")
+    try:
+        with az.rc_context({"data.load": "eager"}):
+            idata = az.from_netcdf(path)
+    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
+        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
+    _validate(idata, str(path))
+    return idata
+
+
+def _validate(idata: az.InferenceData, where: str) -> None:
+    if "posterior" not in idata.groups():
+        raise DataError(f"{where}: has no posterior group; not a pricing WTP posterior")
+    posterior = idata.posterior
+    attrs = posterior.attrs
+    if attrs.get("pricing_format") != FORMAT:
+        raise DataError(
+            f"{where}: not a pricing WTP posterior (attr pricing_format is {attrs.get('pricing_format')!r}, "
+            f"expected {FORMAT!r}); fit one with `pricing fit`"
+        )
+    missing_attrs = [key for key in _REQUIRED_ATTRS if key not in attrs]
+    if missing_attrs:
+        raise DataError(f"{where}: posterior attrs missing {', '.join(missing_attrs)}")
+    method = attrs["method"]
+    if method not in METHODS:
+        raise DataError(f"{where}: unknown method {method!r} (known: {', '.join(METHODS)})")
+    required = WTP_VARS + (CHOICE_VARS if method == "choice" else ())
+    missing = [v for v in required if v not in posterior]
+    if missing:
+        raise DataError(f"{where}: posterior is missing variable(s) {', '.join(missing)}")
+    for name in required:
+        dims = tuple(posterior[name].dims)
+        if dims != _EXPECTED_DIMS[name]:
+            raise DataError(f"{where}: variable {name} has dims {dims}, expected {_EXPECTED_DIMS[name]}")
+        values = posterior[name].values
+        if not np.all(np.isfinite(values)):
+            raise DataError(f"{where}: variable {name} has non-finite values")
+    if np.any(posterior["wtp_log_sd"].values <= 0):
+        raise DataError(f"{where}: variable wtp_log_sd has values <= 0")
+    if method == "choice" and np.any(posterior["logit_scale"].values <= 0):
+        raise DataError(f"{where}: variable logit_scale has values <= 0")
+
+
+def segment_names(idata: az.InferenceData) -> list[str]:
+    """The segments of a fit, in file order."""
+    return [str(s) for s in idata.posterior[SEGMENT].values]
+
+
+# ---- draws for the simulator ---------------------------------------------------------------------------
+
+
+def posterior_draws(
+    idata: az.InferenceData,
+    segment_names: Sequence[str],
+    draws: int,
+    rng: np.random.Generator,
+    attribute_names: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Exactly `draws` joint posterior draws of the contract variables, for the listed segments.
+
+    Chains and draws are flattened (chain-major). When the posterior holds a different number of draws, the
+    same draw indices are chosen for every variable with `rng` (without replacement when there are enough,
+    with replacement otherwise), so the joint posterior is kept and the same generator state gives the same
+    draws.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        A loaded WTP posterior.
+    segment_names : list of str
+        Segments wanted, in the order wanted.
+    draws : int
+        Number of draws to return.
+    rng : numpy.random.Generator
+        Source of the resampling indices.
+    attribute_names : list of str, optional
+        For choice fits: attributes wanted in ``value_per_unit``, in that order (default: as in the file).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``wtp_log_median`` and ``wtp_log_sd`` shaped (draws, n_segments); for choice fits also
+        ``logit_scale`` (draws, n_segments) and ``value_per_unit`` (draws, n_segments, n_attributes).
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1 (got {draws})")
+    posterior = idata.posterior
+    known = [str(s) for s in posterior[SEGMENT].values]
+    for name in segment_names:
+        if name not in known:
+            raise DataError(f"posterior has no segment {name!r} (segments in the file: {', '.join(known)})")
+    names = [v for v in WTP_VARS + CHOICE_VARS if v in posterior]
+    selection = {SEGMENT: list(segment_names)}
+    if attribute_names is not None and ATTRIBUTE in posterior.dims:
+        attributes = [str(a) for a in posterior[ATTRIBUTE].values]
+        for name in attribute_names:
+            if name not in attributes:
+                raise DataError(
+                    f"posterior has no attribute {name!r} (attributes in the file: {', '.join(attributes)})"
+                )
+        selection[ATTRIBUTE] = list(attribute_names)
+    total = posterior.sizes[CHAIN] * posterior.sizes[DRAW]
+    if draws == total:
+        index = np.arange(total)
+    else:
+        index = rng.choice(total, size=draws, replace=draws > total)
+    result = {}
+    for name in names:
+        array = posterior[name].sel({k: v for k, v in selection.items() if k in posterior[name].dims})
+        other = [d for d in array.dims if d not in (CHAIN, DRAW)]
+        array = array.transpose(CHAIN, DRAW, *other)
+        stacked = array.values.reshape((total, *array.shape[2:]))
+        result[name] = np.ascontiguousarray(stacked[index], dtype=float)
+    return result
