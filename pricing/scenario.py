@@ -1,0 +1,471 @@
+"""The scenario file: one small, versioned YAML file that fully describes a pricing question.
+
+A scenario names the value drivers (attributes), the customer segments with their willingness to pay (WTP) for
+a reference offering that exactly meets their expectations, the offerings in the market (ours and the
+competitors'), the over-delivery variants of our offering, and the market's choice rule and simulation
+settings. `load_scenario` validates a file into an immutable `Scenario`; every problem is reported as one line
+``path: what is wrong`` (e.g. ``segments[1].wtp.median: must be > 0 (got -5)``).
+
+Loading never runs code from the file: YAML is read with a safe loader that also refuses aliases (no
+"billion laughs"), duplicate keys, deep nesting and files over `MAX_FILE_BYTES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pricing.errors import ScenarioError
+from pricing.io import atomic_write_text
+
+SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 12
+MAX_MONEY = 1e9
+MAX_COUNT = 1e10
+MAX_LEVEL = 1e9
+
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+PositiveMoney = Annotated[float, Field(gt=0, le=MAX_MONEY)]
+Level = Annotated[float, Field(ge=-MAX_LEVEL, le=MAX_LEVEL)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+Kano = Literal["must_be", "one_dimensional", "attractive", "indifferent"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+
+
+class Attribute(_Model):
+    """A value driver customers care about, measured in `unit` (higher levels are better)."""
+
+    name: Name = Field(description="Identifier used by segments, offerings and variants, e.g. 'uptime'.")
+    unit: str = Field("", max_length=40, description="Unit of the attribute's levels, e.g. 'hours/day'.")
+    kano: Kano = Field(
+        "one_dimensional",
+        description="Kano category: must_be (shortfall hurts, excess adds little), one_dimensional (linear), "
+        "attractive (excess delights, shortfall is barely noticed), indifferent (no value).",
+    )
+    description: str = Field("", max_length=500, description="What the attribute means to customers.")
+
+
+class ElicitedWTP(_Model):
+    """WTP of a segment's customers for the reference offering, as a lognormal elicited from experts.
+
+    Give either `median` and `spread` (sd of log WTP across customers) or `low` and `high` (the central
+    `coverage` share of customers lies between them). `uncertainty` and `spread_uncertainty` are how unsure we
+    are of those numbers themselves (sd of the log median and of the log spread across posterior draws).
+    """
+
+    median: PositiveMoney | None = Field(
+        None, description="Median customer's WTP for the reference offering."
+    )
+    spread: Annotated[float, Field(gt=0, le=5)] | None = Field(
+        None, description="Sd of log WTP across the segment's customers (0.3 = about +-30%)."
+    )
+    low: PositiveMoney | None = Field(
+        None, description="Lower WTP quantile, with `high` instead of median/spread."
+    )
+    high: PositiveMoney | None = Field(None, description="Upper WTP quantile, with `low`.")
+    coverage: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.8, description="Share of customers with WTP between `low` and `high`."
+    )
+    uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.1, description="Sd of the log median across draws: our uncertainty about the median (0.1 = +-10%)."
+    )
+    spread_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0, description="Sd of the log spread across draws."
+    )
+
+    @model_validator(mode="after")
+    def _one_parametrisation(self) -> ElicitedWTP:
+        by_median = self.median is not None or self.spread is not None
+        by_range = self.low is not None or self.high is not None
+        if by_median == by_range:
+            raise ValueError("give either median and spread, or low and high")
+        if by_median and (self.median is None or self.spread is None):
+            raise ValueError("median and spread go together: give both")
+        if by_range:
+            if self.low is None or self.high is None:
+                raise ValueError("low and high go together: give both")
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
+
+    @property
+    def log_median(self) -> float:
+        """Log of the median customer's WTP (currency)."""
+        return math.log(self.median) if self.median is not None else 0.5 * math.log(self.low * self.high)
+
+    @property
+    def log_sd(self) -> float:
+        """Sd of log WTP across customers."""
+        if self.spread is not None:
+            return self.spread
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + self.coverage / 2)
+        return math.log(self.high / self.low) / (2 * z)
+
+
+class Segment(_Model):
+    """A group of customers with their own WTP, expectations and value of each attribute."""
+
+    name: Name
+    size: Annotated[float, Field(ge=0, le=MAX_COUNT)] = Field(description="Customers in the market.")
+    wtp: ElicitedWTP = Field(description="WTP for a reference offering that exactly meets expectations.")
+    logit_scale: PositiveMoney = Field(
+        description="Price sensitivity as a money amount: utility = (perceived value - price) / logit_scale. "
+        "Small = customers almost surely pick the best value for money; large = choices are noisy."
+    )
+    expectations: dict[Name, Level] = Field(
+        default_factory=dict, description="Expected level of each attribute; unlisted ones default to 0."
+    )
+    value_per_unit: dict[Name, Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]] = Field(
+        default_factory=dict,
+        description="Money value of one unit of each attribute above or below expectation; unlisted = 0.",
+    )
+    value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
+    )
+
+
+class Offering(_Model):
+    """A product in the market: ours (owner 'us') or a competitor's."""
+
+    name: Name
+    owner: Literal["us", "competitor"] = Field("competitor", description="'us' for the offering we price.")
+    price: PositiveMoney = Field(description="Current price per unit.")
+    unit_cost: Money = Field(0.0, description="Our cost to deliver one unit (used for our offering).")
+    levels: dict[Name, Level] = Field(
+        default_factory=dict,
+        description="Level of each attribute; unlisted ones meet each segment's expectation.",
+    )
+
+
+class Variant(_Model):
+    """A level of delivery of our offering: attribute changes and the cost they add."""
+
+    name: Name
+    description: str = Field("", max_length=500)
+    levels: dict[Name, Level] = Field(
+        default_factory=dict, description="Attribute levels this variant changes."
+    )
+    extra_unit_cost: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] = Field(
+        0.0, description="Cost per unit added to our unit cost."
+    )
+    fixed_cost: Money = Field(0.0, description="Fixed cost of delivering this variant over the period.")
+
+
+class PriceGrid(_Model):
+    """Prices of our offering to simulate: `steps` evenly spaced from `min` to `max`, plus the current price."""
+
+    min: PositiveMoney
+    max: PositiveMoney
+    steps: Annotated[int, Field(ge=2, le=2000)] = 61
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceGrid:
+        if not self.min < self.max:
+            raise ValueError(f"min ({self.min:g}) must be below max ({self.max:g})")
+        return self
+
+
+class Market(_Model):
+    """How customers choose and how the simulation runs."""
+
+    choice_rule: Literal["logit", "first_choice"] = Field(
+        "logit", description="logit: share of preference; first_choice: each customer buys the best value."
+    )
+    none_option: bool = Field(
+        True, description="Customers may buy nothing when no offering is worth its price."
+    )
+    draws: Annotated[int, Field(ge=1, le=20000)] = Field(1000, description="Posterior draws to simulate.")
+    price_grid: PriceGrid | None = Field(
+        None, description="Our prices to simulate; default 50%..150% of our current price in 61 steps."
+    )
+    integration_nodes: Annotated[int, Field(ge=1, le=200)] = Field(
+        24, description="Quadrature nodes integrating over customers' WTP spread within a segment."
+    )
+
+
+class Scenario(_Model):
+    """A complete, self-contained pricing question (see the module docstring)."""
+
+    schema_version: Literal[1] = Field(description="Version of this file format.")
+    name: Name
+    description: str = Field("", max_length=5000)
+    currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="Seed of all random draws.")
+    attributes: tuple[Attribute, ...] = ()
+    segments: tuple[Segment, ...] = Field(min_length=1, max_length=50)
+    offerings: tuple[Offering, ...] = Field(min_length=1, max_length=50)
+    variants: tuple[Variant, ...] = Field(
+        (Variant(name="base"),), min_length=1, max_length=50, description="Delivery levels of our offering."
+    )
+    market: Market = Market()
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems = []
+        attribute_names = [a.name for a in self.attributes]
+        for field in ("attributes", "segments", "offerings", "variants"):
+            seen = set()
+            for i, item in enumerate(getattr(self, field)):
+                if item.name in seen:
+                    problems.append(f"{field}[{i}].name: duplicate name {item.name!r}")
+                seen.add(item.name)
+
+        def check_keys(path: str, mapping: Mapping[str, float]) -> None:
+            for key in mapping:
+                if key not in attribute_names:
+                    known = ", ".join(attribute_names) or "none defined"
+                    problems.append(f"{path}.{key}: unknown attribute (known: {known})")
+
+        for i, s in enumerate(self.segments):
+            check_keys(f"segments[{i}].expectations", s.expectations)
+            check_keys(f"segments[{i}].value_per_unit", s.value_per_unit)
+        for i, o in enumerate(self.offerings):
+            check_keys(f"offerings[{i}].levels", o.levels)
+        for i, v in enumerate(self.variants):
+            check_keys(f"variants[{i}].levels", v.levels)
+        ours = [o.name for o in self.offerings if o.owner == "us"]
+        if len(ours) != 1:
+            problems.append(f"offerings: exactly one offering must have owner 'us' (found {len(ours)})")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def our_offering(self) -> Offering:
+        """The offering we price (owner 'us')."""
+        return next(o for o in self.offerings if o.owner == "us")
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+    def price_grid(self) -> list[float]:
+        """Our prices to simulate: the grid plus our current price, sorted, each once."""
+        current = self.our_offering.price
+        grid = self.market.price_grid or PriceGrid(min=0.5 * current, max=1.5 * current, steps=61)
+        step = (grid.max - grid.min) / (grid.steps - 1)
+        prices = {round(grid.min + i * step, 10) for i in range(grid.steps)} | {current}
+        return sorted(prices)
+
+
+# ---- loading -------------------------------------------------------------------------------------------
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """Safe YAML that also refuses aliases and duplicate keys, and limits nesting."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ScenarioError(f"line {event.start_mark.line + 1}: YAML aliases (*name) are not allowed")
+        depth = getattr(self, "_depth", 0) + 1
+        if depth > MAX_NESTING:
+            event = self.peek_event()
+            raise ScenarioError(f"line {event.start_mark.line + 1}: nested deeper than {MAX_NESTING} levels")
+        self._depth = depth
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth - 1
+
+    def construct_mapping(self, node, deep=False):
+        keys = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                raise ScenarioError(f"line {key_node.start_mark.line + 1}: key {key!r} must be text")
+            if key in keys:
+                raise ScenarioError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+            keys.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _format_location(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+_PYDANTIC_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems = []
+    for e in error.errors(include_url=False):
+        message = _PYDANTIC_PREFIX.sub("", e["msg"])
+        path = _format_location(e["loc"])
+        if e["type"] == "value_error":  # our own validators: one problem per line
+            problems += [f"{path}: {line}" if path else line for line in message.split("\n")]
+            continue
+        if e["type"] == "extra_forbidden":
+            message = "unknown field (check its spelling and indentation)"
+        elif e["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in e and e["type"] not in ("model_type", "dict_type"):
+            shown = repr(e["input"])
+            message += f" (got {shown[:60]})"
+        problems.append(f"{path}: {message}" if path else message)
+    return problems
+
+
+def scenario_from_dict(data: Any) -> Scenario:
+    """Validate plain data (as read from YAML or JSON) into a `Scenario`, or raise `ScenarioError`."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"a scenario must be a mapping of fields, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ScenarioError(
+            f"schema_version: {version!r} is not supported (this version of pricing reads {SCHEMA_VERSION})"
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_problems(error)) from None
+    except (OverflowError, RecursionError) as error:
+        raise ScenarioError(f"a number or structure is too large: {error}") from None
+
+
+def parse_scenario(text: str | bytes) -> Scenario:
+    """Parse and validate the text of a scenario file."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"file is {len(text):,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}"
+            )
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ScenarioError(f"file is not UTF-8 text (byte {error.start})") from None
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            f"file is {len(text):,} characters; scenario files are limited to {MAX_FILE_BYTES:,}"
+        )
+    if not text.strip():
+        raise ScenarioError("file is empty")
+    try:
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - _SafeLoader is a yaml.SafeLoader
+    except ScenarioError:
+        raise
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ScenarioError(f"{where}not valid YAML ({getattr(error, 'problem', None) or error})") from None
+    except RecursionError:
+        raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
+    return scenario_from_dict(data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; problems raise `ScenarioError` naming the field."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"{path}: file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}"
+            )
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read file ({error.strerror or error})") from None
+    return parse_scenario(raw)
+
+
+# ---- saving --------------------------------------------------------------------------------------------
+
+
+def scenario_to_dict(scenario: Scenario) -> dict:
+    """Plain data of a scenario, fields in schema order, defaults left out for readability."""
+    data = scenario.model_dump(mode="json", exclude_defaults=True)
+    return {"schema_version": SCHEMA_VERSION, **data}
+
+
+def dump_scenario(scenario: Scenario) -> str:
+    """The scenario as YAML text, as `save_scenario` writes it."""
+    return yaml.safe_dump(scenario_to_dict(scenario), sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> None:
+    """Write the scenario as YAML, atomically: the old file stays intact if anything fails."""
+    atomic_write_text(path, dump_scenario(scenario))
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """Content hash of a scenario (SHA-256 of its canonical JSON): the key for caches."""
+    canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def json_schema() -> dict:
+    """JSON Schema of scenario files, for editors and other tools."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "pricing scenario"
+    return schema
+
+
+# ---- changes -------------------------------------------------------------------------------------------
+
+_STEP = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
+
+
+def with_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """A new, validated scenario with values replaced at dotted paths.
+
+    List items are addressed by name or index: ``{"offerings[RivalA].price": 35, "market.draws": 500,
+    "segments[0].wtp.median": 42}``. Used by the app, the URL query parameters and sweeps.
+    """
+    data = scenario.model_dump(mode="json")
+    for path, value in changes.items():
+        steps = [name or key for name, key in _STEP.findall(path)]
+        if not steps:
+            raise ScenarioError(f"{path!r}: empty path")
+        node = data
+        for i, step in enumerate(steps):
+            last = i == len(steps) - 1
+            if isinstance(node, list):
+                index = _list_index(node, step, ".".join(steps[: i + 1]))
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            elif isinstance(node, dict):
+                if last:
+                    node[step] = value
+                else:
+                    if step not in node or node[step] is None:
+                        node[step] = {}
+                    node = node[step]
+            else:
+                raise ScenarioError(f"{path}: {'.'.join(steps[:i])} is a value, not a group of fields")
+    return scenario_from_dict(data)
+
+
+def _list_index(items: list, step: str, where: str) -> int:
+    if step.lstrip("-").isdigit():
+        index = int(step)
+        if -len(items) <= index < len(items):
+            return index
+        raise ScenarioError(f"{where}: index out of range (there are {len(items)})")
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == step:
+            return index
+    names = ", ".join(str(item.get("name")) for item in items if isinstance(item, dict))
+    raise ScenarioError(f"{where}: no item named {step!r} (known: {names})")

@@ -1,0 +1,199 @@
+"""The posterior simulator: a scenario -> shares, volume, revenue, profit, surplus and satisfaction per draw.
+
+Each posterior draw fixes every segment's parameters (log-median and log-sd of reference WTP, value per unit
+of each attribute, logit scale); `segment_parameters` makes them from the scenario. `simulate` then computes,
+vectorised over (draw, segment, offering, price, variant), the choices of each segment's customers,
+integrating over the spread of WTP within the segment (see `pricing.market`), and returns an
+`xarray.Dataset`:
+
+=================  ====================================  ==========================================
+variable           dims                                  meaning
+=================  ====================================  ==========================================
+share              draw, segment, offering, price, variant  share of the segment's customers buying it
+volume             draw, segment, price, variant         our units sold (share x segment size)
+revenue            draw, segment, price, variant         our revenue (volume x price)
+contribution       draw, segment, price, variant         volume x (price - unit cost)
+profit             draw, price, variant                  sum of contributions - the variant's fixed cost
+surplus            draw, segment, price, variant         consumer surplus of the segment's customers
+satisfaction       draw, segment, offering, variant      expectation-disconfirmation index, -100..100
+perceived_value    draw, segment, offering, variant      median customer's perceived value (currency)
+=================  ====================================  ==========================================
+
+`price` is our offering's price; competitors keep theirs. Money is in the scenario's currency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from pricing import __version__, market, value
+from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
+from pricing.scenario import Scenario, scenario_hash
+
+
+def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per-draw parameters of every segment: the simulator's only input from WTP.
+
+    Returns arrays `wtp_log_median` (draw, segment), `wtp_log_sd` (draw, segment), `value_per_unit`
+    (draw, segment, attribute; currency per unit) and `logit_scale` (draw, segment; currency). Elicited WTP
+    is drawn around the stated median and spread with the stated uncertainty.
+    """
+    names = scenario.attribute_names
+    segments = scenario.segments
+    n_seg, n_attr = len(segments), len(names)
+    median = np.array([s.wtp.log_median for s in segments])
+    spread = np.array([s.wtp.log_sd for s in segments])
+    median_sd = np.array([s.wtp.uncertainty for s in segments])
+    spread_sd = np.array([s.wtp.spread_uncertainty for s in segments])
+    unit_value = np.array([[s.value_per_unit.get(a, 0.0) for a in names] for s in segments]).reshape(
+        n_seg, n_attr
+    )
+    value_sd = np.array([s.value_uncertainty for s in segments])
+    return {
+        "wtp_log_median": median + median_sd * rng.standard_normal((draws, n_seg)),
+        "wtp_log_sd": spread * np.exp(spread_sd * rng.standard_normal((draws, n_seg))),
+        "value_per_unit": unit_value
+        * np.exp(value_sd[:, None] * rng.standard_normal((draws, n_seg, n_attr))),
+        "logit_scale": np.broadcast_to(np.array([s.logit_scale for s in segments]), (draws, n_seg)).copy(),
+    }
+
+
+def offering_levels(scenario: Scenario) -> np.ndarray:
+    """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation."""
+    names = scenario.attribute_names
+    levels = np.full((len(scenario.offerings), len(scenario.variants), len(names)), np.nan)
+    for o, offering in enumerate(scenario.offerings):
+        for v, variant in enumerate(scenario.variants):
+            merged = dict(offering.levels)
+            if offering.owner == "us":
+                merged |= variant.levels
+            for a, name in enumerate(names):
+                if name in merged:
+                    levels[o, v, a] = merged[name]
+    return levels
+
+
+def simulate(
+    scenario: Scenario,
+    draws: int | None = None,
+    seed: int | None = None,
+    parameters: dict[str, np.ndarray] | None = None,
+) -> xr.Dataset:
+    """Simulate the market for every draw, segment, offering, price of ours and variant.
+
+    Parameters
+    ----------
+    scenario : the validated scenario.
+    draws, seed : override the scenario's `market.draws` and `seed`.
+    parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
+        posterior); drawn from the scenario when omitted.
+    """
+    seed = scenario.seed if seed is None else seed
+    draws = scenario.market.draws if draws is None else draws
+    if parameters is None:
+        parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
+    mu, sigma = parameters["wtp_log_median"], parameters["wtp_log_sd"]
+    unit_value, scale = parameters["value_per_unit"], parameters["logit_scale"]
+    n_draws, n_seg = mu.shape
+
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    prices = np.array(scenario.price_grid())
+    offering_price = np.array([o.price for o in scenario.offerings])
+    expectations = np.array(
+        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
+    ).reshape(n_seg, len(scenario.attribute_names))
+    kano = [a.kano for a in scenario.attributes]
+    # (draw, segment, offering, variant): differentiation value of each offering to each segment.
+    differentiation = value.differentiation_value(
+        offering_levels(scenario)[None, None],
+        expectations[None, :, None, None],
+        unit_value[:, :, None, None],
+        kano,
+    )
+    reference_wtp = np.exp(mu)[:, :, None, None]
+
+    # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
+    their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
+    our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
+    shape = (n_draws, n_seg, len(prices), len(scenario.variants))
+    rule = scenario.market
+
+    if rule.choice_rule == "first_choice":
+        net = np.broadcast_to(their_net, (n_draws, n_seg, len(scenario.offerings), *shape[2:])).copy()
+        net[:, :, ours] = our_net
+        best = net.max(axis=2)
+        is_best = net == best[:, :, None]
+        if rule.none_option:
+            buy, surplus = market.first_choice_purchase(best, mu[:, :, None, None], sigma[:, :, None, None])
+        else:
+            buy = np.ones(shape)
+            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + best
+        share = is_best * (buy / is_best.sum(axis=2))[:, :, None]  # ties split evenly
+    else:
+        lam = scale[:, :, None, None]
+        rest = np.delete(their_net, ours, axis=2)
+        top = np.maximum(rest.max(axis=2, initial=-np.inf), our_net.max(axis=2, keepdims=True))
+        their_weight = np.exp((their_net - top[:, :, None]) / lam[:, :, None])  # d,s,o,1,v
+        our_weight = np.exp((our_net - top) / lam)  # d,s,p,v
+        total = our_weight + np.delete(their_weight, ours, axis=2).sum(axis=2)
+        inclusive = top + lam * np.log(total)
+        if rule.none_option:
+            flat = inclusive.reshape(n_draws * n_seg, -1)
+            buy, surplus = market.logit_purchase(
+                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
+            )
+            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
+        else:
+            buy = np.ones(shape)
+            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
+        per_weight = buy / total
+        share = np.empty((n_draws, n_seg, len(scenario.offerings), *shape[2:]))
+        np.multiply(per_weight[:, :, None], their_weight, out=share)
+        share[:, :, ours] = per_weight * our_weight
+
+    size = np.array([s.size for s in scenario.segments])
+    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
+    volume = share[:, :, ours] * size[None, :, None, None]
+    contribution = volume * (prices[:, None] - unit_cost[None, :])
+
+    dims4 = (DRAW, SEGMENT, PRICE, VARIANT)
+    by_offering = (DRAW, SEGMENT, OFFERING, VARIANT)
+    return xr.Dataset(
+        {
+            "share": ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT), share),
+            "volume": (dims4, volume),
+            "revenue": (dims4, volume * prices[:, None]),
+            "contribution": (dims4, contribution),
+            "profit": ((DRAW, PRICE, VARIANT), contribution.sum(axis=1) - fixed_cost),
+            "surplus": (dims4, surplus * size[None, :, None, None]),
+            "satisfaction": (by_offering, value.satisfaction_index(differentiation, reference_wtp)),
+            "perceived_value": (by_offering, reference_wtp + differentiation),
+            "value_per_unit": ((DRAW, SEGMENT, ATTRIBUTE), unit_value),
+            "segment_size": (SEGMENT, size),
+            "offering_price": (OFFERING, offering_price),
+            "unit_cost": (VARIANT, unit_cost),
+            "fixed_cost": (VARIANT, fixed_cost),
+        },
+        coords={
+            DRAW: np.arange(n_draws),
+            SEGMENT: [s.name for s in scenario.segments],
+            OFFERING: [o.name for o in scenario.offerings],
+            PRICE: prices,
+            VARIANT: [v.name for v in scenario.variants],
+            ATTRIBUTE: scenario.attribute_names,
+            "owner": (OFFERING, [o.owner for o in scenario.offerings]),
+        },
+        attrs={
+            "scenario": scenario.name,
+            "scenario_hash": scenario_hash(scenario),
+            "currency": scenario.currency,
+            "our_offering": scenario.our_offering.name,
+            "current_price": scenario.our_offering.price,
+            "seed": seed,
+            "choice_rule": rule.choice_rule,
+            "none_option": int(rule.none_option),
+            "pricing_version": __version__,
+        },
+    )
