@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, ndtr
 
-TABLE_NODES = 48
+TABLE_NODES = 32
 LOGISTIC_SD = np.pi / np.sqrt(3.0)
 
 
@@ -34,28 +34,19 @@ def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return z, w / w.sum()
 
 
-def lognormal_survival(threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """P(w > threshold) for log w ~ Normal(mu, sigma); 1 for thresholds <= 0."""
-    positive = threshold > 0
-    log_t = np.log(np.where(positive, threshold, 1.0))
-    return np.where(positive, ndtr((mu - log_t) / sigma), 1.0)
+def lognormal_tail(
+    threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For log w ~ Normal(mu, sigma): P(w > t), the density at t and E[max(w - t, 0)], in closed form.
 
-
-def lognormal_density(threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """Density of the lognormal at `threshold` (0 for thresholds <= 0)."""
-    positive = threshold > 0
-    t = np.where(positive, threshold, 1.0)
-    z = (np.log(t) - mu) / sigma
-    return np.where(positive, np.exp(-0.5 * z * z) / (t * sigma * np.sqrt(2 * np.pi)), 0.0)
-
-
-def lognormal_excess(threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """E[max(w - threshold, 0)] for log w ~ Normal(mu, sigma), in closed form."""
-    mean = np.exp(mu + 0.5 * sigma * sigma)
-    positive = threshold > 0
-    log_t = np.log(np.where(positive, threshold, 1.0))
+    Thresholds t <= 0 give 1, 0 and E[w] - t. One pass shares the logarithm and the normal CDF.
+    """
+    log_t = np.log(np.maximum(threshold, 1e-300))  # t <= 0 -> d = +inf in effect: survival 1, density 0
     d = (mu - log_t) / sigma
-    return np.where(positive, mean * ndtr(d + sigma) - threshold * ndtr(d), mean - threshold)
+    survival = ndtr(d)
+    density = np.exp(-0.5 * d * d - log_t) / (sigma * np.sqrt(2 * np.pi))
+    excess = np.exp(mu + 0.5 * sigma * sigma) * ndtr(d + sigma) - threshold * survival
+    return survival, density, excess
 
 
 def first_choice_purchase(
@@ -65,7 +56,8 @@ def first_choice_purchase(
 
     `best_value` is max over offerings of (differentiation - price); mu, sigma broadcast against it.
     """
-    return lognormal_survival(-best_value, mu, sigma), lognormal_excess(-best_value, mu, sigma)
+    survival, _, excess = lognormal_tail(-best_value, mu, sigma)
+    return survival, excess
 
 
 def _logit_purchase_exact(
@@ -92,15 +84,13 @@ def _logit_purchase_exact(
     if r.any():  # nodes over the logit's noise; the customers' WTP in closed form
         noise = np.log(ndtr(z)) - np.log(ndtr(-z))  # standard logistic quantiles at the normal nodes
         threshold = -inclusive[r][:, :, None] - scale[r][:, :, None] * noise
-        m, s = mu[r][:, :, None], sigma[r][:, :, None]
-        prob[r] = lognormal_survival(threshold, m, s) @ weight
-        slope[r] = lognormal_density(threshold, m, s) @ weight
-        surplus[r] = lognormal_excess(threshold, m, s) @ weight
+        tail = lognormal_tail(threshold, mu[r][:, :, None], sigma[r][:, :, None])
+        prob[r], slope[r], surplus[r] = (t @ weight for t in tail)
     return prob, slope, surplus
 
 
 def logit_purchase(
-    inclusive: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int = 24
+    inclusive: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int = 16
 ) -> tuple[np.ndarray, np.ndarray]:
     """Purchase probability and expected surplus per customer under logit with a none option.
 
@@ -125,16 +115,17 @@ def logit_purchase(
     position = (inclusive - low[:, None]) / step[:, None]
     index = np.clip(np.floor(position).astype(np.intp), 0, TABLE_NODES - 2)
     s = position - index
+    index += (np.arange(len(index)) * TABLE_NODES)[:, None]  # flat positions in the (R, TABLE_NODES) tables
     h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
     h = step[:, None]
 
     def read(values: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-        at = np.take_along_axis
+        values, slopes = values.ravel(), slopes.ravel()
         return (
-            h00 * at(values, index, 1)
-            + h10 * h * at(slopes, index, 1)
-            + h01 * at(values, index + 1, 1)
-            + h11 * h * at(slopes, index + 1, 1)
+            h00 * values.take(index)
+            + h10 * h * slopes.take(index)
+            + h01 * values.take(index + 1)
+            + h11 * h * slopes.take(index + 1)
         )
 
     return np.clip(read(prob_t, slope_t), 0.0, 1.0), read(surplus_t, prob_t)

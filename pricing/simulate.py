@@ -26,10 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.special import expit
 
 from pricing import __version__, market, value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
-from pricing.scenario import Scenario, scenario_hash
+from pricing.scenario import Market, Scenario, scenario_hash
+
+#: (segment, price, variant) cells computed at once: blocks of draws that stay in the CPU cache.
+BLOCK_CELLS = 1 << 18
 
 
 def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -112,45 +116,24 @@ def simulate(
         kano,
     )
     reference_wtp = np.exp(mu)[:, :, None, None]
-
-    # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
-    their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
-    our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
-    shape = (n_draws, n_seg, len(prices), len(scenario.variants))
     rule = scenario.market
-
-    if rule.choice_rule == "first_choice":
-        net = np.broadcast_to(their_net, (n_draws, n_seg, len(scenario.offerings), *shape[2:])).copy()
-        net[:, :, ours] = our_net
-        best = net.max(axis=2)
-        is_best = net == best[:, :, None]
-        if rule.none_option:
-            buy, surplus = market.first_choice_purchase(best, mu[:, :, None, None], sigma[:, :, None, None])
-        else:
-            buy = np.ones(shape)
-            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + best
-        share = is_best * (buy / is_best.sum(axis=2))[:, :, None]  # ties split evenly
-    else:
-        lam = scale[:, :, None, None]
-        rest = np.delete(their_net, ours, axis=2)
-        top = np.maximum(rest.max(axis=2, initial=-np.inf), our_net.max(axis=2, keepdims=True))
-        their_weight = np.exp((their_net - top[:, :, None]) / lam[:, :, None])  # d,s,o,1,v
-        our_weight = np.exp((our_net - top) / lam)  # d,s,p,v
-        total = our_weight + np.delete(their_weight, ours, axis=2).sum(axis=2)
-        inclusive = top + lam * np.log(total)
-        if rule.none_option:
-            flat = inclusive.reshape(n_draws * n_seg, -1)
-            buy, surplus = market.logit_purchase(
-                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
-            )
-            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
-        else:
-            buy = np.ones(shape)
-            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
-        per_weight = buy / total
-        share = np.empty((n_draws, n_seg, len(scenario.offerings), *shape[2:]))
-        np.multiply(per_weight[:, :, None], their_weight, out=share)
-        share[:, :, ours] = per_weight * our_weight
+    share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
+    surplus = np.empty((n_draws, n_seg, len(prices), len(scenario.variants)))
+    block = max(1, BLOCK_CELLS // share[0, :, 0].size)  # blocks of draws small enough to stay in cache
+    for start in range(0, n_draws, block):
+        b = slice(start, start + block)
+        _choices(
+            differentiation[b],
+            mu[b],
+            sigma[b],
+            scale[b],
+            prices,
+            offering_price,
+            ours,
+            rule,
+            share[b],
+            surplus[b],
+        )
 
     size = np.array([s.size for s in scenario.segments])
     unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
@@ -197,3 +180,67 @@ def simulate(
             "pricing_version": __version__,
         },
     )
+
+
+def _choices(
+    differentiation: np.ndarray,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    scale: np.ndarray,
+    prices: np.ndarray,
+    offering_price: np.ndarray,
+    ours: int,
+    rule: Market,
+    share: np.ndarray,
+    surplus_out: np.ndarray,
+) -> None:
+    """Fill `share` (draw, segment, offering, price, variant) and `surplus_out`, the surplus per customer
+    (draw, segment, price, variant), for a block of draws; `differentiation` is (draw, segment, offering,
+    variant)."""
+    # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
+    their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
+    our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
+    n_draws, n_seg, n_offerings, n_variants = differentiation.shape
+    shape = (n_draws, n_seg, len(prices), n_variants)
+
+    if rule.choice_rule == "first_choice":
+        net = np.broadcast_to(their_net, (n_draws, n_seg, n_offerings, *shape[2:])).copy()
+        net[:, :, ours] = our_net
+        best = net.max(axis=2)
+        is_best = net == best[:, :, None]
+        if rule.none_option:
+            buy, surplus = market.first_choice_purchase(best, mu[:, :, None, None], sigma[:, :, None, None])
+        else:
+            buy = np.ones(shape)
+            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + best
+        np.multiply(is_best, (buy / is_best.sum(axis=2))[:, :, None], out=share)  # ties split evenly
+    else:
+        lam = scale[:, :, None, None]
+        # The rivals' logsum does not depend on our price; shares are then logistic in our advantage over
+        # it, which stays finite however far our price moves (one shared maximum would underflow to 0/0).
+        if n_offerings > 1:
+            rival_top = np.delete(their_net, ours, axis=2).max(axis=2)  # d,s,1,v
+            rival_weight = np.exp((their_net - rival_top[:, :, None]) / lam[:, :, None])  # d,s,o,1,v
+            rival_weight[:, :, ours] = 0.0
+            rival_total = rival_weight.sum(axis=2)  # >= 1
+            rival_inclusive = rival_top + lam * np.log(rival_total)
+            advantage = (our_net - rival_inclusive) / lam  # d,s,p,v
+            our_given_buy, rivals_given_buy = expit(advantage), expit(-advantage)
+            inclusive = rival_inclusive + lam * np.logaddexp(0.0, advantage)
+            rival_weight /= rival_total[:, :, None]
+        else:
+            our_given_buy, rivals_given_buy = np.ones(shape), np.zeros(shape)
+            inclusive, rival_weight = our_net, np.zeros_like(their_net)
+        if rule.none_option:
+            flat = inclusive.reshape(n_draws * n_seg, -1)
+            buy, surplus = market.logit_purchase(
+                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
+            )
+            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
+        else:
+            buy = np.ones(shape)
+            surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
+        np.multiply((buy * rivals_given_buy)[:, :, None], rival_weight, out=share)
+        share[:, :, ours] = buy * our_given_buy
+
+    surplus_out[...] = surplus
