@@ -270,7 +270,11 @@ def _validate(idata: az.InferenceData, where: str) -> None:
     method = attrs["method"]
     if method not in METHODS:
         raise DataError(f"{where}: unknown method {method!r} (known: {', '.join(METHODS)})")
-    required = WTP_VARS + (CHOICE_VARS if method == "choice" else ())
+    # A conjoint without a none alternative identifies no WTP for the reference offering: its fit carries
+    # value_per_unit and logit_scale only, and a scenario keeps an elicited reference WTP.
+    required = WTP_VARS
+    if method == "choice":
+        required = CHOICE_VARS + tuple(v for v in WTP_VARS if v in posterior)
     missing = [v for v in required if v not in posterior]
     if missing:
         raise DataError(f"{where}: posterior is missing variable(s) {', '.join(missing)}")
@@ -281,7 +285,7 @@ def _validate(idata: az.InferenceData, where: str) -> None:
         values = posterior[name].values
         if not np.all(np.isfinite(values)):
             raise DataError(f"{where}: variable {name} has non-finite values")
-    if np.any(posterior["wtp_log_sd"].values <= 0):
+    if "wtp_log_sd" in posterior and np.any(posterior["wtp_log_sd"].values <= 0):
         raise DataError(f"{where}: variable wtp_log_sd has values <= 0")
     if method == "choice" and np.any(posterior["logit_scale"].values <= 0):
         raise DataError(f"{where}: variable logit_scale has values <= 0")
