@@ -194,3 +194,181 @@ def write_results(results: xr.Dataset, path: str | Path) -> None:
     else:
         with atomic_output(path) as tmp:
             results.to_netcdf(tmp, engine="h5netcdf")
+
+
+# ---- views for the app: one price, one variant, curves over price, paired comparisons --------------------
+
+METRICS = ("share", "volume", "revenue", "profit", "satisfaction")
+
+
+def nearest_price(results: xr.Dataset, price: float) -> float:
+    """The simulated price of ours closest to `price` (currency)."""
+    prices = results[PRICE].values
+    return float(prices[np.abs(prices - price).argmin()])
+
+
+def _our_view(results: xr.Dataset) -> xr.Dataset:
+    """`market_view` of our offering only, computed directly (the app calls this on every rerun)."""
+    ours = results.attrs.get("our_offering", str(results[OFFERING].values[0]))
+    size = results.segment_size
+    total_size = size.sum()
+    volume = results.volume
+    satisfaction = results.satisfaction.sel({OFFERING: ours}, drop=True)
+    totals = {
+        "share": volume.sum(SEGMENT) / total_size,
+        "volume": volume.sum(SEGMENT),
+        "revenue": results.revenue.sum(SEGMENT),
+        "profit": results.profit,
+        "satisfaction": (satisfaction * size).sum(SEGMENT) / total_size,
+    }
+    per_segment = {
+        "share": results.share.sel({OFFERING: ours}, drop=True),
+        "volume": volume,
+        "revenue": results.revenue,
+        "profit": results.contribution,
+        "satisfaction": satisfaction,
+    }
+    segments = [str(s) for s in results[SEGMENT].values] + [ALL]
+    view = {}
+    for metric, values in per_segment.items():
+        dims = [d for d in values.dims if d != SEGMENT]
+        stacked = np.concatenate(
+            [values.transpose(*dims, SEGMENT).values, totals[metric].transpose(*dims).values[..., None]],
+            axis=-1,
+        )
+        coords = {d: values[d].values for d in dims} | {SEGMENT: segments}
+        view[metric] = xr.DataArray(stacked, dims=(*dims, SEGMENT), coords=coords)
+    return xr.Dataset(view)
+
+
+def _stats(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
+    q05, q50, q95 = np.quantile(values, QUANTILES, axis=axis)
+    return {"mean": values.mean(axis=axis), "q05": q05, "q50": q50, "q95": q95}
+
+
+def metrics_at(results: xr.Dataset, price: float, variant: str) -> pd.DataFrame:
+    """Our share, volume, revenue, profit and satisfaction at one price and variant, per segment and `all`.
+
+    Columns segment, metric, mean, q05, q50, q95. `price` is snapped to the nearest simulated price.
+    Per-segment profit is the contribution (no fixed cost); the `all` row is profit after fixed cost.
+    """
+    at = results.sel({VARIANT: variant, PRICE: nearest_price(results, price)})
+    view = _our_view(at)
+    rows = []
+    for metric in METRICS:
+        values = view[metric].transpose(DRAW, SEGMENT).values
+        stats = _stats(values)
+        for i, segment in enumerate(view[SEGMENT].values):
+            rows.append(
+                {SEGMENT: str(segment), "metric": metric} | {k: float(v[i]) for k, v in stats.items()}
+            )
+    return pd.DataFrame(rows)
+
+
+def price_curves(
+    results: xr.Dataset, variant: str, metrics: tuple[str, ...] = METRICS, segment: str = ALL
+) -> pd.DataFrame:
+    """Our metrics over every simulated price for one variant and segment (default the market total).
+
+    Columns price, metric, mean, q05, q50, q95 (90% interval over draws). Satisfaction does not depend
+    on price and is left out.
+    """
+    view = _our_view(results.sel({VARIANT: variant}))
+    frames = []
+    for metric in metrics:
+        if metric == "satisfaction":
+            continue
+        values = view[metric].sel({SEGMENT: segment}).transpose(DRAW, PRICE).values
+        frame = pd.DataFrame(_stats(values))
+        frame.insert(0, "metric", metric)
+        frame.insert(0, PRICE, results[PRICE].values)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def offering_shares_at(results: xr.Dataset, price: float, variant: str) -> pd.DataFrame:
+    """Every offering's share of each segment's customers (and `none`, who buy nothing) at one price of ours.
+
+    Columns segment, offering, mean, q05, q95; per segment the means add up to 1.
+    """
+    at = results.sel({VARIANT: variant, PRICE: nearest_price(results, price)})
+    share = at.share.transpose(DRAW, SEGMENT, OFFERING).values
+    none = 1.0 - share.sum(axis=2, keepdims=True)
+    values = np.concatenate([share, np.clip(none, 0.0, 1.0)], axis=2)
+    q05, q95 = np.quantile(values, (0.05, 0.95), axis=0)
+    mean = values.mean(axis=0)
+    offerings = [str(o) for o in results[OFFERING].values] + ["none"]
+    rows = []
+    for s, segment in enumerate(results[SEGMENT].values):
+        for o, offering in enumerate(offerings):
+            rows.append(
+                {
+                    SEGMENT: str(segment),
+                    OFFERING: offering,
+                    "mean": float(mean[s, o]),
+                    "q05": float(q05[s, o]),
+                    "q95": float(q95[s, o]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def variant_probabilities(results: xr.Dataset, price: float | None = None) -> pd.DataFrame:
+    """P(each variant is the most profitable): each at its own best price, or all at one `price`.
+
+    Columns variant, probability (share of draws in which that variant earns the most profit).
+    """
+    if price is None:
+        probability = probability_most_profitable(results).values
+    else:
+        profit = results.profit.sel({PRICE: nearest_price(results, price)}).transpose(DRAW, VARIANT).values
+        probability = np.bincount(profit.argmax(axis=1), minlength=profit.shape[1]) / profit.shape[0]
+    return pd.DataFrame({VARIANT: [str(v) for v in results[VARIANT].values], "probability": probability})
+
+
+def compare_options(
+    options: dict[str, tuple[xr.Dataset, float, str]], reference: str | None = None
+) -> pd.DataFrame:
+    """Our market totals for several (results, price, variant) options and their per-draw differences.
+
+    Each option's metrics (share, volume, revenue, profit, satisfaction) come with a 90% interval; the
+    difference to the `reference` option (default the first) is taken draw by draw, which pairs the draws
+    when the options come from the same scenario or from scenarios simulated with the same seed, segments
+    and attributes (the same parameter draws). Columns option, metric, mean, q05, q95, diff_mean,
+    diff_q05, diff_q95 and p_higher (share of draws in which the option's value exceeds the reference's).
+    """
+    if not options:
+        raise PricingError("compare: choose at least one option")
+    names = list(options)
+    reference = names[0] if reference is None else reference
+    if reference not in options:
+        raise PricingError(f"compare: unknown reference {reference!r} (options: {', '.join(names)})")
+    values = {}
+    for name, (results, price, variant) in options.items():
+        at = results.sel({VARIANT: variant, PRICE: nearest_price(results, price)})
+        view = _our_view(at).sel({SEGMENT: ALL})
+        values[name] = {metric: view[metric].transpose(DRAW).values for metric in METRICS}
+    draws = {name: len(v["profit"]) for name, v in values.items()}
+    if len(set(draws.values())) > 1:
+        shown = ", ".join(f"{name}: {n}" for name, n in draws.items())
+        raise PricingError(f"compare: options have different numbers of draws ({shown}); use the same draws")
+    rows = []
+    for name in names:
+        for metric in METRICS:
+            own = values[name][metric]
+            diff = own - values[reference][metric]
+            stats, diff_stats = _stats(own), _stats(diff)
+            rows.append(
+                {
+                    "option": name,
+                    "metric": metric,
+                    "mean": float(stats["mean"]),
+                    "q05": float(stats["q05"]),
+                    "q95": float(stats["q95"]),
+                    "diff_mean": float(diff_stats["mean"]),
+                    "diff_q05": float(diff_stats["q05"]),
+                    "diff_q95": float(diff_stats["q95"]),
+                    "p_higher": float((diff > 0).mean()),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,110 @@
+"""Files for download: result tables as CSV or an Excel workbook, the charts of the current view by name."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import altair as alt
+import pandas as pd
+import xarray as xr
+
+from pricing import analysis, charts
+from pricing.scenario import Scenario
+
+CHART_NAMES = (
+    "profit curve",
+    "share curve",
+    "volume curve",
+    "revenue curve",
+    "value map",
+    "segment shares",
+    "variant probabilities",
+)
+
+
+def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An .xlsx workbook with one sheet per table (sheet names cut to Excel's 31 characters)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
+
+
+def result_sheets(
+    scenario: Scenario, results: xr.Dataset, price: float, variant: str
+) -> dict[str, pd.DataFrame]:
+    """The tables of a simulation for a workbook: variants, selected view, curves, value map, all."""
+    at = analysis.metrics_at(results, price, variant)
+    at.insert(0, "variant", variant)
+    at.insert(1, "price", analysis.nearest_price(results, price))
+    curves = pd.concat(
+        [analysis.price_curves(results, v.name).assign(variant=v.name) for v in scenario.variants],
+        ignore_index=True,
+    )
+    about = pd.DataFrame(
+        {
+            "field": [
+                "scenario",
+                "currency",
+                "draws",
+                "seed",
+                "our offering",
+                "selected price",
+                "selected variant",
+            ],
+            "value": [
+                scenario.name,
+                scenario.currency,
+                results.sizes["draw"],
+                results.attrs.get("seed"),
+                scenario.our_offering.name,
+                analysis.nearest_price(results, price),
+                variant,
+            ],
+        }
+    )
+    return {
+        "about": about,
+        "variants": analysis.variant_summary(results),
+        "selected view": at,
+        "curves": curves[["variant", "price", "metric", "mean", "q05", "q50", "q95"]],
+        "value map": analysis.value_map(results, variant),
+        "summary": analysis.summary_table(results),
+    }
+
+
+def chart_builders(
+    scenario: Scenario, results: xr.Dataset, price: float, variant: str, segment: str | None = None
+) -> dict[str, Callable[[], alt.TopLevelMixin]]:
+    """Each exportable chart of the current view, by name, built on demand."""
+    currency = scenario.currency
+    ours = scenario.our_offering.name
+    colors = charts.offering_colors([ours] + [o.name for o in scenario.offerings if o.name != ours])
+    segment = segment or scenario.segments[0].name
+
+    def curve(metric: str) -> alt.TopLevelMixin:
+        curves = analysis.price_curves(results, variant)
+        best = (
+            float(analysis.expected_best_price(results).sel(variant=variant)) if metric == "profit" else None
+        )
+        title = f"{scenario.name}: {metric} over our price ({variant})"
+        return charts.curve_chart(curves, metric, currency, selected_price=price, optimum=best, title=title)
+
+    return {
+        "profit curve": lambda: curve("profit"),
+        "share curve": lambda: curve("share"),
+        "volume curve": lambda: curve("volume"),
+        "revenue curve": lambda: curve("revenue"),
+        "value map": lambda: charts.value_map_chart(
+            analysis.value_map(results, variant), currency, colors, segment
+        ),
+        "segment shares": lambda: charts.share_chart(
+            analysis.offering_shares_at(results, price, variant), colors
+        ),
+        "variant probabilities": lambda: charts.probability_chart(
+            analysis.variant_probabilities(results),
+            charts.variant_colors([v.name for v in scenario.variants]),
+        ),
+    }

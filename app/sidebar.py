@@ -1,0 +1,124 @@
+"""The sidebar every page shares: which scenario is open, where it came from, its file and share link."""
+
+from __future__ import annotations
+
+import links
+import state
+import streamlit as st
+import tables
+
+from pricing.errors import ScenarioError
+from pricing.scenario import dump_scenario, scenario_from_dict
+
+UPLOAD_KEY = "scenario_upload"
+PICK_KEY = "scenario_pick"
+
+
+def _pick() -> None:
+    name = st.session_state.get(state.widget_key(PICK_KEY))
+    if not name:
+        return
+    try:
+        base = state.load_bundled(name)
+    except ScenarioError as error:
+        state.message("pick", error.problems)
+        return
+    state.message("pick", None)
+    state.set_scenario(base, base_name=name, base=base, source=f"bundled: {name}")
+
+
+def _upload() -> None:
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is None:
+        return
+    try:
+        scenario = state.parse_cached(uploaded.getvalue())
+    except ScenarioError as error:
+        state.message("upload", [f"{uploaded.name}: {p}" for p in error.problems])
+        return
+    state.message("upload", None)
+    state.set_scenario(scenario, base_name=None, source=f"uploaded: {uploaded.name}")
+
+
+def _blank() -> None:
+    state.message("upload", None)
+    state.set_scenario(scenario_from_dict(tables.BLANK), base_name=None, source="blank template")
+
+
+def render() -> None:
+    """Draw the sidebar."""
+    current = state.scenario()
+    with st.sidebar:
+        st.markdown("### pricing")
+        st.caption(
+            "Value-based pricing: willingness to pay, perceived value, competitors, honest uncertainty."
+        )
+        files = state.bundled_scenarios()
+        names = list(files)
+        base_name = st.session_state.get(state.BASE_NAME)
+        st.selectbox(
+            "Bundled scenario",
+            names,
+            index=names.index(base_name) if base_name in names else None,
+            placeholder="Choose an example scenario",
+            key=state.widget_key(PICK_KEY),
+            on_change=_pick,
+            help="Example scenarios shipped in the `scenarios/` folder.",
+        )
+        for problem in state.messages("pick"):
+            st.error(problem)
+        st.file_uploader(
+            "Open a scenario file",
+            type=["yaml", "yml"],
+            key=UPLOAD_KEY,
+            on_change=_upload,
+            help="A scenario YAML file, as the `pricing` command line reads and the Export page writes.",
+        )
+        for problem in state.messages("upload"):
+            st.error(problem, icon="⚠️")
+        st.button("Start from a blank template", on_click=_blank, width="stretch")
+
+        st.divider()
+        st.markdown(f"**{current.name}**")
+        source = st.session_state.get(state.SOURCE, "")
+        query = state.share_query()
+        changed = query is not None and any(k not in links.RESERVED for k in query)
+        st.caption(
+            f"{source}{' (changed)' if changed else ''} · {current.currency} · {current.market.draws:,} draws"
+        )
+        fit = st.session_state.get(state.FIT)
+        if fit:
+            st.caption(f"WTP from fit: {fit['label']}")
+        for problem in state.messages("fit_use"):
+            st.warning(problem)
+        for problem in state.messages("link"):
+            st.warning(problem, icon="🔗")
+        st.download_button(
+            "Download scenario file",
+            dump_scenario(current),
+            file_name=f"{file_stem(current.name)}.yaml",
+            mime="application/x-yaml",
+            width="stretch",
+            key="sidebar_download",
+            on_click="ignore",
+        )
+        if query is not None:
+            st.caption("Link to this scenario and view (copy from the address bar, or here):")
+            st.code(_link(query), language=None, wrap_lines=True)
+        else:
+            st.caption("Uploaded and blank scenarios are shared as files: download it above.")
+
+
+def file_stem(name: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.strip().lower())
+    return stem.strip("_") or "scenario"
+
+
+def _link(query: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    try:
+        base = st.context.url.split("?", 1)[0]
+    except Exception:  # no browser session (tests): a relative link
+        base = ""
+    return f"{base}?{urlencode(query)}"

@@ -1,0 +1,302 @@
+"""Session state and caches of the app, in one place.
+
+Every session-state key is a constant here. The current scenario is always a valid `Scenario`
+(`SCENARIO`); the editor's draft (`DRAFT`) may be invalid and keeps what the user typed. Simulation results
+and the tables derived from them are cached with `st.cache_resource` keyed on `scenario_hash` (plus the
+attached WTP fit), so moving our price or switching variant only selects from cached results; they are
+shared read-only between sessions and never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import links
+import numpy as np
+import pandas as pd
+import streamlit as st
+import tables
+import xarray as xr
+
+from pricing import analysis
+from pricing.errors import PricingError, ScenarioError
+from pricing.scenario import Scenario, parse_scenario, scenario_from_dict, scenario_hash
+from pricing.simulate import segment_parameters, simulate
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+DEFAULT_SCENARIO = "saas_team_plan"
+
+# ---- session-state keys --------------------------------------------------------------------------------
+SCENARIO = "scenario"  # the current, valid Scenario
+BASE_NAME = "base_name"  # the bundled scenario the current one started from (None: uploaded or blank)
+BASE = "base_scenario"  # that bundled scenario as loaded, for the share link's changes
+SOURCE = "source"  # where the scenario came from, for people ("bundled: ...", "uploaded: file.yaml")
+DRAFT = "draft"  # the editor's draft (tables.scenario_to_draft, plus the user's edits)
+DRAFT_HASH = "draft_hash"  # hash of the scenario the draft was made from or last produced
+DRAFT_GENERATION = "draft_generation"  # bumped when the draft is rebuilt: fresh editor widgets
+DRAFT_PROBLEMS = "draft_problems"  # ScenarioError.problems of the draft, [] when valid
+VIEW = "view"  # {"price": our selected price, "variant": selected variant}
+MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
+FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
+FITS = "fits"  # fits made or uploaded this session, by label
+COMPARE = "compare_options"  # saved options for the compare page: list of dicts
+WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
+INITIALISED = "initialised"
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Every bundled scenario file (`scenarios/*.yaml`) by its stem, the name used in links."""
+    return {path.stem: path for path in sorted(SCENARIO_DIR.glob("*.yaml"))}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _parse_cached(digest: str, _text: bytes) -> Scenario:
+    return parse_scenario(_text)
+
+
+def parse_cached(text: bytes) -> Scenario:
+    """Parse scenario text once per distinct content (raises `ScenarioError`)."""
+    return _parse_cached(hashlib.sha256(text).hexdigest(), text)
+
+
+def load_bundled(name: str) -> Scenario:
+    """The bundled scenario `name` (raises `ScenarioError` when unknown or invalid)."""
+    files = bundled_scenarios()
+    if name not in files:
+        raise ScenarioError(f"scenario {name!r}: no such bundled scenario (known: {', '.join(files)})")
+    return parse_cached(files[name].read_bytes())
+
+
+# ---- set-up and the current scenario ---------------------------------------------------------------------
+
+
+def init() -> None:
+    """Set up a new session once: the scenario from the link's query parameters, or the default one."""
+    if st.session_state.get(INITIALISED):
+        return
+    st.session_state[INITIALISED] = True
+    st.session_state.setdefault(MESSAGES, {})
+    st.session_state.setdefault(VIEW, {"price": None, "variant": None})
+    st.session_state.setdefault(FITS, {})
+    st.session_state.setdefault(FIT, None)
+    st.session_state.setdefault(COMPARE, [])
+    st.session_state.setdefault(WIDGETS, 0)
+    query = {key: st.query_params[key] for key in st.query_params}
+    files = bundled_scenarios()
+    name = query.get(links.SCENARIO_PARAM)
+    problems = []
+    if name is not None and name not in files:
+        problems.append(
+            f"link parameter scenario={name}: no such bundled scenario (known: {', '.join(files)})"
+        )
+        name = None
+    if name is None:
+        name = DEFAULT_SCENARIO if DEFAULT_SCENARIO in files else next(iter(files), None)
+        query = {}
+    if name is None:
+        base = scenario_from_dict(tables.BLANK)
+        set_scenario(base, base_name=None, source="blank template")
+        return
+    base = load_bundled(name)
+    scenario, view, link_problems = links.from_query(query, base)
+    set_scenario(scenario, base_name=name, base=base, source=f"bundled: {name}")
+    st.session_state[VIEW] |= view
+    st.session_state[MESSAGES]["link"] = problems + link_problems
+
+
+def scenario() -> Scenario:
+    """The current, valid scenario."""
+    return st.session_state[SCENARIO]
+
+
+def set_scenario(
+    new: Scenario,
+    *,
+    base_name: str | None | bool = False,
+    base: Scenario | None = None,
+    source: str | None = None,
+) -> None:
+    """Make `new` the current scenario; with `base_name` (a bundled name or None) it replaces the scenario
+    entirely (new widgets, view reset), without it it is an edit of the current one."""
+    st.session_state[SCENARIO] = new
+    if base_name is not False:
+        st.session_state[BASE_NAME] = base_name
+        st.session_state[BASE] = base
+        st.session_state[SOURCE] = source or (f"bundled: {base_name}" if base_name else "uploaded")
+        st.session_state[VIEW] = {"price": None, "variant": None}
+        st.session_state[WIDGETS] = st.session_state.get(WIDGETS, 0) + 1
+        st.session_state.get(MESSAGES, {}).pop("link", None)
+    view = st.session_state.setdefault(VIEW, {"price": None, "variant": None})
+    if view.get("variant") not in [v.name for v in new.variants]:
+        view["variant"] = None
+
+
+def view() -> dict[str, Any]:
+    """The selected price of ours and variant, resolved against the current scenario and results grid."""
+    current = scenario()
+    selected = st.session_state.setdefault(VIEW, {"price": None, "variant": None})
+    variant = selected.get("variant") or current.variants[0].name
+    prices = current.price_grid()
+    price = selected.get("price") or current.our_offering.price
+    price = min(prices, key=lambda p: abs(p - price))
+    return {"price": price, "variant": variant}
+
+
+def share_query() -> dict[str, str] | None:
+    """Query parameters reopening the current scenario and view, or None when it is not a bundled one."""
+    name = st.session_state.get(BASE_NAME)
+    base = st.session_state.get(BASE)
+    if not name or base is None:
+        return None
+    current = view()
+    shown = {
+        links.PRICE_PARAM: current["price"] if current["price"] != scenario().our_offering.price else None,
+        links.VARIANT_PARAM: current["variant"]
+        if current["variant"] != scenario().variants[0].name
+        else None,
+    }
+    return links.to_query(name, links.scenario_changes(base, scenario()), shown)
+
+
+def sync_url() -> None:
+    """Keep the browser's address equal to the share link, so that copying it shares the scenario."""
+    query = share_query()
+    wanted = query or {}
+    if {key: st.query_params[key] for key in st.query_params} != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def message(kind: str, text: str | list[str] | None) -> None:
+    """Remember (or clear, with None) a problem to show next to the input `kind`."""
+    messages = st.session_state.setdefault(MESSAGES, {})
+    if text:
+        messages[kind] = text
+    else:
+        messages.pop(kind, None)
+
+
+def messages(kind: str) -> list[str]:
+    """Problems remembered for the input `kind`."""
+    text = st.session_state.get(MESSAGES, {}).get(kind)
+    if not text:
+        return []
+    return [text] if isinstance(text, str) else list(text)
+
+
+def widget_key(name: str) -> str:
+    """A widget key that changes whenever the scenario is replaced (so widgets start from its values)."""
+    return f"{name}__{st.session_state.get(WIDGETS, 0)}"
+
+
+# ---- the editor's draft ----------------------------------------------------------------------------------
+
+
+def draft() -> dict[str, Any]:
+    """The editor's draft, rebuilt from the current scenario when that changed elsewhere."""
+    current_hash = scenario_hash(scenario())
+    if DRAFT not in st.session_state or st.session_state.get(DRAFT_HASH) != current_hash:
+        st.session_state[DRAFT] = tables.scenario_to_draft(scenario())
+        st.session_state[DRAFT_HASH] = current_hash
+        st.session_state[DRAFT_PROBLEMS] = []
+        st.session_state[DRAFT_GENERATION] = st.session_state.get(DRAFT_GENERATION, 0) + 1
+    return st.session_state[DRAFT]
+
+
+def commit_draft() -> None:
+    """Validate the draft; when valid it becomes the current scenario, else its problems are kept."""
+    data = tables.draft_to_data(st.session_state[DRAFT])
+    try:
+        new = scenario_from_dict(data)
+    except ScenarioError as error:
+        st.session_state[DRAFT_PROBLEMS] = error.problems
+        return
+    st.session_state[DRAFT_PROBLEMS] = []
+    st.session_state[DRAFT_HASH] = scenario_hash(new)
+    if scenario_hash(new) != scenario_hash(scenario()):
+        set_scenario(new)
+
+
+# ---- the attached WTP fit ----------------------------------------------------------------------------------
+
+
+def fit_key() -> str:
+    """Cache key part of the attached fit ('' when none)."""
+    fit = st.session_state.get(FIT)
+    return fit["key"] if fit else ""
+
+
+def fit_parameters(current: Scenario) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """Per-draw segment parameters from the attached fit, and a problem when it does not fit the scenario."""
+    fit = st.session_state.get(FIT)
+    if not fit:
+        return None, None
+    from pricing.wtp.posterior import posterior_draws
+
+    rng = np.random.default_rng(current.seed)
+    parameters = segment_parameters(current, current.market.draws, np.random.default_rng(current.seed))
+    try:
+        fitted = posterior_draws(
+            fit["idata"],
+            [s.name for s in current.segments],
+            current.market.draws,
+            rng,
+            attribute_names=current.attribute_names if fit["method"] == "choice" else None,
+        )
+    except PricingError as error:
+        return None, f"the attached fit {fit['label']!r} is not used: {error}"
+    return parameters | fitted, None
+
+
+# ---- cached computations -----------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=24, show_spinner="Simulating the market...")
+def _simulate_cached(key: str, _scenario: Scenario, _parameters: dict | None) -> xr.Dataset:
+    return simulate(_scenario, parameters=_parameters)
+
+
+def results(current: Scenario | None = None) -> tuple[xr.Dataset, str]:
+    """Simulation results of a scenario (default the current one) and their cache key."""
+    current = scenario() if current is None else current
+    parameters, problem = fit_parameters(current)
+    message("fit_use", problem)
+    key = scenario_hash(current) + ("|" + fit_key() if parameters is not None else "")
+    return _simulate_cached(key, current, parameters), key
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def price_curves(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.price_curves` of one variant, cached per results and variant."""
+    return analysis.price_curves(_results, variant)
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def metrics_at(key: str, price: float, variant: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.metrics_at`, cached per results, price and variant."""
+    return analysis.metrics_at(_results, price, variant)
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def offering_shares_at(key: str, price: float, variant: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.offering_shares_at`, cached."""
+    return analysis.offering_shares_at(_results, price, variant)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def variant_summary(key: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.variant_summary`, cached per results."""
+    return analysis.variant_summary(_results)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def value_map(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.value_map` of one variant, cached."""
+    return analysis.value_map(_results, variant)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def summary_table(key: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.summary_table` (every price, segment and metric), cached per results."""
+    return analysis.summary_table(_results)

@@ -1,0 +1,34 @@
+"""The pricing app: open a scenario in the sidebar, then explore, fit, compare and export on the pages.
+
+Run with `make app` (`python -m streamlit run app/streamlit_app.py`). The app is a thin layer over the
+`pricing` library: every number and chart comes from `pricing.analysis` and `pricing.charts`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+APP_DIR = Path(__file__).resolve().parent
+if str(APP_DIR) not in sys.path:  # the pages import the app's modules (state, tables, ...) by name
+    sys.path.insert(0, str(APP_DIR))
+
+import sidebar  # noqa: E402
+import state  # noqa: E402
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="pricing: value-based pricing simulator", layout="wide")
+
+state.init()
+
+pages = [
+    st.Page("app_pages/simulate.py", title="Simulate", icon=":material/monitoring:", default=True),
+    st.Page("app_pages/scenario.py", title="Scenario", icon=":material/edit_note:"),
+    st.Page("app_pages/wtp.py", title="Willingness to pay", icon=":material/query_stats:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
+]
+page = st.navigation(pages)
+sidebar.render()
+page.run()
+state.sync_url()

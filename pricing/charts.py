@@ -1,0 +1,320 @@
+"""Altair charts of simulation results and WTP fits: each builder takes a tidy table and returns a chart.
+
+The builders never show anything themselves (the app, a notebook or `chart_bytes` does). Colours are
+consistent everywhere: `offering_colors` gives each offering of a scenario its colour (ours always the
+first, `none` always grey) and `variant_colors` each variant its colour, so the same offering looks the same
+in every chart and every exported picture.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+from pricing.errors import PricingError
+
+#: Our offering's colour, then the competitors' in scenario order (Tableau 10, colour-blind friendly order).
+OUR_COLOR = "#1f5fa8"
+COMPETITOR_COLORS = ("#e8762d", "#c03d3e", "#3a9e8f", "#8c6bb1", "#b07a3b", "#d4679d", "#6b8e23", "#7f7f7f")
+NONE_COLOR = "#b8b8b8"
+VARIANT_COLORS = ("#1f5fa8", "#2a9d5c", "#d98c1f", "#a23b72", "#5c6bc0", "#8d6e63", "#00897b", "#c0ca33")
+BAND_OPACITY = 0.22
+WIDTH = 560
+HEIGHT = 300
+
+#: Axis label and number format of each metric; money amounts get the currency appended.
+METRIC_LABELS = {
+    "share": ("Market share", ".0%"),
+    "volume": ("Units sold", ",.0f"),
+    "revenue": ("Revenue", ",.0f"),
+    "profit": ("Profit", ",.0f"),
+    "satisfaction": ("Satisfaction index (-100..100)", ".0f"),
+    "surplus": ("Consumer surplus", ",.0f"),
+}
+MONEY_METRICS = ("revenue", "profit", "surplus")
+
+
+def metric_title(metric: str, currency: str) -> str:
+    """Axis title of a metric with its unit, e.g. ``Profit (EUR)``."""
+    label, _ = METRIC_LABELS.get(metric, (metric, ",.2f"))
+    return f"{label} ({currency})" if metric in MONEY_METRICS else label
+
+
+def metric_format(metric: str) -> str:
+    """d3 number format of a metric's axis."""
+    return METRIC_LABELS.get(metric, (metric, ",.2f"))[1]
+
+
+def offering_colors(offerings: Sequence[str]) -> dict[str, str]:
+    """Colour of each offering (ours first, then competitors, in scenario order) and of `none`."""
+    colors = {}
+    for i, name in enumerate(offerings):
+        colors[name] = OUR_COLOR if i == 0 else COMPETITOR_COLORS[(i - 1) % len(COMPETITOR_COLORS)]
+    colors["none"] = NONE_COLOR
+    return colors
+
+
+def variant_colors(variants: Sequence[str]) -> dict[str, str]:
+    """Colour of each variant, in scenario order."""
+    return {name: VARIANT_COLORS[i % len(VARIANT_COLORS)] for i, name in enumerate(variants)}
+
+
+def _scale(colors: dict[str, str], present: Sequence[str] | None = None) -> alt.Scale:
+    names = [n for n in colors if present is None or n in set(present)]
+    return alt.Scale(domain=names, range=[colors[n] for n in names])
+
+
+def curve_chart(
+    curves: pd.DataFrame,
+    metric: str,
+    currency: str,
+    *,
+    selected_price: float | None = None,
+    optimum: float | None = None,
+    color_by: str | None = None,
+    colors: dict[str, str] | None = None,
+    title: str | None = None,
+) -> alt.LayerChart:
+    """A metric over our price: mean line and 90% band, a rule at the selected price, the optimum marked.
+
+    Parameters
+    ----------
+    curves : columns price, metric, mean, q05, q95 (as `pricing.analysis.price_curves` returns), plus the
+        `color_by` column when several curves are overlaid.
+    metric : the metric to plot (rows with another metric are ignored).
+    currency : shown in the axis titles.
+    selected_price, optimum : our chosen price (vertical rule) and the best price (point on the curve).
+    color_by, colors : column distinguishing overlaid curves and its colour of each value.
+    """
+    data = curves[curves["metric"] == metric]
+    if data.empty:
+        raise PricingError(f"curve_chart: no rows for metric {metric!r}")
+    x = alt.X("price:Q", title=f"Our price ({currency})", scale=alt.Scale(zero=False))
+    y_title, y_format = metric_title(metric, currency), metric_format(metric)
+    if color_by is not None:
+        color = alt.Color(
+            f"{color_by}:N",
+            scale=_scale(colors, data[color_by].unique()) if colors else alt.Undefined,
+            legend=alt.Legend(title=None, orient="top"),
+        )
+    else:
+        color = alt.value(OUR_COLOR)
+    tooltip = [
+        alt.Tooltip("price:Q", title="price", format=",.2f"),
+        alt.Tooltip("mean:Q", title="mean", format=y_format),
+        alt.Tooltip("q05:Q", title="5%", format=y_format),
+        alt.Tooltip("q95:Q", title="95%", format=y_format),
+    ]
+    if color_by is not None:
+        tooltip.insert(0, alt.Tooltip(f"{color_by}:N"))
+    base = alt.Chart(data).encode(x=x)
+    band = base.mark_area(opacity=BAND_OPACITY).encode(
+        y=alt.Y("q05:Q", title=y_title, axis=alt.Axis(format=y_format)), y2="q95:Q", color=color
+    )
+    line = base.mark_line(strokeWidth=2.5).encode(y="mean:Q", color=color, tooltip=tooltip)
+    layers = [band, line]
+    if selected_price is not None:
+        layers.append(
+            alt.Chart(pd.DataFrame({"price": [selected_price], "label": ["selected price"]}))
+            .mark_rule(color="#444", strokeDash=[5, 4])
+            .encode(x="price:Q", tooltip=[alt.Tooltip("price:Q", title="selected price", format=",.2f")])
+        )
+    if optimum is not None and color_by is None:
+        at = data.iloc[(data["price"] - optimum).abs().argsort()[:1]]
+        point = alt.Chart(at).encode(x="price:Q", y="mean:Q")
+        layers.append(
+            point.mark_point(shape="diamond", size=160, filled=True, color="#111").encode(
+                tooltip=[alt.Tooltip("price:Q", title="best price", format=",.2f")]
+            )
+        )
+        layers.append(
+            point.mark_text(dy=-14, fontWeight="bold", color="#111").encode(
+                text=alt.Text("price:Q", format=",.2f")
+            )
+        )
+    chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return chart.properties(title=title) if title else chart
+
+
+def value_map_chart(
+    value_map: pd.DataFrame, currency: str, colors: dict[str, str], segment: str
+) -> alt.LayerChart:
+    """The value map of one segment: perceived value (x, with 90% interval) against price (y) per offering.
+
+    The dashed value-equivalence line has slope 1: offerings on it give the market's average value for
+    money; below it (cheaper than their value warrants) they gain share, above it they lose share.
+    `value_map` has the columns of `pricing.analysis.value_map`.
+    """
+    data = value_map[value_map["segment"] == segment]
+    if data.empty:
+        raise PricingError(f"value_map_chart: no rows for segment {segment!r}")
+    offset = float((data["perceived_value"] - data["fair_price"]).iloc[0])
+    low = float(min(data["perceived_value_q05"].min(), (data["price"] + offset).min())) * 0.9
+    high = float(max(data["perceived_value_q95"].max(), (data["price"] + offset).max())) * 1.08
+    line = pd.DataFrame({"perceived_value": [low, high], "price": [low - offset, high - offset]})
+    x = alt.X("perceived_value:Q", title=f"Perceived value ({currency})", scale=alt.Scale(zero=False))
+    y = alt.Y("price:Q", title=f"Price ({currency})", scale=alt.Scale(zero=False))
+    color = alt.Color(
+        "offering:N", scale=_scale(colors, data["offering"]), legend=alt.Legend(title=None, orient="top")
+    )
+    equivalence = (
+        alt.Chart(line)
+        .mark_line(color="#777", strokeDash=[6, 4])
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("price:Q", title="value-equivalent price", format=",.2f")])
+    )
+    interval = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=3, opacity=0.5)
+        .encode(x="perceived_value_q05:Q", x2="perceived_value_q95:Q", y="price:Q", color=color)
+    )
+    points = (
+        alt.Chart(data)
+        .mark_circle(size=220, opacity=1)
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            tooltip=[
+                alt.Tooltip("offering:N"),
+                alt.Tooltip("price:Q", format=",.2f"),
+                alt.Tooltip("perceived_value:Q", title="perceived value", format=",.2f"),
+                alt.Tooltip("fair_price:Q", title="value-equivalent price", format=",.2f"),
+                alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(data).mark_text(dy=-16, fontWeight="bold").encode(x=x, y=y, text="offering:N", color=color)
+    )
+    return alt.layer(equivalence, interval, points, labels).properties(
+        width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
+    )
+
+
+def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> alt.Chart:
+    """Stacked bars: each segment's customers split over the offerings and `none` (buy nothing).
+
+    `shares` has the columns of `pricing.analysis.offering_shares_at` (segment, offering, mean, ...).
+    """
+    order = {name: i for i, name in enumerate(colors)}
+    data = shares.assign(order=shares["offering"].map(order))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("segment:N", title=None, sort=list(dict.fromkeys(data["segment"]))),
+            x=alt.X("mean:Q", title="Share of the segment's customers", axis=alt.Axis(format=".0%")),
+            color=alt.Color(
+                "offering:N",
+                scale=_scale(colors, data["offering"]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("segment:N"),
+                alt.Tooltip("offering:N"),
+                alt.Tooltip("mean:Q", title="share", format=".1%"),
+                alt.Tooltip("q05:Q", title="5%", format=".1%"),
+                alt.Tooltip("q95:Q", title="95%", format=".1%"),
+            ],
+        )
+        .properties(width=WIDTH, height=40 * data["segment"].nunique() + 40)
+    )
+
+
+def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> alt.LayerChart:
+    """Bars of one of our metrics per segment with its 90% interval (rows of `analysis.metrics_at`)."""
+    data = metrics[metrics["metric"] == metric]
+    if data.empty:
+        raise PricingError(f"segment_metric_chart: no rows for metric {metric!r}")
+    title, fmt = metric_title(metric, currency), metric_format(metric)
+    y = alt.Y("segment:N", title=None, sort=list(data["segment"]))
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color=OUR_COLOR, opacity=0.85)
+        .encode(
+            y=y,
+            x=alt.X("mean:Q", title=title, axis=alt.Axis(format=fmt)),
+            tooltip=[
+                alt.Tooltip("segment:N"),
+                alt.Tooltip("mean:Q", format=fmt),
+                alt.Tooltip("q05:Q", title="5%", format=fmt),
+                alt.Tooltip("q95:Q", title="95%", format=fmt),
+            ],
+        )
+    )
+    whiskers = alt.Chart(data).mark_rule(color="#222", strokeWidth=1.5).encode(y=y, x="q05:Q", x2="q95:Q")
+    return alt.layer(bars, whiskers).properties(width=WIDTH // 2 - 20, height=36 * len(data) + 20)
+
+
+def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> alt.LayerChart:
+    """P(most profitable) per variant (columns variant, probability) as labelled bars."""
+    y = alt.Y("variant:N", title=None, sort=list(probabilities["variant"]))
+    bars = (
+        alt.Chart(probabilities)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X(
+                "probability:Q",
+                title="Probability of being the most profitable",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("variant:N", scale=_scale(colors, probabilities["variant"]), legend=None),
+            tooltip=[alt.Tooltip("variant:N"), alt.Tooltip("probability:Q", format=".1%")],
+        )
+    )
+    text = bars.mark_text(align="left", dx=4, color="#222").encode(
+        text=alt.Text("probability:Q", format=".0%")
+    )
+    return alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=36 * len(probabilities) + 20)
+
+
+def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> alt.LayerChart:
+    """Each option's per-draw difference to the reference on one metric: mean and 90% interval.
+
+    `comparison` has the columns of `pricing.analysis.compare_options`.
+    """
+    data = comparison[comparison["metric"] == metric]
+    title, fmt = metric_title(metric, currency), metric_format(metric)
+    y = alt.Y("option:N", title=None, sort=list(data["option"]))
+    x_title = f"Difference in {title[0].lower()}{title[1:]} vs reference"
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
+    whiskers = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=3, color=OUR_COLOR)
+        .encode(y=y, x=alt.X("diff_q05:Q", title=x_title, axis=alt.Axis(format=fmt)), x2="diff_q95:Q")
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=120, color=OUR_COLOR)
+        .encode(
+            y=y,
+            x="diff_mean:Q",
+            tooltip=[
+                alt.Tooltip("option:N"),
+                alt.Tooltip("diff_mean:Q", title="mean difference", format=fmt),
+                alt.Tooltip("diff_q05:Q", title="5%", format=fmt),
+                alt.Tooltip("diff_q95:Q", title="95%", format=fmt),
+                alt.Tooltip("p_higher:Q", title="P(higher)", format=".0%"),
+            ],
+        )
+    )
+    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=40 * len(data) + 20)
+
+
+def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:
+    """The chart as a PNG (at `scale` x resolution) or SVG file's bytes, rendered offline by vl-convert."""
+    if fmt not in ("png", "svg"):
+        raise PricingError(f"chart format {fmt!r} is not supported; use 'png' or 'svg'")
+    if fmt == "png":
+        buffer = io.BytesIO()
+        chart.save(buffer, format="png", scale_factor=scale)
+        return buffer.getvalue()
+    text = io.StringIO()
+    chart.save(text, format="svg")
+    return text.getvalue().encode("utf-8")
