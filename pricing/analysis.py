@@ -165,7 +165,7 @@ def value_map(results: xr.Dataset, variant: str | None = None) -> pd.DataFrame:
                     SEGMENT: segment,
                     OFFERING: offering,
                     "owner": str(results.owner.sel({OFFERING: offering}).item()),
-                    "price": float(price.sel({OFFERING: offering})),
+                    PRICE: float(price.sel({OFFERING: offering})),
                     "perceived_value": float(v["mean"]),
                     "perceived_value_q05": float(v["q05"]),
                     "perceived_value_q95": float(v["q95"]),
@@ -189,11 +189,14 @@ def check_output_path(path: str | Path) -> Path:
 def write_results(results: xr.Dataset, path: str | Path) -> None:
     """Write results atomically: `.csv` the tidy summary, `.nc` every draw as netCDF."""
     path = check_output_path(path)
-    if path.suffix.lower() == ".csv":
-        atomic_write_text(path, summary_table(results).to_csv(index=False))
-    else:
-        with atomic_output(path) as tmp:
-            results.to_netcdf(tmp, engine="h5netcdf")
+    try:
+        if path.suffix.lower() == ".csv":
+            atomic_write_text(path, summary_table(results).to_csv(index=False))
+        else:
+            with atomic_output(path) as tmp:
+                results.to_netcdf(tmp, engine="h5netcdf")
+    except OSError as error:  # e.g. the path is a folder, or the disk is full or read-only
+        raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
 
 
 # ---- views for the app: one price, one variant, curves over price, paired comparisons --------------------

@@ -107,12 +107,19 @@ def logit_purchase(
             return expit(y), scale[:, None] * np.logaddexp(0.0, y)
         prob, _, surplus = _logit_purchase_exact(inclusive, mu, sigma, scale, nodes)
         return prob, surplus
-    low, high = inclusive.min(axis=1), inclusive.max(axis=1)
+    # Tabulate only where the purchase probability moves: beyond the 6e-8 tails of the WTP and of the logit
+    # noise it is 0 or 1 and the surplus is linear in I with that slope. A table spread over the whole range
+    # of I would be too coarse when a narrow WTP spread and a sharp logit make the probability a steep step.
+    edge_low = -np.exp(mu + 5.3 * sigma) - 16.6 * scale
+    edge_high = -np.exp(mu - 5.3 * sigma) + 16.6 * scale
+    low = np.clip(inclusive.min(axis=1), edge_low, edge_high)
+    high = np.clip(inclusive.max(axis=1), edge_low, edge_high)
     step = (high - low) / (TABLE_NODES - 1)
     step = np.where(step > 0, step, 1.0)
     table = low[:, None] + step[:, None] * np.arange(TABLE_NODES)
     prob_t, slope_t, surplus_t = _logit_purchase_exact(table, mu, sigma, scale, nodes)
-    position = (inclusive - low[:, None]) / step[:, None]
+    clipped = np.clip(inclusive, low[:, None], high[:, None])
+    position = (clipped - low[:, None]) / step[:, None]
     index = np.clip(np.floor(position).astype(np.intp), 0, TABLE_NODES - 2)
     s = position - index
     index += (np.arange(len(index)) * TABLE_NODES)[:, None]  # flat positions in the (R, TABLE_NODES) tables
@@ -128,4 +135,5 @@ def logit_purchase(
             + h11 * h * slopes.take(index + 1)
         )
 
-    return np.clip(read(prob_t, slope_t), 0.0, 1.0), read(surplus_t, prob_t)
+    prob = np.clip(read(prob_t, slope_t), 0.0, 1.0)
+    return prob, read(surplus_t, prob_t) + prob * (inclusive - clipped)

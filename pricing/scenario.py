@@ -331,7 +331,7 @@ def scenario_from_dict(data: Any) -> Scenario:
     if not isinstance(data, Mapping):
         raise ScenarioError(f"a scenario must be a mapping of fields, got {type(data).__name__}")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if type(version) is not int or version != SCHEMA_VERSION:  # not `true` or 1.0, which equal 1
         raise ScenarioError(
             f"schema_version: {version!r} is not supported (this version of pricing reads {SCHEMA_VERSION})"
         )
@@ -367,7 +367,8 @@ def parse_scenario(text: str | bytes) -> Scenario:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""
-        raise ScenarioError(f"{where}not valid YAML ({getattr(error, 'problem', None) or error})") from None
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())  # one line
+        raise ScenarioError(f"{where}not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
     return scenario_from_dict(data)

@@ -219,9 +219,10 @@ def _choices(
         # The rivals' logsum does not depend on our price; shares are then logistic in our advantage over
         # it, which stays finite however far our price moves (one shared maximum would underflow to 0/0).
         if n_offerings > 1:
-            rival_top = np.delete(their_net, ours, axis=2).max(axis=2)  # d,s,1,v
-            rival_weight = np.exp((their_net - rival_top[:, :, None]) / lam[:, :, None])  # d,s,o,1,v
-            rival_weight[:, :, ours] = 0.0
+            rival_net = their_net.copy()
+            rival_net[:, :, ours] = -np.inf  # weight 0 (and no overflow when ours is far ahead)
+            rival_top = rival_net.max(axis=2)  # d,s,1,v
+            rival_weight = np.exp((rival_net - rival_top[:, :, None]) / lam[:, :, None])  # d,s,o,1,v
             rival_total = rival_weight.sum(axis=2)  # >= 1
             rival_inclusive = rival_top + lam * np.log(rival_total)
             advantage = (our_net - rival_inclusive) / lam  # d,s,p,v

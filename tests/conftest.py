@@ -1,0 +1,98 @@
+"""Shared fixtures: small scenarios built in code, the example scenario files, seeded draws."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from pricing.scenario import Scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+EXAMPLE_FILES = sorted(SCENARIOS.glob("*.yaml"))
+
+
+def small_scenario_dict() -> dict:
+    """A small valid scenario as plain data: two attributes, two segments, us + one rival, two variants."""
+    return {
+        "schema_version": 1,
+        "name": "small",
+        "currency": "EUR",
+        "seed": 7,
+        "attributes": [
+            {"name": "speed", "unit": "score", "kano": "one_dimensional"},
+            {"name": "warranty", "unit": "years", "kano": "must_be"},
+        ],
+        "segments": [
+            {
+                "name": "budget",
+                "size": 1000,
+                "wtp": {"median": 40.0, "spread": 0.3},
+                "logit_scale": 4.0,
+                "expectations": {"speed": 5, "warranty": 1},
+                "value_per_unit": {"speed": 2.0, "warranty": 5.0},
+            },
+            {
+                "name": "premium",
+                "size": 250,
+                "wtp": {"low": 50.0, "high": 110.0},
+                "logit_scale": 8.0,
+                "expectations": {"speed": 7, "warranty": 2},
+                "value_per_unit": {"speed": 6.0, "warranty": 10.0},
+                "value_uncertainty": 0.2,
+            },
+        ],
+        "offerings": [
+            {"name": "Ours", "owner": "us", "price": 45.0, "unit_cost": 20.0, "levels": {"speed": 6}},
+            {"name": "Rival", "price": 40.0, "levels": {"speed": 5, "warranty": 1}},
+        ],
+        "variants": [
+            {"name": "base"},
+            {"name": "faster", "levels": {"speed": 8}, "extra_unit_cost": 3.0, "fixed_cost": 2000.0},
+        ],
+        "market": {"draws": 50, "price_grid": {"min": 20, "max": 90, "steps": 36}},
+    }
+
+
+def monopoly_dict(
+    median: float = 50.0,
+    spread: float = 0.25,
+    logit_scale: float = 5.0,
+    unit_cost: float = 10.0,
+    price_grid: tuple[float, float, int] = (15.0, 120.0, 211),
+) -> dict:
+    """One segment, one offering (ours), no attributes and no uncertainty: every draw is the same."""
+    low, high, steps = price_grid
+    return {
+        "schema_version": 1,
+        "name": "monopoly",
+        "segments": [
+            {
+                "name": "all customers",
+                "size": 1000,
+                "wtp": {"median": median, "spread": spread, "uncertainty": 0.0},
+                "logit_scale": logit_scale,
+            }
+        ],
+        "offerings": [{"name": "Ours", "owner": "us", "price": median, "unit_cost": unit_cost}],
+        "market": {"draws": 4, "price_grid": {"min": low, "max": high, "steps": steps}},
+    }
+
+
+@pytest.fixture
+def scenario_dict() -> dict:
+    """A fresh copy of the small scenario's plain data, free to mutate."""
+    return copy.deepcopy(small_scenario_dict())
+
+
+@pytest.fixture
+def small_scenario() -> Scenario:
+    return scenario_from_dict(small_scenario_dict())
+
+
+@pytest.fixture(params=EXAMPLE_FILES, ids=[p.stem for p in EXAMPLE_FILES])
+def example_path(request) -> Path:
+    """Each example scenario file in `scenarios/`."""
+    return request.param

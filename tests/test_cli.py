@@ -1,0 +1,190 @@
+"""The `pricing` command: validate, simulate, schema; bad input is one line and exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from conftest import EXAMPLE_FILES, ROOT, small_scenario_dict
+
+from pricing.cli import EXIT_USAGE, main
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small_scenario_dict(), sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def broken_file(tmp_path):
+    data = small_scenario_dict()
+    data["segments"][0]["size"] = -1
+    data["offerings"][1]["colour"] = "red"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run(capsys, *argv):
+    """Run the CLI in-process: (exit status, stdout lines, stderr lines)."""
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse exits on bad options
+        status = exit_.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return status, out.splitlines(), err.splitlines()
+
+
+# ---- validate ------------------------------------------------------------------------------------------
+
+
+def test_validate_examples(capsys):
+    status, out, err = run(capsys, "validate", *EXAMPLE_FILES)
+    assert status == 0 and err == []
+    assert len(out) == len(EXAMPLE_FILES)
+    assert all(": ok (" in line for line in out)
+
+
+def test_validate_reports_one_line_per_problem(capsys, scenario_file, broken_file):
+    status, out, err = run(capsys, "validate", scenario_file, broken_file)
+    assert status == EXIT_USAGE
+    assert out[0].startswith(f"{scenario_file}: ok")
+    assert out[1:] == [
+        f"{broken_file}: segments[0].size: Input should be greater than or equal to 0 (got -1)",
+        f"{broken_file}: offerings[1].colour: unknown field (check its spelling and indentation)",
+    ]
+
+
+def test_validate_missing_and_empty_files(capsys, tmp_path):
+    (tmp_path / "empty.yaml").write_text("")
+    status, out, _ = run(capsys, "validate", tmp_path / "missing.yaml", tmp_path / "empty.yaml")
+    assert status == EXIT_USAGE
+    assert len(out) == 2
+    assert "cannot read file" in out[0] and out[1].endswith("empty.yaml: file is empty")
+
+
+# ---- simulate ------------------------------------------------------------------------------------------
+
+
+def test_simulate_prints_a_summary(capsys, scenario_file):
+    status, out, err = run(capsys, "simulate", scenario_file, "--draws", 40)
+    assert status == 0 and err == []
+    assert out[0] == "small: 40 draws, seed 7, Ours at 45 EUR today"
+    assert "P(most profitable)" in out[1] and "best price (EUR)" in out[1]
+    assert out[2].split()[0] == "base" and out[3].split()[0] == "faster"
+    assert out[-1].startswith("best price: maximises expected profit")
+
+
+def test_simulate_writes_csv_and_netcdf_honouring_draws_and_seed(capsys, scenario_file, tmp_path):
+    csv, nc = tmp_path / "out.csv", tmp_path / "out.nc"
+    assert run(capsys, "simulate", scenario_file, "--output", csv, "--draws", 30)[0] == 0
+    table = pd.read_csv(csv)
+    assert list(table.columns) == [
+        "variant",
+        "segment",
+        "offering",
+        "price",
+        "metric",
+        "mean",
+        "q05",
+        "q50",
+        "q95",
+    ]
+    assert set(table["segment"]) == {"budget", "premium", "all"}
+    status, out, _ = run(capsys, "simulate", scenario_file, "-o", nc, "--draws", 30, "--seed", 11)
+    assert status == 0 and out[-1] == f"wrote {nc}"
+    with xr.open_dataset(nc, engine="h5netcdf") as first:
+        assert first.sizes["draw"] == 30 and first.attrs["seed"] == 11
+        first_share = first.share.values
+    run(capsys, "simulate", scenario_file, "-o", nc, "--draws", 30, "--seed", 11)
+    with xr.open_dataset(nc, engine="h5netcdf") as again:
+        assert (again.share.values == first_share).all()
+    run(capsys, "simulate", scenario_file, "-o", nc, "--draws", 30, "--seed", 12)
+    with xr.open_dataset(nc, engine="h5netcdf") as other:
+        assert not (other.share.values == first_share).all()
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--draws", "abc"], "argument --draws: 'abc' is not a whole number"),
+        (["--draws", "-3"], "argument --draws: '-3' must not be negative"),
+        (["--draws", "0"], "market.draws: Input should be greater than or equal to 1"),
+        (["--draws", "1000000"], "market.draws: Input should be less than or equal to 20000"),
+        (["--seed", "1.5"], "argument --seed: '1.5' is not a whole number"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["--output", "out.xlsx"], "unknown file type '.xlsx'; use .csv or .nc"),
+        (["--output", "no/such/folder/out.csv"], "does not exist"),
+    ],
+)
+def test_simulate_bad_options_are_one_line(capsys, scenario_file, tmp_path, monkeypatch, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "simulate", scenario_file, *argv)
+    assert status == EXIT_USAGE
+    assert out == []
+    assert len(err) == 1 and fragment in err[0], err
+
+
+def test_simulate_bad_files_are_one_line(capsys, tmp_path, broken_file):
+    (tmp_path / "taken.csv").mkdir()
+    status, _, err = run(capsys, "simulate", broken_file)
+    assert status == EXIT_USAGE and len(err) == 1
+    assert err[0].startswith("pricing simulate: error: segments[0].size:") and "offerings[1].colour" in err[0]
+    status, _, err = run(capsys, "simulate", tmp_path / "missing.yaml")
+    assert status == EXIT_USAGE and len(err) == 1 and "cannot read file" in err[0]
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(small_scenario_dict()))
+    status, out, err = run(capsys, "simulate", good, "--draws", 5, "--output", tmp_path / "taken.csv")
+    assert status == EXIT_USAGE and len(err) == 1 and "cannot write" in err[0]
+
+
+def test_no_command_is_a_usage_error(capsys):
+    status, _, err = run(capsys)
+    assert status == EXIT_USAGE and len(err) == 1 and "required" in err[0]
+
+
+# ---- schema --------------------------------------------------------------------------------------------
+
+
+def test_schema_prints_valid_json(capsys):
+    status, out, _ = run(capsys, "schema")
+    assert status == 0
+    schema = json.loads("\n".join(out))
+    assert schema["title"] == "pricing scenario"
+    assert {"schema_version", "segments", "offerings", "variants", "market"} <= set(schema["properties"])
+
+
+# ---- as a real process ---------------------------------------------------------------------------------
+
+
+def test_cli_in_a_subprocess(tmp_path, scenario_file, broken_file):
+    command = [sys.executable, "-m", "pricing.cli"]
+    done = subprocess.run(
+        [*command, "simulate", scenario_file, "--draws", "20", "-o", tmp_path / "out.csv"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "P(most profitable)" in done.stdout and (tmp_path / "out.csv").exists()
+    done = subprocess.run(
+        [*command, "validate", broken_file], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == EXIT_USAGE
+    assert len(done.stdout.splitlines()) == 2 and "Traceback" not in done.stdout + done.stderr
+    done = subprocess.run(
+        [*command, "simulate", broken_file, "--draws", "x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == EXIT_USAGE
+    assert done.stdout == "" and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr

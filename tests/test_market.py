@@ -1,0 +1,98 @@
+"""The choice kernels against closed forms, scipy's lognormal and brute-force integration over customers."""
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import expit
+
+from pricing.market import TABLE_NODES, first_choice_purchase, gauss_hermite, logit_purchase
+
+
+def brute_force_logit(inclusive, mu, sigma, scale, customers=20_000):
+    """E over customers' WTP of the logit purchase probability and surplus, on a fine grid of quantiles."""
+    u = (np.arange(customers) + 0.5) / customers
+    wtp = np.exp(mu + sigma * stats.norm.ppf(u))
+    y = (wtp[None, :] + np.asarray(inclusive)[:, None]) / scale
+    return expit(y).mean(axis=1), (scale * np.logaddexp(0.0, y)).mean(axis=1)
+
+
+def test_gauss_hermite_integrates_normal_moments():
+    z, w = gauss_hermite(16)
+    assert w.sum() == pytest.approx(1.0)
+    assert w @ z == pytest.approx(0.0, abs=1e-12)
+    assert w @ z**2 == pytest.approx(1.0)
+    assert w @ z**4 == pytest.approx(3.0)
+    assert w @ np.exp(0.5 * z) == pytest.approx(np.exp(0.125))
+
+
+REGIMES = {
+    # (median WTP, sd of log WTP, logit scale): which of the two spreads dominates changes the quadrature.
+    "sharp logit, wide WTP": (50.0, 0.8, 0.05),
+    "wide logit, narrow WTP": (50.0, 0.02, 20.0),
+    "comparable spreads": (50.0, 0.3, 5.0),
+    "very wide WTP": (50.0, 1.5, 1.0),
+    "both narrow": (50.0, 0.01, 0.5),
+    "nearly first choice": (50.0, 0.001, 0.05),
+    "large amounts": (1000.0, 0.5, 2.0),
+}
+
+
+@pytest.mark.parametrize("points", [20, 200], ids=["exact", "tabulated"])
+@pytest.mark.parametrize("regime", list(REGIMES))
+def test_logit_purchase_matches_brute_force(regime, points):
+    median, sigma, scale = REGIMES[regime]
+    # Inclusive values from "nobody buys" to "everybody buys"; more than TABLE_NODES points are read off
+    # the interpolation table, fewer are integrated directly.
+    inclusive = np.linspace(-3 * median, median, points)
+    assert (points > TABLE_NODES) == (points == 200)
+    prob, surplus = logit_purchase(
+        inclusive[None], np.log([median]), np.array([sigma]), np.array([scale]), 24
+    )
+    true_prob, true_surplus = brute_force_logit(inclusive, np.log(median), sigma, scale)
+    np.testing.assert_allclose(prob[0], true_prob, atol=2e-3)
+    np.testing.assert_allclose(surplus[0], true_surplus, rtol=2e-3, atol=2e-3 * median)
+
+
+def test_logit_purchase_rows_are_independent():
+    # Several rows (draw x segment) with different parameters in one call give each row's own answer.
+    inclusive = np.linspace(-80, 20, 100)[None].repeat(3, axis=0) + np.array([[0.0], [5.0], [-5.0]])
+    mu, sigma, scale = np.log([40.0, 60.0, 30.0]), np.array([0.4, 0.05, 0.9]), np.array([3.0, 10.0, 0.2])
+    prob, surplus = logit_purchase(inclusive, mu, sigma, scale, 24)
+    for r in range(3):
+        true_prob, true_surplus = brute_force_logit(inclusive[r], mu[r], sigma[r], scale[r])
+        np.testing.assert_allclose(prob[r], true_prob, atol=2e-3)
+        np.testing.assert_allclose(surplus[r], true_surplus, rtol=2e-3, atol=0.1)
+
+
+def test_logit_purchase_one_node_is_the_median_customer():
+    # nodes=1: no spread integrated; the closed form logistic((median + I) / scale) and its logsum.
+    inclusive = np.array([[-60.0, -40.0, -25.0, 0.0]])
+    prob, surplus = logit_purchase(inclusive, np.log([40.0]), np.array([0.5]), np.array([4.0]), nodes=1)
+    y = (40.0 + inclusive[0]) / 4.0
+    np.testing.assert_allclose(prob[0], 1 / (1 + np.exp(-y)))
+    np.testing.assert_allclose(surplus[0], 4.0 * np.log1p(np.exp(y)))
+    assert prob[0, 1] == pytest.approx(0.5)  # I = -median: the median customer is indifferent
+
+
+def test_logit_purchase_is_monotone_in_inclusive_value():
+    inclusive = np.linspace(-200, 100, 400)[None]
+    for sigma, scale in [(0.8, 0.05), (0.01, 0.5), (0.3, 5.0)]:
+        prob, surplus = logit_purchase(inclusive, np.log([50.0]), np.array([sigma]), np.array([scale]), 24)
+        assert np.all(np.diff(prob[0]) >= -1e-9)
+        assert np.all(np.diff(surplus[0]) >= -1e-9)
+        assert np.all((prob >= 0) & (prob <= 1))
+
+
+@pytest.mark.parametrize("best", [-80.0, -30.0, -5.0, 0.0, 12.0])
+def test_first_choice_against_scipy_lognormal(best):
+    # A customer buys iff WTP + best value > 0: P = P(w > -best); surplus = E[max(w + best, 0)].
+    mu, sigma = np.log(30.0), 0.6
+    wtp = stats.lognorm(s=sigma, scale=np.exp(mu))
+    prob, surplus = first_choice_purchase(np.array([best]), mu, sigma)
+    threshold = -best
+    assert prob[0] == pytest.approx(wtp.sf(threshold) if threshold > 0 else 1.0, abs=1e-12)
+    lower = max(threshold, 0.0)
+    expected, _ = integrate.quad(lambda w: (w - threshold) * wtp.pdf(w), lower, np.inf, limit=200)
+    assert surplus[0] == pytest.approx(expected, rel=1e-6)
+    if threshold <= 0:
+        assert surplus[0] == pytest.approx(wtp.mean() + best)
