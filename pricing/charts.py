@@ -98,7 +98,7 @@ def curve_chart(
         color = alt.Color(
             f"{color_by}:N",
             scale=_scale(colors, data[color_by].unique()) if colors else alt.Undefined,
-            legend=alt.Legend(title=None, orient="top"),
+            legend=alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=500),
         )
     else:
         color = alt.value(OUR_COLOR)
@@ -281,7 +281,7 @@ def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> al
     """
     data = comparison[comparison["metric"] == metric]
     title, fmt = metric_title(metric, currency), metric_format(metric)
-    y = alt.Y("option:N", title=None, sort=list(data["option"]))
+    y = alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=260))
     x_title = f"Difference in {title[0].lower()}{title[1:]} vs reference"
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
     whiskers = (
@@ -304,7 +304,7 @@ def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> al
             ],
         )
     )
-    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=40 * len(data) + 20)
+    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=48 * len(data) + 30)
 
 
 def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:

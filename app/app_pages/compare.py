@@ -105,27 +105,29 @@ if len(options) >= 2:
         st.error(str(error))
         comparison = None
     if comparison is not None:
-        rows = []
+        values, differences = [], []
         for label in labels:
             block = comparison[comparison["option"] == label].set_index("metric")
-            row = {"Option": label}
+            value_row, difference_row = {"Option": label}, {"Option": label}
             for metric in METRICS:
                 r = block.loc[metric]
-                value = formatting.metric_value(metric, r["mean"], currency)
-                if label == reference:
-                    row[LABELS[metric]] = f"{value} (reference)"
-                else:
-                    delta = formatting.metric_delta(metric, r["diff_mean"], currency)
-                    low = formatting.metric_delta(metric, r["diff_q05"], currency)
-                    high = formatting.metric_delta(metric, r["diff_q95"], currency)
-                    row[LABELS[metric]] = (
-                        f"{value}: {delta} [{low}, {high}], P(higher) {formatting.percent(r['p_higher'], 0)}"
-                    )
-            rows.append(row)
-        st.markdown(
-            "**Metrics and differences to the reference** (mean [90% interval], share of draws higher)"
-        )
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                value_row[LABELS[metric]] = (
+                    f"{formatting.metric_value(metric, r['mean'], currency)} "
+                    f"{formatting.interval(metric, r['q05'], r['q95'], currency)}"
+                )
+                low = formatting.metric_delta(metric, r["diff_q05"], currency)
+                high = formatting.metric_delta(metric, r["diff_q95"], currency)
+                difference_row[LABELS[metric]] = (
+                    f"{formatting.metric_delta(metric, r['diff_mean'], currency)} [{low}, {high}]"
+                )
+            difference_row["P(profit higher)"] = formatting.percent(block.loc["profit", "p_higher"], 0)
+            values.append(value_row)
+            if label != reference:
+                differences.append(difference_row)
+        st.markdown("**Each option** (mean [90% interval])")
+        st.dataframe(pd.DataFrame(values), hide_index=True, width="stretch")
+        st.markdown(f"**Difference to {reference}** (mean [90% interval] of the per-draw difference)")
+        st.dataframe(pd.DataFrame(differences), hide_index=True, width="stretch")
         others = comparison[comparison["option"] != reference]
         cols = st.columns(2, gap="large")
         for col, metric in zip(cols * 2, ("profit", "share", "revenue", "satisfaction"), strict=False):

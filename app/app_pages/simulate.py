@@ -116,11 +116,9 @@ is_today = math.isclose(price, current.our_offering.price) and variant == curren
 cells = st.columns(len(HEADLINE))
 for cell, metric in zip(cells, HEADLINE, strict=True):
     row = market.loc[metric]
-    delta = (
-        None
-        if is_today
-        else formatting.metric_delta(metric, row["mean"] - baseline.loc[metric, "mean"], currency)
-    )
+    change = row["mean"] - baseline.loc[metric, "mean"]
+    tiny = abs(change) <= 1e-9 * max(1.0, abs(baseline.loc[metric, "mean"]))
+    delta = None if is_today or tiny else formatting.metric_delta(metric, change, currency)
     cell.metric(
         LABELS[metric],
         formatting.metric_value(metric, row["mean"], currency),
