@@ -257,14 +257,19 @@ class ChoiceFit:
         return summarise(self.posterior["sd"], [RANDOM_COEFFICIENT])
 
     def to_json(self) -> dict[str, Any]:
-        """Plain data for ``--json``: coefficients, wtp, sd, segments, diagnostics (+ model facts)."""
+        """Plain data for ``--json``: coefficients, wtp, sd, segments, diagnostics (+ model facts).
+
+        ``coefficients`` and ``wtp`` map each name to ``{mean, sd, q05, q95}`` when there is one segment, and
+        to ``{segment: {mean, sd, q05, q95}}`` when there are several; ``sd`` (random coefficients) maps
+        each name to ``{mean, sd, q05, q95}``.
+        """
 
         def table(frame: pd.DataFrame, single: bool) -> dict[str, Any]:
             out: dict[str, Any] = {}
             for index, row in frame.iterrows():
                 values = {k: float(row[k]) for k in ("mean", "sd", "q05", "q95")}
                 if isinstance(index, tuple) and not single:
-                    out.setdefault(str(index[0]), {})[str(index[1])] = values
+                    out.setdefault(str(index[1]), {})[str(index[0])] = values
                 else:
                     out[str(index[-1] if isinstance(index, tuple) else index)] = values
             return out
@@ -357,7 +362,7 @@ def build_model(arrays: ChoiceArrays, design: Design, random: Sequence[str], pri
     mu, sigma = _coefficient_priors(design, priors)
     fixed = [c for c in design.coefficients if c not in random]
     order = np.argsort([design.coefficients.index(c) for c in (*random, *fixed)])
-    segment_of_task = arrays.respondent_segment[arrays.respondent]
+    panel = respondent_panel(arrays, x_scaled)
     coords = {
         SEGMENT: arrays.segments,
         COEFFICIENT: list(design.coefficients),
@@ -368,7 +373,7 @@ def build_model(arrays: ChoiceArrays, design: Design, random: Sequence[str], pri
     with pm.Model(coords=coords) as model:
         if not random:
             beta = pm.Normal("beta_scaled", mu=mu, sigma=sigma, dims=(SEGMENT, COEFFICIENT))
-            beta_task = beta[segment_of_task]
+            beta_respondent = beta[arrays.respondent_segment]
         else:
             r_index = [design.coefficients.index(c) for c in random]
             f_index = [design.coefficients.index(c) for c in fixed]
@@ -386,11 +391,37 @@ def build_model(arrays: ChoiceArrays, design: Design, random: Sequence[str], pri
                 )
                 parts.append(fixed_beta[arrays.respondent_segment])
             beta_respondent = pt.concatenate(parts, axis=1)[:, order]
-            beta_task = beta_respondent[arrays.respondent]
-        utility = (pt.as_tensor(x_scaled) * beta_task[:, None, :]).sum(axis=-1)
-        utility = utility + np.where(arrays.present, 0.0, PAD_UTILITY)
-        pm.Categorical("choice", logit_p=utility, observed=arrays.chosen)
+        # respondent x task x slot: broadcasting each respondent's coefficients over their own tasks needs
+        # no gather over tasks, whose gradient (a scatter-add) dominated the cost of the first version
+        utility = (pt.as_tensor(panel.x) * beta_respondent[:, None, None, :]).sum(axis=-1) + panel.pad
+        chosen_utility = (utility * panel.chosen).sum()
+        pm.Potential("choice_loglik", chosen_utility - (pt.logsumexp(utility, axis=-1) * panel.task).sum())
     return model
+
+
+@dataclass(frozen=True)
+class _Panel:
+    x: np.ndarray  # respondent, task, slot, coefficient
+    pad: np.ndarray  # respondent, task, slot: 0 or PAD_UTILITY
+    chosen: np.ndarray  # respondent, task, slot: 1 for the chosen slot
+    task: np.ndarray  # respondent, task: 1 for a real task, 0 for padding
+
+
+def respondent_panel(arrays: ChoiceArrays, x: np.ndarray) -> _Panel:
+    """The tasks of each respondent side by side, padded to the largest number of tasks."""
+    n_respondents = len(arrays.respondents)
+    position = pd.Series(arrays.respondent).groupby(arrays.respondent).cumcount().to_numpy()
+    n_tasks = int(position.max()) + 1
+    shape = (n_respondents, n_tasks, *arrays.present.shape[1:])
+    panel_x = np.zeros((*shape, x.shape[-1]))
+    panel_x[arrays.respondent, position] = x
+    pad = np.full(shape, PAD_UTILITY)
+    pad[arrays.respondent, position] = np.where(arrays.present, 0.0, PAD_UTILITY)
+    chosen = np.zeros(shape)
+    chosen[arrays.respondent, position, arrays.chosen] = 1.0
+    task = np.zeros(shape[:2])
+    task[arrays.respondent, position] = 1.0
+    return _Panel(x=panel_x, pad=pad, chosen=chosen, task=task)
 
 
 def _derive(free: Mapping[str, np.ndarray], design: Design, random: Sequence[str], arrays: ChoiceArrays):
