@@ -46,6 +46,21 @@ WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh sce
 INITIALISED = "initialised"
 
 
+#: Widgets whose choice survives page switches (Streamlit forgets the state of widgets it did not draw).
+STICKY = {
+    "compare_mode": "Variants of this scenario",
+    "compare_basis": "its own best price",
+    "demand_metric": "share",
+    "export_chart": "profit curve",
+}
+
+
+def keep_sticky_widgets() -> None:
+    """Carry the sticky widgets' values over this run, drawn or not; their first values come from `STICKY`."""
+    for key, default in STICKY.items():
+        st.session_state[key] = st.session_state.get(key, default)
+
+
 def bundled_scenarios() -> dict[str, Path]:
     """Every bundled scenario file (`scenarios/*.yaml`) by its stem, the name used in links."""
     return {path.stem: path for path in sorted(SCENARIO_DIR.glob("*.yaml"))}

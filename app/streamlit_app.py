@@ -20,6 +20,7 @@ import streamlit as st  # noqa: E402
 st.set_page_config(page_title="pricing: value-based pricing simulator", layout="wide")
 
 state.init()
+state.keep_sticky_widgets()
 
 pages = [
     st.Page("app_pages/simulate.py", title="Simulate", icon=":material/monitoring:", default=True),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import formatting
 import helptext
+import links
 import pandas as pd
 import state
 import streamlit as st
 
 from pricing import analysis, charts
 from pricing.errors import PricingError
+from pricing.scenario import scenario_hash
 
 METRICS = ("share", "volume", "revenue", "profit", "satisfaction")
 LABELS = {
@@ -21,17 +23,35 @@ LABELS = {
 }
 
 
+def _changes(current) -> str:
+    base = st.session_state.get(state.BASE)
+    if base is None:
+        return st.session_state.get(state.SOURCE, "")
+    changes = links.scenario_changes(base, current)
+    shown = ", ".join(f"{path} = {value}" for path, value in changes.items())
+    return f"changed: {shown}" if changes else "as bundled"
+
+
 def _save_current() -> None:
     current = state.scenario()
     selected = state.view()
-    label = (
-        f"{current.name} · {selected['variant']} @ {formatting.money(selected['price'], current.currency, 2)}"
-    )
     options = st.session_state[state.COMPARE]
-    if label not in [o["label"] for o in options]:
-        options.append(
-            {"label": label, "scenario": current, "price": selected["price"], "variant": selected["variant"]}
-        )
+    identity = (scenario_hash(current), selected["price"], selected["variant"])
+    if identity in [o["identity"] for o in options]:
+        return
+    number = max([o["number"] for o in options], default=0) + 1
+    price = formatting.money(selected["price"], current.currency, 2)
+    options.append(
+        {
+            "number": number,
+            "identity": identity,
+            "label": f"{number}. {current.name} · {selected['variant']} @ {price}",
+            "changes": _changes(current),
+            "scenario": current,
+            "price": selected["price"],
+            "variant": selected["variant"],
+        }
+    )
 
 
 def _remove(label: str) -> None:
@@ -49,7 +69,6 @@ st.caption(helptext.PAIRED)
 mode = st.segmented_control(
     "What to compare",
     ["Variants of this scenario", "Saved options"],
-    default="Variants of this scenario",
     key="compare_mode",
 )
 options: dict[str, tuple] = {}
@@ -64,7 +83,7 @@ if mode == "Saved options":
     )
     for option in saved:
         row_label, row_button = st.columns([5, 1])
-        row_label.markdown(f"- {option['label']}")
+        row_label.markdown(f"**{option['label']}**  \n{option['changes']}")
         row_button.button(
             "Remove", key=f"remove_{option['label']}", on_click=_remove, args=(option["label"],)
         )
@@ -79,7 +98,10 @@ if mode == "Saved options":
 else:
     basis = st.radio(
         "Price of each variant",
-        ["its own best price", f"the selected price ({formatting.money(selected['price'], currency, 2)})"],
+        ["its own best price", "the selected price"],
+        format_func=lambda b: (
+            b if b.startswith("its") else f"{b} ({formatting.money(selected['price'], currency, 2)})"
+        ),
         horizontal=True,
         key="compare_basis",
     )

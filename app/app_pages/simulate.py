@@ -154,7 +154,6 @@ with chart_right:
     demand_metric = st.segmented_control(
         "Demand",
         ["share", "volume", "revenue"],
-        default="share",
         format_func=lambda m: LABELS[m],
         key="demand_metric",
         label_visibility="collapsed",
