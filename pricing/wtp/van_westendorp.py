@@ -1,0 +1,413 @@
+"""Van Westendorp price sensitivity meter (PSM), the Newton-Miller-Smith (NMS) extension, and a Bayesian PSM.
+
+Classic analysis (`psm_analysis`), following the R package ``pricesensitivitymeter`` with its defaults
+(``validate = TRUE``, ``interpolate = FALSE``, ``intersection_method = "min"``):
+
+- respondents whose answers are not strictly increasing (too cheap < cheap < expensive < too expensive), or
+  who left one blank, are dropped and counted (``n_invalid``);
+- the price grid is the sorted unique answers of the remaining respondents;
+- curves (weighted shares when a weight column is given): too cheap(p) = share with too_cheap >= p,
+  cheap(p) = share with cheap >= p, expensive(p) = share with expensive <= p, too expensive(p) = share with
+  too_expensive <= p, not cheap = 1 - cheap, not expensive = 1 - expensive;
+- point of marginal cheapness (PMC) = lowest grid price where not cheap >= too cheap; point of marginal
+  expensiveness (PME) = lowest where too expensive >= not expensive; indifference price point (IDP) =
+  lowest where expensive >= cheap; optimal price point (OPP) = lowest where too expensive >= too cheap
+  (NaN if never).
+
+NMS: purchase likelihood at the cheap and at the expensive price on the scale 5..1 (or the labels "Very
+likely", "Likely", "Neither likely nor unlikely"/"Neutral", "Unlikely", "Very unlikely") is calibrated to
+0.7, 0.5, 0.3, 0.1, 0 purchase probability; the probability is 0 at too cheap and at too expensive, linear in
+between and 0 outside. As in pricesensitivitymeter, "linear" is by position on the price grid
+(``nms_interpolation="grid"``); ``"price"`` interpolates linearly in price instead. trial(p) = mean over
+respondents (weighted), revenue(p) = p x trial(p); the optima are the first argmax on the grid.
+
+Bayesian PSM (`VanWestendorpWTP`): each respondent's WTP is taken to lie between their "cheap" and
+"expensive" answers (``wtp_bounds=("cheap", "expensive")``; ``("expensive", "too_expensive")`` is the other
+reading: still acceptable at "expensive", not at "too expensive"), fitted with the interval-censored
+hierarchical lognormal model of `pricing.wtp.stated`. In the same model each of the four answers gets its own
+hierarchical lognormal per segment (exact amounts, same priors centred on the median log answer), and
+`price_points` computes the four curves from each draw's lognormal CDFs and the four price points with
+credible intervals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from pricing.dims import SEGMENT
+from pricing.errors import DataError, PricingError
+from pricing.wtp import data as survey
+from pricing.wtp.stated import (
+    Intervals,
+    IntervalWTPModel,
+    _aggregate,
+    _hierarchical_lognormal,
+    interval_loglik,
+)
+
+ANSWER_ROLES = ("too_cheap", "cheap", "expensive", "too_expensive")
+ROLES = {
+    "too_cheap": "too_cheap",
+    "cheap": "cheap",
+    "expensive": "expensive",
+    "too_expensive": "too_expensive",
+    "pi_cheap": None,
+    "pi_expensive": None,
+    "weight": None,
+    "segment": None,
+    "respondent": None,
+}
+PI_SCALE = (5, 4, 3, 2, 1)
+PI_CALIBRATED = (0.7, 0.5, 0.3, 0.1, 0.0)
+PI_LABELS = {
+    "very likely": 5,
+    "likely": 4,
+    "neither likely nor unlikely": 3,
+    "neutral": 3,
+    "unlikely": 2,
+    "very unlikely": 1,
+}
+PRICE_POINTS = ("pmc", "pme", "idp", "opp")
+
+
+@dataclass(frozen=True)
+class PSMData:
+    """Validated PSM answers (currency), one per respondent; `valid` marks strictly increasing answers."""
+
+    too_cheap: np.ndarray
+    cheap: np.ndarray
+    expensive: np.ndarray
+    too_expensive: np.ndarray
+    weight: np.ndarray
+    segment: np.ndarray
+    respondent: np.ndarray
+    pi_cheap: np.ndarray | None
+    pi_expensive: np.ndarray | None
+
+    @property
+    def valid(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return (
+                (self.too_cheap < self.cheap)
+                & (self.cheap < self.expensive)
+                & (self.expensive < self.too_expensive)
+            )
+
+
+def read_psm(
+    source: str | os.PathLike | pd.DataFrame,
+    columns: dict[str, str | None] | None = None,
+    pi_scale: Sequence[float] = PI_SCALE,
+) -> tuple[PSMData, str, str, dict[str, str]]:
+    """Read and check a PSM file: answers, a label for messages, the data's SHA-256 and the columns used.
+
+    Price cells may be blank (the respondent is then invalid and dropped); text in them is an error naming
+    the column and lines. Purchase likelihoods must be on `pi_scale` or one of the labels.
+    """
+    unknown = sorted(set(columns or {}) - set(ROLES))
+    if unknown:
+        raise PricingError(f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
+    resolved = {**ROLES, **(columns or {})}
+    frame, label, sha256 = survey.read_survey(source)
+    if (resolved["pi_cheap"] is None) != (resolved["pi_expensive"] is None):
+        raise PricingError("columns: give both pi_cheap and pi_expensive (purchase likelihoods) or neither")
+    survey.require_columns(frame, resolved, label)
+    prices = {
+        role: survey.numeric_column(frame, resolved[role], label, allow_blank=True, positive=True)
+        for role in ANSWER_ROLES
+    }
+    n = len(frame)
+    weight = (
+        survey.numeric_column(frame, resolved["weight"], label, positive=True)
+        if resolved["weight"]
+        else np.ones(n)
+    )
+    scale = {f"{float(v):g}": float(v) for v in pi_scale}
+    if tuple(pi_scale) == PI_SCALE:
+        scale |= {k: float(v) for k, v in PI_LABELS.items()}
+    pi = {
+        role: survey.choice_column(frame, resolved[role], label, scale) if resolved[role] else None
+        for role in ("pi_cheap", "pi_expensive")
+    }
+    respondent = frame[resolved["respondent"]].to_numpy() if resolved["respondent"] else np.arange(1, n + 1)
+    answers = PSMData(
+        **prices,
+        weight=weight,
+        segment=survey.label_column(frame, resolved["segment"], label),
+        respondent=respondent,
+        **pi,
+    )
+    if not answers.valid.any():
+        raise DataError(
+            f"{label}: no respondent has strictly increasing answers (too cheap < cheap < expensive < too "
+            f"expensive) in columns {', '.join(repr(resolved[r]) for r in ANSWER_ROLES)}"
+        )
+    used = {role: name for role, name in resolved.items() if name is not None}
+    return answers, label, sha256, used
+
+
+# ---- classic PSM and NMS -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PSMResult:
+    """Classic Van Westendorp figures (currency) and, with purchase likelihoods, the NMS optima.
+
+    ``curves``: price, too_cheap, cheap, expensive, too_expensive, not_cheap, not_expensive (shares);
+    ``nms``: price, trial, revenue (None without purchase likelihoods).
+    """
+
+    pmc: float
+    pme: float
+    idp: float
+    opp: float
+    n_valid: int
+    n_invalid: int
+    curves: pd.DataFrame
+    nms: pd.DataFrame | None
+    trial_price: float | None
+    revenue_price: float | None
+
+
+def _first(prices: np.ndarray, condition: np.ndarray) -> float:
+    hits = np.flatnonzero(condition)
+    return float(prices[hits[0]]) if hits.size else float("nan")
+
+
+def psm_curves(answers: PSMData) -> pd.DataFrame:
+    """The Van Westendorp curves over the grid of sorted unique answers, from valid respondents only."""
+    valid = answers.valid
+    w = answers.weight[valid] / answers.weight[valid].sum()
+    tc, ch, ex, te = (getattr(answers, r)[valid] for r in ANSWER_ROLES)
+    grid = np.unique(np.concatenate([tc, ch, ex, te]))
+    share = {
+        "too_cheap": (w[:, None] * (tc[:, None] >= grid)).sum(0),
+        "cheap": (w[:, None] * (ch[:, None] >= grid)).sum(0),
+        "expensive": (w[:, None] * (ex[:, None] <= grid)).sum(0),
+        "too_expensive": (w[:, None] * (te[:, None] <= grid)).sum(0),
+    }
+    curves = pd.DataFrame({"price": grid, **share})
+    curves["not_cheap"] = 1 - curves.cheap
+    curves["not_expensive"] = 1 - curves.expensive
+    return curves
+
+
+def nms_trial(
+    answers: PSMData,
+    grid: np.ndarray,
+    pi_calibrated: Sequence[float] = PI_CALIBRATED,
+    pi_scale: Sequence[float] = PI_SCALE,
+    interpolation: str = "grid",
+) -> pd.DataFrame:
+    """NMS trial and revenue per grid price (price, trial, revenue), valid respondents only.
+
+    Each respondent's purchase probability is 0 at too cheap, the calibrated likelihood at cheap and at
+    expensive, 0 at too expensive, linear in between (by grid position, or by price with
+    ``interpolation="price"``) and 0 outside.
+    """
+    if interpolation not in ("grid", "price"):
+        raise PricingError(f"nms_interpolation: {interpolation!r} is not one of 'grid', 'price'")
+    if answers.pi_cheap is None or answers.pi_expensive is None:
+        raise PricingError("NMS needs purchase likelihood columns pi_cheap and pi_expensive")
+    calibration = dict(zip((float(v) for v in pi_scale), pi_calibrated, strict=True))
+    valid = answers.valid
+    w = answers.weight[valid] / answers.weight[valid].sum()
+    p_cheap = np.array([calibration[v] for v in answers.pi_cheap[valid]])
+    p_expensive = np.array([calibration[v] for v in answers.pi_expensive[valid]])
+    position = np.arange(len(grid), dtype=float) if interpolation == "grid" else np.asarray(grid, float)
+
+    def at(values):  # each respondent's answer as a position (or price) on the grid
+        return position[np.searchsorted(grid, values)][:, None]
+
+    tc, ch, ex, te = (at(getattr(answers, r)[valid]) for r in ANSWER_ROLES)
+    x = position[None, :]
+    probability = np.zeros((len(w), len(grid)))
+    rising = (x >= tc) & (x <= ch)
+    middle = (x > ch) & (x <= ex)
+    falling = (x > ex) & (x <= te)
+    pc, pe = p_cheap[:, None], p_expensive[:, None]
+    probability = np.where(rising, pc * (x - tc) / (ch - tc), probability)
+    probability = np.where(middle, pc + (pe - pc) * (x - ch) / (ex - ch), probability)
+    probability = np.where(falling, pe * (te - x) / (te - ex), probability)
+    trial = w @ probability
+    return pd.DataFrame({"price": grid, "trial": trial, "revenue": grid * trial})
+
+
+def psm_analysis(
+    source: str | os.PathLike | pd.DataFrame | PSMData,
+    columns: dict[str, str | None] | None = None,
+    *,
+    pi_scale: Sequence[float] = PI_SCALE,
+    pi_calibrated: Sequence[float] = PI_CALIBRATED,
+    nms_interpolation: str = "grid",
+) -> PSMResult:
+    """Classic Van Westendorp analysis (and NMS when purchase likelihood columns are given).
+
+    Parameters
+    ----------
+    source : path, DataFrame or PSMData
+        The survey (one row per respondent).
+    columns : dict, optional
+        Role -> column: too_cheap, cheap, expensive, too_expensive (defaults: same names), pi_cheap,
+        pi_expensive, weight, segment, respondent (default: not used).
+    pi_scale, pi_calibrated : sequence of float
+        Purchase likelihood scale and the purchase probability of each value (pricesensitivitymeter's
+        defaults: 5..1 -> 0.7, 0.5, 0.3, 0.1, 0).
+    nms_interpolation : {"grid", "price"}
+        Interpolate NMS purchase probabilities by grid position (as pricesensitivitymeter) or by price.
+    """
+    answers = source if isinstance(source, PSMData) else read_psm(source, columns, pi_scale)[0]
+    curves = psm_curves(answers)
+    price = curves.price.to_numpy()
+    nms = trial_price = revenue_price = None
+    if answers.pi_cheap is not None:
+        nms = nms_trial(answers, price, pi_calibrated, pi_scale, nms_interpolation)
+        trial_price = float(price[int(np.argmax(nms.trial.to_numpy()))])
+        revenue_price = float(price[int(np.argmax(nms.revenue.to_numpy()))])
+    n_valid = int(answers.valid.sum())
+    return PSMResult(
+        pmc=_first(price, (curves.not_cheap >= curves.too_cheap).to_numpy()),
+        pme=_first(price, (curves.too_expensive >= curves.not_expensive).to_numpy()),
+        idp=_first(price, (curves.expensive >= curves.cheap).to_numpy()),
+        opp=_first(price, (curves.too_expensive >= curves.too_cheap).to_numpy()),
+        n_valid=n_valid,
+        n_invalid=int(len(answers.valid) - n_valid),
+        curves=curves,
+        nms=nms,
+        trial_price=trial_price,
+        revenue_price=revenue_price,
+    )
+
+
+# ---- Bayesian PSM --------------------------------------------------------------------------------------
+
+
+class VanWestendorpWTP(IntervalWTPModel):
+    """Bayesian PSM: WTP between two of each respondent's answers, and the four answers' distributions.
+
+    Roles as in `psm_analysis` (purchase likelihoods are not used). Invalid respondents (answers not strictly
+    increasing) are dropped and counted in ``data_notes``; weights scale each respondent's log-likelihood.
+    Besides the contract variables, the posterior holds ``<answer>_log_median`` and ``<answer>_log_sd``
+    (chain, draw, segment) for each answer (too_cheap, cheap, expensive, too_expensive).
+
+    Parameters
+    ----------
+    columns, priors : dict, optional
+        See `IntervalWTPModel`.
+    wtp_bounds : pair of str
+        The answers bounding WTP: ("cheap", "expensive") (default) or ("expensive", "too_expensive").
+    """
+
+    method = "van_westendorp"
+    roles = ROLES
+
+    def __init__(self, columns=None, priors=None, wtp_bounds: tuple[str, str] = ("cheap", "expensive")):
+        super().__init__(columns=columns, priors=priors)
+        self.wtp_bounds = wtp_bounds
+
+    def read(self, source):
+        bounds = tuple(self.wtp_bounds)
+        if bounds not in (("cheap", "expensive"), ("expensive", "too_expensive")):
+            raise PricingError(
+                f"wtp_bounds: {bounds!r} is not ('cheap', 'expensive') or ('expensive', 'too_expensive')"
+            )
+        answers, _, sha256, used = read_psm(source, self.columns)
+        valid = answers.valid
+        codes, names = survey.segment_codes(answers.segment[valid])
+        self.answers = answers
+        intervals = Intervals(
+            segment=codes,
+            segments=names,
+            lower=getattr(answers, bounds[0])[valid],
+            upper=getattr(answers, bounds[1])[valid],
+            weight=answers.weight[valid] / answers.weight[valid].mean(),
+            respondent=np.asarray(answers.respondent)[valid],
+            notes={"dropped_invalid": int((~valid).sum()), "wtp_bounds": "-".join(bounds)},
+        )
+        return intervals, sha256, used
+
+    def build_model(self, intervals, priors):
+        import pymc as pm
+
+        model = super().build_model(intervals, priors)
+        valid = self.answers.valid
+        exact = {}
+        with model:
+            for role in ANSWER_ROLES:
+                amounts = Intervals(
+                    segment=intervals.segment,
+                    segments=intervals.segments,
+                    lower=getattr(self.answers, role)[valid],
+                    upper=getattr(self.answers, role)[valid],
+                    weight=intervals.weight,
+                    respondent=intervals.respondent,
+                )
+                centred = {**priors, "log_wtp_center": float(np.median(np.log(amounts.lower)))}
+                log_median, log_sd = _hierarchical_lognormal(pm, f"{role}_", centred, SEGMENT)
+                exact[role] = interval_loglik(log_median, log_sd, _aggregate(amounts))
+            pm.Potential("answers_loglik", sum(exact.values()))
+        return model
+
+    def price_points(self, grid_size: int = 512) -> pd.DataFrame:
+        """The four price points per segment with credible intervals (see `price_points`)."""
+        return price_points(self._fitted(), grid_size)
+
+
+def price_points(idata: az.InferenceData, grid_size: int = 512) -> pd.DataFrame:
+    """PMC, PME, IDP and OPP per segment: posterior mean, 5/50/95% quantiles (currency).
+
+    For each draw the curves are the answers' lognormal CDFs on a log-spaced grid of `grid_size` prices
+    (too cheap(p) = 1 - F_too_cheap(p), cheap(p) = 1 - F_cheap(p), expensive(p) = F_expensive(p), too
+    expensive(p) = F_too_expensive(p)), and each point is the lowest grid price meeting the classic rule.
+    """
+    posterior = idata.posterior
+    missing = [f"{r}_log_median" for r in ANSWER_ROLES if f"{r}_log_median" not in posterior]
+    if missing:
+        raise DataError(f"posterior has no {', '.join(missing)}: price points need a Van Westendorp fit")
+
+    def flat(name):
+        return posterior[name].stack(sample=("chain", "draw")).transpose("sample", SEGMENT).values
+
+    mu = {r: flat(f"{r}_log_median") for r in ANSWER_ROLES}
+    sd = {r: flat(f"{r}_log_sd") for r in ANSWER_ROLES}
+    low = np.min(mu["too_cheap"] - 4 * sd["too_cheap"])
+    high = np.max(mu["too_expensive"] + 4 * sd["too_expensive"])
+    log_grid = np.linspace(low, high, grid_size)
+
+    def cdf(role):
+        return ndtr((log_grid[None, None, :] - mu[role][:, :, None]) / sd[role][:, :, None])
+
+    too_cheap, cheap = 1 - cdf("too_cheap"), 1 - cdf("cheap")
+    expensive, too_expensive = cdf("expensive"), cdf("too_expensive")
+    conditions = {
+        "pmc": (1 - cheap) >= too_cheap,
+        "pme": too_expensive >= (1 - expensive),
+        "idp": expensive >= cheap,
+        "opp": too_expensive >= too_cheap,
+    }
+    prices = np.exp(log_grid)
+    rows = []
+    segments = [str(s) for s in posterior[SEGMENT].values]
+    for name, condition in conditions.items():
+        first = np.argmax(condition, axis=-1)
+        point = np.where(condition.any(axis=-1), prices[first], np.nan)  # (sample, segment)
+        for j, segment in enumerate(segments):
+            values = point[:, j]
+            rows.append(
+                {
+                    SEGMENT: segment,
+                    "price_point": name,
+                    "mean": float(np.nanmean(values)),
+                    "q05": float(np.nanquantile(values, 0.05)),
+                    "q50": float(np.nanquantile(values, 0.5)),
+                    "q95": float(np.nanquantile(values, 0.95)),
+                }
+            )
+    return pd.DataFrame(rows)
