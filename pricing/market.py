@@ -119,21 +119,33 @@ def logit_purchase(
     table = low[:, None] + step[:, None] * np.arange(TABLE_NODES)
     prob_t, slope_t, surplus_t = _logit_purchase_exact(table, mu, sigma, scale, nodes)
     clipped = np.clip(inclusive, low[:, None], high[:, None])
-    position = (clipped - low[:, None]) / step[:, None]
-    index = np.clip(np.floor(position).astype(np.intp), 0, TABLE_NODES - 2)
-    s = position - index
+    position = clipped - low[:, None]  # >= 0, so truncation below is the floor
+    position /= step[:, None]
+    index = np.minimum(position.astype(np.intp), TABLE_NODES - 2)
+    fraction = position - index
     index += (np.arange(len(index)) * TABLE_NODES)[:, None]  # flat positions in the (R, TABLE_NODES) tables
-    h00, h10, h01, h11 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s, -2 * s**3 + 3 * s**2, s**3 - s**2
     h = step[:, None]
 
     def read(values: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-        values, slopes = values.ravel(), slopes.ravel()
-        return (
-            h00 * values.take(index)
-            + h10 * h * slopes.take(index)
-            + h01 * values.take(index + 1)
-            + h11 * h * slopes.take(index + 1)
-        )
+        # Cubic Hermite interpolation written as one cubic in `fraction` per table interval: its four
+        # coefficients are computed on the small table, then each point costs 4 reads and 6 in-place
+        # operations (Horner) instead of some 20 passes over the large array.
+        v0, v1, m0, m1 = values[:, :-1], values[:, 1:], h * slopes[:, :-1], h * slopes[:, 1:]
+        coefficients = (v0, m0, 3 * (v1 - v0) - 2 * m0 - m1, 2 * (v0 - v1) + m0 + m1)
+        c0, c1, c2, c3 = (np.pad(c, ((0, 0), (0, 1))).ravel() for c in coefficients)  # flat, TABLE_NODES wide
+        out = c3.take(index)
+        out *= fraction
+        out += c2.take(index)
+        out *= fraction
+        out += c1.take(index)
+        out *= fraction
+        out += c0.take(index)
+        return out
 
-    prob = np.clip(read(prob_t, slope_t), 0.0, 1.0)
-    return prob, read(surplus_t, prob_t) + prob * (inclusive - clipped)
+    prob = read(prob_t, slope_t)
+    np.clip(prob, 0.0, 1.0, out=prob)
+    surplus = read(surplus_t, prob_t)
+    clipped -= inclusive  # beyond the table, the surplus grows with slope prob (0 or 1)
+    clipped *= prob
+    surplus -= clipped
+    return prob, surplus

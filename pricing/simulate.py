@@ -24,6 +24,9 @@ perceived_value    draw, segment, offering, variant      median customer's perce
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import xarray as xr
 from scipy.special import expit
@@ -34,6 +37,8 @@ from pricing.scenario import Market, Scenario, scenario_hash
 
 #: (segment, price, variant) cells computed at once: blocks of draws that stay in the CPU cache.
 BLOCK_CELLS = 1 << 18
+#: Threads computing blocks at once (at most the number of cores).
+MAX_THREADS = 8
 
 
 def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -120,7 +125,8 @@ def simulate(
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
     surplus = np.empty((n_draws, n_seg, len(prices), len(scenario.variants)))
     block = max(1, BLOCK_CELLS // share[0, :, 0].size)  # blocks of draws small enough to stay in cache
-    for start in range(0, n_draws, block):
+
+    def fill(start: int) -> None:
         b = slice(start, start + block)
         _choices(
             differentiation[b],
@@ -134,6 +140,17 @@ def simulate(
             share[b],
             surplus[b],
         )
+
+    # Blocks write disjoint slices and numpy releases the GIL in its loops, so threads use every core;
+    # each block's numbers do not depend on which thread computes it.
+    starts = range(0, n_draws, block)
+    threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fill, starts))
+    else:
+        for start in starts:
+            fill(start)
 
     size = np.array([s.size for s in scenario.segments])
     unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])

@@ -1,0 +1,188 @@
+"""Benchmark: the vectorised simulator against a plain per-draw Python loop doing the same maths.
+
+Size: 4000 draws x 5 segments x 6 offerings x 200 prices x 3 variants, logit with a none option, the
+scenario built in code. Target: under 1 s and under 2 GB on 2 cores. Prints
+
+- the simulator's time (best of `--repeat` runs) with the default integration over customers' WTP spread
+  (`integration_nodes`, 16 Gauss-Hermite nodes) and with ``integration_nodes=1`` (the segment's median
+  customer only): what the integration costs;
+- a plain loop over draws, segments, variants and prices on `--reference-draws` draws (logit shares and the
+  purchase probability integrated over 64 WTP nodes directly, no table), its time per draw and the ratio;
+  the largest difference between the two in share, as a check that both compute the same thing;
+- the peak of memory allocated during one run (tracemalloc) and the process's peak resident size.
+
+Run: ``.venv/bin/python benchmarks/bench_simulate.py`` (or ``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import tracemalloc
+
+import numpy as np
+
+from pricing.scenario import Scenario, scenario_from_dict, with_changes
+from pricing.simulate import offering_levels, segment_parameters, simulate
+from pricing.value import differentiation_value
+
+ATTRIBUTES = [
+    ("speed", "one_dimensional"),
+    ("uptime", "must_be"),
+    ("support", "attractive"),
+    ("api", "one_dimensional"),
+]
+
+
+def build_scenario(draws: int = 4000) -> Scenario:
+    """5 segments, us + 5 rivals, 4 attributes, 3 variants, 200 prices (the current price on the grid)."""
+    rng = np.random.default_rng(2026)
+    names = [a for a, _ in ATTRIBUTES]
+    segments = [
+        {
+            "name": f"segment {i + 1}",
+            "size": float(rng.integers(1_000, 50_000)),
+            "wtp": {"median": 60.0 + 25 * i, "spread": 0.2 + 0.1 * i, "uncertainty": 0.1},
+            "logit_scale": 4.0 + 3 * i,
+            "expectations": {a: float(rng.uniform(3, 7)) for a in names},
+            "value_per_unit": {a: float(rng.uniform(1, 12)) for a in names},
+            "value_uncertainty": 0.2,
+        }
+        for i in range(5)
+    ]
+    offerings = [
+        {"name": "ours", "owner": "us", "price": 100.0, "unit_cost": 35.0, "levels": {a: 5.0 for a in names}},
+        *(
+            {
+                "name": f"rival {i + 1}",
+                "price": float(rng.uniform(60, 160)),
+                "levels": {a: float(rng.uniform(2, 9)) for a in names},
+            }
+            for i in range(5)
+        ),
+    ]
+    variants = [
+        {"name": "meets expectations"},
+        {"name": "faster", "levels": {"speed": 8.0}, "extra_unit_cost": 4.0, "fixed_cost": 50_000.0},
+        {
+            "name": "delight",
+            "levels": {"speed": 8.0, "support": 9.0},
+            "extra_unit_cost": 9.0,
+            "fixed_cost": 1e5,
+        },
+    ]
+    return scenario_from_dict(
+        {
+            "schema_version": 1,
+            "name": "benchmark",
+            "seed": 1,
+            "attributes": [{"name": a, "kano": k} for a, k in ATTRIBUTES],
+            "segments": segments,
+            "offerings": offerings,
+            "variants": variants,
+            "market": {"draws": draws, "price_grid": {"min": 50.5, "max": 150.0, "steps": 200}},
+        }
+    )
+
+
+def plain_loop(scenario: Scenario, parameters: dict[str, np.ndarray], nodes: int = 64) -> np.ndarray:
+    """Shares (draw, segment, offering, price, variant) the obvious way: one draw, segment, variant and price
+    at a time, each customer's logit choice averaged over WTP quadrature nodes."""
+    z, weight = np.polynomial.hermite_e.hermegauss(nodes)
+    weight = weight / weight.sum()
+    names = scenario.attribute_names
+    kano = [a.kano for a in scenario.attributes]
+    levels = offering_levels(scenario)  # offering, variant, attribute
+    prices = np.array(scenario.price_grid())
+    offering_price = np.array([o.price for o in scenario.offerings])
+    ours = [o.owner for o in scenario.offerings].index("us")
+    n_draws, n_seg = parameters["wtp_log_median"].shape
+    shares = np.zeros((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
+    for d in range(n_draws):
+        for s, segment in enumerate(scenario.segments):
+            expected = np.array([segment.expectations.get(a, 0.0) for a in names])
+            unit = parameters["value_per_unit"][d, s]
+            wtp = np.exp(parameters["wtp_log_median"][d, s] + parameters["wtp_log_sd"][d, s] * z)
+            scale = parameters["logit_scale"][d, s]
+            for v in range(len(scenario.variants)):
+                diff = differentiation_value(levels[:, v], expected, unit, kano)  # per offering
+                for p, price in enumerate(prices):
+                    paid = offering_price.copy()
+                    paid[ours] = price
+                    utility = (wtp[:, None] + diff - paid) / scale  # customer node, offering
+                    top = np.maximum(utility.max(axis=1, keepdims=True), 0.0)
+                    e = np.exp(utility - top)
+                    per_customer = e / (np.exp(-top) + e.sum(axis=1, keepdims=True))
+                    shares[d, s, :, p, v] = weight @ per_customer
+    return shares
+
+
+def best_time(function, repeat: int) -> tuple[float, float]:
+    """Best wall-clock and best CPU seconds over `repeat` calls."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        function()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=4000)
+    parser.add_argument("--reference-draws", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    k = args.reference_draws
+    scenario = build_scenario(args.draws)
+    one_node = with_changes(scenario, {"market.integration_nodes": 1})
+    nodes = scenario.market.integration_nodes
+
+    # Memory first, while the process holds nothing else: one run under tracemalloc (numpy reports its
+    # buffers to it), then the process's peak resident size.
+    tracemalloc.start()
+    results = simulate(scenario)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    shape = " x ".join(f"{n} {d}s" for d, n in results.share.sizes.items())
+    print(f"simulate: {shape} = {results.share.size / 1e6:.0f}M shares")
+    print(f"  memory: peak allocated during one run {peak / 2**20:,.0f} MiB; process peak RSS {rss:,.0f} MiB")
+    print(
+        f"  the results hold {results.nbytes / 2**20:,.0f} MiB "
+        f"(share {results.share.nbytes / 2**20:,.0f} MiB as {results.share.dtype})"
+    )
+    first_shares = results.share.values[:k].copy()
+    del results
+
+    # Wall time is what users see; CPU time (this process only) is steadier on a busy machine.
+    wall, cpu = best_time(lambda: simulate(scenario), args.repeat)
+    wall_1, cpu_1 = best_time(lambda: simulate(one_node), args.repeat)
+    print(
+        f"  integration_nodes={nodes:<3d} wall {wall:6.3f} s, CPU {cpu:6.3f} s "
+        f"({cpu / args.draws * 1e3:.3f} ms/draw)"
+    )
+    print(f"  integration_nodes=1   wall {wall_1:6.3f} s, CPU {cpu_1:6.3f} s (the median customer only)")
+    print(f"  the integration over customers' WTP costs {cpu - cpu_1:.3f} s CPU (x{cpu / cpu_1:.2f})")
+
+    parameters = segment_parameters(scenario, args.draws, np.random.default_rng(scenario.seed))
+    subset = {name: values[:k] for name, values in parameters.items()}
+    started = time.process_time()
+    reference = plain_loop(scenario, subset)
+    cpu_loop = time.process_time() - started
+    ratio = (cpu_loop / k) / (cpu / args.draws)
+    print(
+        f"plain loop over draws, segments, variants and prices on {k} draws: CPU {cpu_loop:.2f} s "
+        f"({cpu_loop / k * 1e3:.1f} ms/draw); the simulator is x{ratio:,.0f} faster per draw"
+    )
+    print(
+        f"  largest difference in any share, simulator vs loop: {np.abs(first_shares - reference).max():.1e}"
+    )
+    verdict = "meets" if wall < 1 and peak < 2 * 2**30 else "MISSES"
+    print(f"target (< 1 s wall, < 2 GB): {verdict}")
+
+
+if __name__ == "__main__":
+    main()
