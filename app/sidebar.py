@@ -88,9 +88,10 @@ def render() -> None:
         )
         fit = st.session_state.get(state.FIT)
         if fit:
-            st.caption(f"WTP from fit: {fit['label']}")
-        for problem in state.messages("fit_use"):
-            st.warning(problem)
+            _, notes, problem = state.fit_status(current)
+            st.caption(f"Using the fit **{fit['label']}**: " + "; ".join(notes) if notes else fit["label"])
+            if problem:
+                st.warning(f"The fit {fit['label']!r} is not used: {problem}")
         for problem in state.messages("link"):
             st.warning(problem, icon="🔗")
         st.download_button(

@@ -23,7 +23,7 @@ import xarray as xr
 from pricing import analysis
 from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import Scenario, parse_scenario, scenario_from_dict, scenario_hash
-from pricing.simulate import segment_parameters, simulate
+from pricing.simulate import simulate
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = "saas_team_plan"
@@ -52,6 +52,7 @@ STICKY = {
     "compare_basis": "its own best price",
     "demand_metric": "share",
     "export_chart": "profit curve",
+    "wtp_method": "stated",
 }
 
 
@@ -242,26 +243,22 @@ def fit_key() -> str:
     return fit["key"] if fit else ""
 
 
-def fit_parameters(current: Scenario) -> tuple[dict[str, np.ndarray] | None, str | None]:
-    """Per-draw segment parameters from the attached fit, and a problem when it does not fit the scenario."""
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _fit_parameters(key: str, _scenario: Scenario, _idata: Any) -> tuple[dict | None, list[str], str | None]:
+    try:
+        parameters, notes = analysis.parameters_from_fit(_scenario, _idata)
+    except PricingError as error:
+        return None, [], str(error)
+    return parameters, notes, None
+
+
+def fit_status(current: Scenario | None = None) -> tuple[dict[str, np.ndarray] | None, list[str], str | None]:
+    """The attached fit's parameters for a scenario, notes on what comes from it, and a problem (or None)."""
     fit = st.session_state.get(FIT)
     if not fit:
-        return None, None
-    from pricing.wtp.posterior import posterior_draws
-
-    rng = np.random.default_rng(current.seed)
-    parameters = segment_parameters(current, current.market.draws, np.random.default_rng(current.seed))
-    try:
-        fitted = posterior_draws(
-            fit["idata"],
-            [s.name for s in current.segments],
-            current.market.draws,
-            rng,
-            attribute_names=current.attribute_names if fit["method"] == "choice" else None,
-        )
-    except PricingError as error:
-        return None, f"the attached fit {fit['label']!r} is not used: {error}"
-    return parameters | fitted, None
+        return None, [], None
+    current = scenario() if current is None else current
+    return _fit_parameters(f"{scenario_hash(current)}|{fit['key']}", current, fit["idata"])
 
 
 # ---- cached computations -----------------------------------------------------------------------------------
@@ -275,8 +272,7 @@ def _simulate_cached(key: str, _scenario: Scenario, _parameters: dict | None) ->
 def results(current: Scenario | None = None) -> tuple[xr.Dataset, str]:
     """Simulation results of a scenario (default the current one) and their cache key."""
     current = scenario() if current is None else current
-    parameters, problem = fit_parameters(current)
-    message("fit_use", problem)
+    parameters, _, _ = fit_status(current)
     key = scenario_hash(current) + ("|" + fit_key() if parameters is not None else "")
     return _simulate_cached(key, current, parameters), key
 

@@ -375,3 +375,62 @@ def compare_options(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def parameters_from_fit(
+    scenario, idata, draws: int | None = None, seed: int | None = None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Per-draw segment parameters for `pricing.simulate.simulate`, taken from a WTP fit where it has them.
+
+    Segments (and, for conjoint fits, attributes) the fit knows by name take their posterior draws
+    (`pricing.wtp.posterior.posterior_draws`); the others keep the scenario's own estimates, drawn as
+    `pricing.simulate.segment_parameters` draws them. Returns the parameters and one note per source,
+    e.g. ``"WTP from the fit: SMB, Startups; from the scenario: Enterprise"``. Raises `PricingError` when the
+    fit shares no segment with the scenario.
+    """
+    from pricing.dims import ATTRIBUTE
+    from pricing.simulate import segment_parameters
+    from pricing.wtp.posterior import posterior_draws
+
+    draws = scenario.market.draws if draws is None else draws
+    seed = scenario.seed if seed is None else seed
+    parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
+    names = [s.name for s in scenario.segments]
+    fitted_names = [str(s) for s in idata.posterior[SEGMENT].values]
+    shared = [n for n in names if n in fitted_names]
+    if not shared:
+        raise PricingError(
+            f"fit: none of the scenario's segments ({', '.join(names)}) is in the fit "
+            f"(it has {', '.join(fitted_names)}); rename the segments to match"
+        )
+    shared_attributes: list[str] = []
+    if "value_per_unit" in idata.posterior:
+        fitted_attributes = [str(a) for a in idata.posterior[ATTRIBUTE].values]
+        shared_attributes = [a for a in scenario.attribute_names if a in fitted_attributes]
+    fitted = posterior_draws(
+        idata,
+        shared,
+        draws,
+        np.random.default_rng([seed, 1]),
+        attribute_names=shared_attributes if "value_per_unit" in idata.posterior else None,
+    )
+    rows = [names.index(n) for n in shared]
+    for name in ("wtp_log_median", "wtp_log_sd", "logit_scale"):
+        if name in fitted:
+            parameters[name][:, rows] = fitted[name]
+    columns = [scenario.attribute_names.index(a) for a in shared_attributes]
+    if columns:
+        for j, row in enumerate(rows):
+            parameters["value_per_unit"][:, row, columns] = fitted["value_per_unit"][:, j, :]
+    others = [n for n in names if n not in shared]
+    notes = []
+    if "wtp_log_median" in fitted:
+        notes.append(
+            f"WTP from the fit: {', '.join(shared)}"
+            + (f"; from the scenario: {', '.join(others)}" if others else "")
+        )
+    if "logit_scale" in fitted:
+        notes.append(f"price sensitivity from the fit: {', '.join(shared)}")
+    if columns:
+        notes.append(f"value per unit from the fit: {', '.join(shared_attributes)}")
+    return parameters, notes

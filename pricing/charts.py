@@ -318,3 +318,169 @@ def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes
     text = io.StringIO()
     chart.save(text, format="svg")
     return text.getvalue().encode("utf-8")
+
+
+# ---- willingness to pay ----------------------------------------------------------------------------------
+
+PSM_CURVES = {
+    "too_cheap": ("Too cheap", "#3a9e8f"),
+    "not_cheap": ("Not cheap", "#8fd1c6"),
+    "not_expensive": ("Not expensive", "#f2a36b"),
+    "too_expensive": ("Too expensive", "#c03d3e"),
+}
+PRICE_POINT_LABELS = {
+    "pmc": "PMC (marginal cheapness)",
+    "opp": "OPP (optimal price)",
+    "idp": "IDP (indifference)",
+    "pme": "PME (marginal expensiveness)",
+}
+
+
+def wtp_demand_chart(
+    demand: pd.DataFrame, currency: str, colors: dict[str, str] | None = None
+) -> alt.LayerChart:
+    """Share of each segment's customers whose WTP is at least the price, with its 90% credible band.
+
+    `demand` has columns segment, price, q05, q50, q95 (shares).
+    """
+    color = alt.Color(
+        "segment:N",
+        scale=_scale(colors, demand["segment"].unique()) if colors else alt.Undefined,
+        legend=alt.Legend(title=None, orient="top"),
+    )
+    x = alt.X("price:Q", title=f"Price ({currency})")
+    base = alt.Chart(demand).encode(x=x, color=color)
+    band = base.mark_area(opacity=BAND_OPACITY).encode(
+        y=alt.Y("q05:Q", title="Customers with WTP at or above the price", axis=alt.Axis(format=".0%")),
+        y2="q95:Q",
+    )
+    line = base.mark_line(strokeWidth=2.5).encode(
+        y="q50:Q",
+        tooltip=[
+            alt.Tooltip("segment:N"),
+            alt.Tooltip("price:Q", format=",.2f"),
+            alt.Tooltip("q50:Q", title="share", format=".1%"),
+            alt.Tooltip("q05:Q", title="5%", format=".1%"),
+            alt.Tooltip("q95:Q", title="95%", format=".1%"),
+        ],
+    )
+    return alt.layer(band, line).properties(width=WIDTH, height=HEIGHT)
+
+
+def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currency: str) -> alt.LayerChart:
+    """The classic Van Westendorp chart: the four cumulative curves and the price points where they cross.
+
+    `curves` has columns price, too_cheap, not_cheap, not_expensive, too_expensive (shares, as
+    `pricing.wtp.van_westendorp.psm_curves` gives); `points` maps pmc, opp, idp, pme to prices.
+    """
+    long = curves.melt(id_vars="price", value_vars=list(PSM_CURVES), var_name="curve", value_name="share")
+    long["curve"] = long["curve"].map({k: v[0] for k, v in PSM_CURVES.items()})
+    scale = alt.Scale(domain=[v[0] for v in PSM_CURVES.values()], range=[v[1] for v in PSM_CURVES.values()])
+    lines = (
+        alt.Chart(long)
+        .mark_line(strokeWidth=2.5, interpolate="step-after")
+        .encode(
+            x=alt.X("price:Q", title=f"Price ({currency})"),
+            y=alt.Y("share:Q", title="Share of respondents", axis=alt.Axis(format=".0%")),
+            color=alt.Color("curve:N", scale=scale, legend=alt.Legend(title=None, orient="top")),
+            tooltip=[
+                alt.Tooltip("curve:N"),
+                alt.Tooltip("price:Q", format=",.2f"),
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
+        )
+    )
+    marks = pd.DataFrame(
+        [
+            {"point": PRICE_POINT_LABELS[k], "short": k.upper(), "price": v}
+            for k, v in points.items()
+            if v is not None and v == v
+        ]
+    )
+    layers = [lines]
+    if not marks.empty:
+        rules = (
+            alt.Chart(marks)
+            .mark_rule(color="#555", strokeDash=[4, 3])
+            .encode(x="price:Q", tooltip=[alt.Tooltip("point:N"), alt.Tooltip("price:Q", format=",.2f")])
+        )
+        labels = (
+            alt.Chart(marks)
+            .mark_text(angle=270, align="left", dx=-4, dy=-6, color="#333")
+            .encode(x="price:Q", y=alt.value(4), text=alt.Text("short:N"))
+        )
+        layers += [rules, labels]
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+
+
+def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -> alt.LayerChart:
+    """Gabor-Granger: share buying (bars) and revenue per respondent (line, right axis) per tested price.
+
+    `table` has columns price, share, revenue (`pricing.wtp.gabor_granger.gabor_granger_table`).
+    """
+    base = alt.Chart(table).encode(x=alt.X("price:O", title=f"Tested price ({currency})"))
+    bars = base.mark_bar(color=OUR_COLOR, opacity=0.75).encode(
+        y=alt.Y("share:Q", title="Would buy", axis=alt.Axis(format=".0%", titleColor=OUR_COLOR)),
+        tooltip=[alt.Tooltip("price:Q", format=",.2f"), alt.Tooltip("share:Q", format=".1%")],
+    )
+    revenue = base.mark_line(color="#d98c1f", strokeWidth=3, point=True).encode(
+        y=alt.Y(
+            "revenue:Q",
+            title=f"Revenue per respondent ({currency})",
+            axis=alt.Axis(format=",.2f", titleColor="#d98c1f"),
+        ),
+        tooltip=[alt.Tooltip("price:Q", format=",.2f"), alt.Tooltip("revenue:Q", format=",.2f")],
+    )
+    best = (
+        alt.Chart(table[table["price"] == best_price])
+        .mark_text(dy=-12, fontWeight="bold", color="#d98c1f")
+        .encode(x="price:O", y="revenue:Q", text=alt.value("best"))
+    )
+    return (
+        alt.layer(bars, alt.layer(revenue, best))
+        .resolve_scale(y="independent")
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def attribute_wtp_chart(wtp: pd.DataFrame, currency: str) -> alt.LayerChart:
+    """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
+
+    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
+    """
+    y = alt.Y("attribute:N", title=None, sort=list(dict.fromkeys(wtp["attribute"])))
+    color = alt.Color("segment:N", legend=alt.Legend(title=None, orient="top"))
+    offset = alt.YOffset("segment:N")
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
+    whiskers = (
+        alt.Chart(wtp)
+        .mark_rule(strokeWidth=3)
+        .encode(
+            y=y,
+            yOffset=offset,
+            x=alt.X("q05:Q", title=f"Willingness to pay ({currency})"),
+            x2="q95:Q",
+            color=color,
+        )
+    )
+    points = (
+        alt.Chart(wtp)
+        .mark_point(filled=True, size=90)
+        .encode(
+            y=y,
+            yOffset=offset,
+            x="mean:Q",
+            color=color,
+            tooltip=[
+                alt.Tooltip("segment:N"),
+                alt.Tooltip("attribute:N"),
+                alt.Tooltip("mean:Q", format=",.2f"),
+                alt.Tooltip("q05:Q", title="5%", format=",.2f"),
+                alt.Tooltip("q95:Q", title="95%", format=",.2f"),
+            ],
+        )
+    )
+    rows = wtp["attribute"].nunique()
+    return alt.layer(zero, whiskers, points).properties(
+        width=WIDTH, height=28 * rows * wtp["segment"].nunique() + 40
+    )

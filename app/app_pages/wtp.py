@@ -1,3 +1,351 @@
-import streamlit as st
+"""Willingness to pay: upload a survey, map its columns, fit it, read the results, use them."""
 
-st.title("wtp")
+from __future__ import annotations
+
+import state
+import streamlit as st
+import wtp_fits
+
+from pricing import charts
+from pricing.errors import PricingError
+
+DATA = "wtp_data"  # {method: {"name": file name, "bytes": content}}: survives page switches
+EXPLAIN = {
+    "stated": "One row per respondent with the amount they would pay (`wtp`), or bounds "
+    "(`wtp_lower`, `wtp_upper`).",
+    "gabor_granger": "One row per respondent and tested price with their yes/no answer "
+    "(`respondent`, `price`, "
+    "`answer`). The classic read-out shows demand and revenue per tested price; the fit gives a smooth "
+    "demand curve with credible bands.",
+    "van_westendorp": "One row per respondent with the four price answers "
+    "(`too_cheap`, `cheap`, `expensive`, "
+    "`too_expensive`). The classic chart shows where the curves cross; the fit gives the price points with "
+    "intervals and each segment's WTP.",
+    "choice": "Long format: one row per respondent x task x alternative (`id`, `task`, `alt`, `choice`, "
+    "`price`, attributes). Gives the money value of each attribute and each segment's price sensitivity.",
+}
+PLAIN_PROBLEMS = (
+    "The sampler's checks failed, so these numbers may be off: the chains disagree or there are too few "
+    "independent draws. Fit again with more draws and tuning steps (or more chains) before relying on them."
+)
+
+
+def _store_upload(method: str, key: str) -> None:
+    uploaded = st.session_state.get(key)
+    data = st.session_state.setdefault(DATA, {})
+    if uploaded is None:
+        data.pop(method, None)
+    else:
+        data[method] = {"name": uploaded.name, "bytes": uploaded.getvalue()}
+    state.message(f"wtp_read_{method}", None)
+
+
+def _use_example(method: str, path: str) -> None:
+    from pathlib import Path
+
+    st.session_state.setdefault(DATA, {})[method] = {
+        "name": Path(path).name,
+        "bytes": Path(path).read_bytes(),
+    }
+
+
+def _attach(label: str) -> None:
+    st.session_state[state.FIT] = st.session_state[state.FITS][label]
+
+
+def _detach() -> None:
+    st.session_state[state.FIT] = None
+
+
+def _open_starter(label: str) -> None:
+    from pricing.scenario import scenario_from_dict
+    from pricing.wtp.choice_report import starter_scenario
+
+    record = st.session_state[state.FITS][label]
+    scenario = scenario_from_dict(starter_scenario(record["choice_fit"], name=f"Starter from {label}"))
+    state.set_scenario(scenario, base_name=None, source=f"starter from fit {label}")
+    st.session_state[state.FIT] = record
+
+
+current = state.scenario()
+currency = current.currency
+st.title("Willingness to pay")
+st.caption(
+    "Fit each segment's willingness to pay (WTP) from survey data, check the fit, and let the simulation use "
+    "it instead of the scenario's estimates. Fits sample a Bayesian model: seconds to minutes."
+)
+
+method = st.segmented_control(
+    "Survey method", list(wtp_fits.METHODS), format_func=wtp_fits.METHODS.get, key="wtp_method"
+)
+method = method or "stated"
+st.caption(EXPLAIN[method])
+
+# ---- data --------------------------------------------------------------------------------------------------
+with st.container(border=True):
+    st.subheader("Survey data")
+    upload_col, example_col = st.columns([3, 2])
+    upload_key = f"wtp_upload_{method}"
+    upload_col.file_uploader(
+        "Upload a survey (.csv)",
+        type=["csv", "txt", "tsv"],
+        key=upload_key,
+        on_change=_store_upload,
+        args=(method, upload_key),
+    )
+    examples = wtp_fits.examples(state.SCENARIO_DIR / "data")[method]
+    for path in examples:
+        example_col.button(
+            f"Use the example {path.name}",
+            key=f"example_{path.name}",
+            on_click=_use_example,
+            args=(method, str(path)),
+        )
+    stored = st.session_state.get(DATA, {}).get(method)
+    frame = None
+    if stored:
+        try:
+            frame = wtp_fits.read_upload(stored["name"], stored["bytes"])
+        except PricingError as error:
+            st.error(str(error), icon="⚠️")
+    if frame is not None:
+        st.caption(f"**{stored['name']}**: {len(frame):,} rows, columns {', '.join(frame.columns)}")
+        st.dataframe(frame.head(8), hide_index=True, width="stretch", height=200)
+
+if frame is None:
+    st.info("Upload a survey file (or use an example) to go on.")
+else:
+    # ---- columns ---------------------------------------------------------------------------------------
+    columns = list(frame.columns)
+    options = [wtp_fits.NOT_USED, *columns]
+    guess = wtp_fits.default_mapping(method, columns)
+    mapping: dict = {}
+    with st.container(border=True):
+        st.subheader("Columns")
+        st.caption("Which column holds what. Optional roles may stay unused.")
+        role_names = (
+            list(wtp_fits.CHOICE_ROLES) + ["segment"] if method == "choice" else list(wtp_fits.roles(method))
+        )
+        cells = st.columns(min(len(role_names), 5))
+        for i, role in enumerate(role_names):
+            default = guess.get(role)
+            chosen = cells[i % len(cells)].selectbox(
+                role.replace("_", " "),
+                options,
+                index=options.index(default) if default in options else 0,
+                key=f"wtp_role_{method}_{role}_{stored['name']}",
+            )
+            mapping[role] = None if chosen == wtp_fits.NOT_USED else chosen
+        if method == "choice":
+            used = {v for v in mapping.values() if v}
+            left, middle, right = st.columns([3, 2, 1])
+            mapping["attributes"] = left.multiselect(
+                "Attributes",
+                [c for c in columns if c not in used],
+                default=[c for c in columns if c not in used],
+                key=f"wtp_attributes_{stored['name']}",
+            )
+            alternatives = sorted(set(frame[mapping["alt"]])) if mapping.get("alt") else []
+            none_default = "none" if "none" in alternatives else wtp_fits.NOT_USED
+            none_alt = middle.selectbox(
+                "'None' alternative",
+                [wtp_fits.NOT_USED, *alternatives],
+                index=[wtp_fits.NOT_USED, *alternatives].index(none_default),
+                key=f"wtp_none_{stored['name']}",
+                help="The alternative meaning 'buy none of these'; needed for the WTP of buying at all.",
+            )
+            mapping["none_alt"] = None if none_alt == wtp_fits.NOT_USED else none_alt
+            mapping["asc"] = right.checkbox("Alternative constants", key=f"wtp_asc_{stored['name']}")
+
+    # ---- classic read-out --------------------------------------------------------------------------------
+    if method in ("gabor_granger", "van_westendorp"):
+        with st.container(border=True):
+            try:
+                classic = wtp_fits.classic(method, frame, {k: v for k, v in mapping.items()})
+            except PricingError as error:
+                st.error(str(error), icon="⚠️")
+                classic = None
+            if classic and method == "gabor_granger":
+                st.subheader("Gabor-Granger: demand and revenue per tested price")
+                st.altair_chart(
+                    charts.gabor_granger_chart(classic["table"], classic["best_price"], currency),
+                    width="stretch",
+                    key="gabor_granger_chart",
+                )
+                st.caption(
+                    "Revenue per respondent is highest at the tested price "
+                    f"{classic['best_price']:,.2f} {currency}."
+                )
+            if classic and method == "van_westendorp":
+                st.subheader("Van Westendorp price sensitivity meter")
+                st.altair_chart(
+                    charts.van_westendorp_chart(classic["curves"], classic["points"], currency),
+                    width="stretch",
+                    key="van_westendorp_chart",
+                )
+                points = classic["points"]
+                cells = st.columns(4)
+                for cell, name in zip(cells, ("pmc", "opp", "idp", "pme"), strict=True):
+                    cell.metric(charts.PRICE_POINT_LABELS[name], f"{points[name]:,.2f} {currency}")
+                st.caption(
+                    f"Acceptable price range PMC to PME. {classic['n_valid']} respondents used, "
+                    f"{classic['n_invalid']} dropped (answers not increasing)."
+                )
+
+    # ---- fit ---------------------------------------------------------------------------------------------
+    with st.container(border=True):
+        st.subheader("Bayesian fit")
+        draws_col, tune_col, chains_col, seed_col = st.columns(4)
+        draws = draws_col.number_input("Draws per chain", 20, 20000, 1000, 100, key=f"wtp_draws_{method}")
+        tune = tune_col.number_input("Tuning steps", 0, 20000, 1000, 100, key=f"wtp_tune_{method}")
+        chains = chains_col.number_input("Chains", 1, 8, 2, 1, key=f"wtp_chains_{method}")
+        seed = seed_col.number_input("Seed", 0, 2**31 - 1, 1, 1, key=f"wtp_seed_{method}")
+        choice_method, random = "nuts", ()
+        if method == "choice":
+            left, right = st.columns(2)
+            choice_method = left.radio(
+                "Estimation",
+                ["nuts", "map"],
+                format_func={"nuts": "Full posterior (NUTS)", "map": "Quick look (mode + Laplace)"}.get,
+                horizontal=True,
+                key="wtp_choice_method",
+            )
+            random = tuple(
+                right.multiselect(
+                    "Random coefficients (vary across respondents)",
+                    mapping.get("attributes") or [],
+                    key=f"wtp_random_{stored['name']}",
+                    disabled=choice_method == "map",
+                )
+            )
+        label = f"{wtp_fits.METHODS[method]}: {stored['name']}"
+        if st.button("Fit", type="primary", key=f"wtp_fit_{method}"):
+            with st.status(f"Fitting {label} ...", expanded=True) as status:
+                st.write(
+                    f"{int(chains)} chains x {int(draws)} draws after {int(tune)} tuning steps, "
+                    f"seed {int(seed)}"
+                )
+                try:
+                    record = wtp_fits.fit(
+                        method,
+                        frame,
+                        mapping,
+                        draws=int(draws),
+                        tune=int(tune),
+                        chains=int(chains),
+                        seed=int(seed),
+                        label=label,
+                        choice_method=choice_method,
+                        random=random,
+                    )
+                except PricingError as error:
+                    status.update(label="The fit failed", state="error")
+                    state.message(f"wtp_fit_{method}", str(error))
+                else:
+                    st.session_state[state.FITS][label] = record
+                    state.message(f"wtp_fit_{method}", None)
+                    status.update(label=f"Fitted {label}", state="complete", expanded=False)
+        for problem in state.messages(f"wtp_fit_{method}"):
+            st.error(problem, icon="⚠️")
+
+# ---- results of the fits -----------------------------------------------------------------------------
+fits = st.session_state.get(state.FITS, {})
+
+
+def _upload_posterior() -> None:
+    uploaded = st.session_state.get("wtp_posterior_upload")
+    if uploaded is None:
+        return
+    try:
+        record = wtp_fits.load_upload(uploaded.name, uploaded.getvalue())
+    except PricingError as error:
+        state.message("wtp_posterior", str(error))
+        return
+    state.message("wtp_posterior", None)
+    st.session_state[state.FITS][record["label"]] = record
+
+
+with st.expander("Open a saved posterior file (.nc)"):
+    st.file_uploader("Posterior file", type=["nc"], key="wtp_posterior_upload", on_change=_upload_posterior)
+    for problem in state.messages("wtp_posterior"):
+        st.error(problem, icon="⚠️")
+
+if fits:
+    st.subheader("Fits")
+    attached = st.session_state.get(state.FIT)
+    labels = list(fits)
+    label = st.selectbox("Fit", labels, index=len(labels) - 1, key="wtp_shown_fit")
+    record = fits[label]
+    idata = record["idata"]
+    diagnostics = record.get("diagnostics") or {}
+    if diagnostics:
+        from pricing.wtp.posterior import format_diagnostics
+
+        try:
+            line = format_diagnostics(diagnostics)
+        except KeyError:
+            line = ""
+        if diagnostics.get("ok", True):
+            st.success(f"Sampler checks passed. {line}", icon="✅")
+        else:
+            st.warning(f"{PLAIN_PROBLEMS}\n\nDetails: {line}", icon="⚠️")
+        if diagnostics.get("note"):
+            st.caption(diagnostics["note"])
+    if "wtp_log_median" in idata.posterior:
+        st.markdown("**WTP per segment**: share of each segment's customers who would pay at least the price")
+        demand = wtp_fits.demand(idata, wtp_fits.price_range(idata))
+        st.altair_chart(charts.wtp_demand_chart(demand, currency), width="stretch", key="wtp_demand_chart")
+        if "summary" in record:
+            table = record["summary"].rename(
+                columns={
+                    "median_q50": f"median WTP ({currency})",
+                    "median_q05": "5%",
+                    "median_q95": "95%",
+                    "log_sd_mean": "spread (sd of log WTP)",
+                }
+            )
+            shown = ["segment", f"median WTP ({currency})", "5%", "95%", "spread (sd of log WTP)"]
+            st.dataframe(table[shown].round(3), hide_index=True, width="stretch")
+    if "price_points" in record:
+        st.markdown("**Van Westendorp price points from the fit** (90% intervals)")
+        points = record["price_points"].copy()
+        points["price_point"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
+        st.dataframe(points.round(2), hide_index=True, width="stretch")
+    if "attribute_wtp" in record:
+        st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
+        st.altair_chart(
+            charts.attribute_wtp_chart(record["attribute_wtp"], currency),
+            width="stretch",
+            key="attribute_wtp_chart",
+        )
+    attach_col, starter_col, download_col = st.columns(3)
+    if attached and attached["label"] == label:
+        attach_col.button("Stop using this fit", on_click=_detach, key="wtp_detach")
+        attach_col.caption("The simulation uses this fit's WTP.")
+    else:
+        attach_col.button(
+            "Use this fit in the simulation",
+            on_click=_attach,
+            args=(label,),
+            type="primary",
+            key="wtp_attach",
+        )
+    fit_segments = [str(s) for s in idata.posterior["segment"].values]
+    missing = [s.name for s in current.segments if s.name not in fit_segments]
+    if missing:
+        attach_col.caption(
+            f"Segments of the scenario missing from the fit: {', '.join(missing)} (the fit has "
+            f"{', '.join(fit_segments)}); rename segments on the Scenario page to match."
+        )
+    if "choice_fit" in record:
+        starter_col.button(
+            "Open a starter scenario from this fit", on_click=_open_starter, args=(label,), key="wtp_starter"
+        )
+    download_col.download_button(
+        "Download posterior (.nc)",
+        lambda: wtp_fits.posterior_bytes(idata),
+        file_name=f"{record['method']}-posterior.nc",
+        mime="application/x-netcdf",
+        key="wtp_download",
+        on_click="ignore",
+    )
