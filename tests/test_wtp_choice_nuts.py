@@ -118,9 +118,16 @@ def test_mnl_90_percent_intervals_cover_the_truth():
 
 def test_hierarchical_mixed_logit_recovers_population_means_and_sds():
     data = make_choice_data(n_respondents=160, n_tasks=10, seed=31)
-    fit = fit_choice(data, CONJOINT, random="all", draws=600, tune=800, chains=2, seed=31)
+    with warnings.catch_warnings():
+        # this short run (to keep the suite quick) leaves the sds' ESS near 100: the fit says so, and the
+        # checks below hold the segment means to the full standard and the sds to a looser R-hat
+        warnings.simplefilter("ignore", SamplingWarning)
+        fit = fit_choice(data, CONJOINT, random="all", draws=600, tune=800, chains=2, seed=31)
     assert fit.random == ("storage", "speed", "colour=red", "colour=blue", "alt=none")
     assert fit.diagnostics["divergences"] == 0
+    assert float(az.rhat(fit.idata, var_names=["beta"])["beta"].max()) <= 1.01
+    assert float(az.ess(fit.idata, var_names=["beta"], method="bulk")["beta"].min()) >= 300
+    assert float(az.rhat(fit.idata, var_names=["sd"])["sd"].max()) <= 1.05
     intervals, inside90 = [], 0
     means = fit.coefficient_summary()
     for segment, truth in TRUE_MEAN.items():
@@ -145,3 +152,6 @@ def test_hierarchical_mixed_logit_recovers_population_means_and_sds():
         float(fit.posterior["value_per_unit"].sel(segment="students", attribute="storage").mean()), rel=0.1
     )
     assert means.loc[("students", "price"), "mean"] < 0
+    # predicted shares with each respondent's own coefficients reproduce the observed ones
+    check = fit.share_check()
+    assert check["inside"].all() and (check["predicted"] - check["observed"]).abs().max() < 0.01
