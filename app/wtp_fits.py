@@ -81,6 +81,17 @@ def default_mapping(method: str, columns: list[str]) -> dict[str, str | None]:
     }
 
 
+def missing_roles(method: str, mapping: Mapping[str, Any]) -> list[str]:
+    """Roles that need a column but have none (stated WTP needs an amount or at least one bound)."""
+    if method == "choice":
+        return [role for role in CHOICE_ROLES if not mapping.get(role)]
+    if method == "stated":
+        return (
+            [] if any(mapping.get(r) for r in ("amount", "lower", "upper")) else ["amount (or lower/upper)"]
+        )
+    return [role for role, default in roles(method).items() if default is not None and not mapping.get(role)]
+
+
 def _interval_model(method: str, columns: Mapping[str, str | None] | None = None):
     if method == "stated":
         from pricing.wtp.stated import StatedWTP

@@ -157,13 +157,20 @@ else:
             mapping["none_alt"] = None if none_alt == wtp_fits.NOT_USED else none_alt
             mapping["asc"] = right.checkbox("Alternative constants", key=f"wtp_asc_{stored['name']}")
 
+        missing = wtp_fits.missing_roles(method, mapping)
+        if missing:
+            st.error(f"Choose a column for: {', '.join(missing)}.", icon="⚠️")
+
     # ---- classic read-out --------------------------------------------------------------------------------
-    if method in ("gabor_granger", "van_westendorp"):
+    if method in ("gabor_granger", "van_westendorp") and not missing:
         with st.container(border=True):
             try:
                 classic = wtp_fits.classic(method, frame, {k: v for k, v in mapping.items()})
             except PricingError as error:
                 st.error(str(error), icon="⚠️")
+                classic = None
+            except Exception as error:  # a bug in the read-out must not take the page down
+                st.error(f"The read-out failed unexpectedly ({type(error).__name__}: {error}).", icon="🐞")
                 classic = None
             if classic and method == "gabor_granger":
                 st.subheader("Gabor-Granger: demand and revenue per tested price")
@@ -219,7 +226,7 @@ else:
                 )
             )
         label = f"{wtp_fits.METHODS[method]}: {stored['name']}"
-        if st.button("Fit", type="primary", key=f"wtp_fit_{method}"):
+        if st.button("Fit", type="primary", key=f"wtp_fit_{method}", disabled=bool(missing)):
             with st.status(f"Fitting {label} ...", expanded=True) as status:
                 st.write(
                     f"{int(chains)} chains x {int(draws)} draws after {int(tune)} tuning steps, "
@@ -241,6 +248,9 @@ else:
                 except PricingError as error:
                     status.update(label="The fit failed", state="error")
                     state.message(f"wtp_fit_{method}", str(error))
+                except Exception as error:  # a bug in a fit must not take the page down
+                    status.update(label="The fit failed", state="error")
+                    state.message(f"wtp_fit_{method}", f"unexpected {type(error).__name__}: {error}")
                 else:
                     st.session_state[state.FITS][label] = record
                     state.message(f"wtp_fit_{method}", None)

@@ -1,0 +1,201 @@
+"""The WTP page: upload each survey kind, map columns, fit a tiny model, attach it, download it.
+
+Surveys are simulated from known WTP distributions so that the read-outs can be checked against the truth.
+The fits sample with NUTS (tiny: 2 chains x 60 draws) and are marked slow; at that size the sampler checks
+fail, which is what the page must then say in plain words.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wtp_fits
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app" / "streamlit_app.py")
+MEDIANS = {"Startups": 30.0, "SMB": 14.0}  # Startups far above the saas scenario's 9: the fit must matter
+
+
+def _wtp(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    segment = np.where(np.arange(n) % 2 == 0, "Startups", "SMB")
+    median = np.array([MEDIANS[s] for s in segment])
+    return segment, median * np.exp(0.25 * rng.standard_normal(n))
+
+
+def stated_csv(n: int = 80) -> bytes:
+    segment, wtp = _wtp(n, 1)
+    return pd.DataFrame({"segment": segment, "wtp": wtp.round(2)}).to_csv(index=False).encode()
+
+
+GG_PRICES = (8.0, 12.0, 16.0, 20.0, 26.0, 32.0, 40.0)
+
+
+def gabor_granger_csv(n: int = 60) -> tuple[bytes, float]:
+    segment, wtp = _wtp(n, 2)
+    rows = [
+        {"respondent": i, "segment": segment[i], "price": p, "answer": "yes" if wtp[i] >= p else "no"}
+        for i in range(n)
+        for p in GG_PRICES
+    ]
+    revenue = [p * np.mean(wtp >= p) for p in GG_PRICES]
+    return pd.DataFrame(rows).to_csv(index=False).encode(), GG_PRICES[int(np.argmax(revenue))]
+
+
+def van_westendorp_csv(n: int = 60) -> bytes:
+    segment, wtp = _wtp(n, 3)
+    frame = pd.DataFrame(
+        {
+            "segment": segment,
+            "too_cheap": (0.5 * wtp).round(1),
+            "cheap": (0.8 * wtp).round(1),
+            "expensive": (1.25 * wtp).round(1),
+            "too_expensive": (1.7 * wtp).round(1),
+        }
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def open_wtp(method: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    at.switch_page("app_pages/wtp.py").run()
+    at.segmented_control(key="wtp_method").set_value(method).run()
+    assert not at.exception
+    return at
+
+
+def fit_tiny(at: AppTest, method: str) -> None:
+    at.number_input(key=f"wtp_draws_{method}").set_value(60)
+    at.number_input(key=f"wtp_tune_{method}").set_value(100)
+    at.button(key=f"wtp_fit_{method}").click().run()
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> float:
+    text = next(m.value for m in at.metric if m.label == label)
+    return float(re.sub(r"[^0-9.]", "", text)) / (100 if text.endswith("%") else 1)
+
+
+def test_a_bad_survey_file_says_what_is_missing_and_the_page_lives():
+    at = open_wtp("gabor_granger")
+    at.file_uploader(key="wtp_upload_gabor_granger").upload("odd.csv", b"a,b\n1,2\n", "text/csv").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Choose a column for: respondent, price, answer."]
+    assert at.button(key="wtp_fit_gabor_granger").disabled
+    bad = b"respondent,price,answer\n1,10,yes\n1,abc,no\n"
+    at.file_uploader(key="wtp_upload_gabor_granger").upload("bad.csv", bad, "text/csv").run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "column 'price'" in errors and "line 3" in errors and "abc" in errors
+    at.file_uploader(key="wtp_upload_gabor_granger").upload("empty.csv", b"", "text/csv").run()
+    assert "empty.csv: file is empty" in " ".join(e.value for e in at.error)
+
+
+def test_gabor_granger_classic_read_out_finds_the_best_tested_price():
+    data, best = gabor_granger_csv()
+    at = open_wtp("gabor_granger")
+    at.file_uploader(key="wtp_upload_gabor_granger").upload("gg.csv", data, "text/csv").run()
+    assert not at.exception
+    assert any(f"tested price {best:,.2f} EUR" in c.value for c in at.caption)
+
+
+def test_van_westendorp_classic_price_points_lie_between_the_answers():
+    at = open_wtp("van_westendorp")
+    at.file_uploader(key="wtp_upload_van_westendorp").upload(
+        "psm.csv", van_westendorp_csv(), "text/csv"
+    ).run()
+    assert not at.exception
+    points = {m.label.split()[0]: float(m.value.split()[0].replace(",", "")) for m in at.metric}
+    assert points["PMC"] <= points["OPP"] <= points["PME"] and points["PMC"] <= points["IDP"] <= points["PME"]
+    # with answers at 0.5 / 0.8 / 1.25 / 1.7 x WTP, the indifference point is near the overall median WTP
+    _, wtp = _wtp(60, 3)
+    assert 0.7 * np.median(wtp) < points["IDP"] < 1.4 * np.median(wtp)
+
+
+@pytest.mark.slow
+def test_stated_fit_recovers_medians_warns_in_plain_words_and_drives_the_simulation():
+    at = open_wtp("stated")
+    at.file_uploader(key="wtp_upload_stated").upload("stated.csv", stated_csv(), "text/csv").run()
+    fit_tiny(at, "stated")
+    label = "Stated WTP: stated.csv"
+    record = at.session_state["fits"][label]
+    summary = record["summary"].set_index("segment")
+    for segment, median in MEDIANS.items():
+        assert (
+            summary.loc[segment, "median_q05"] < median * 1.15
+            and summary.loc[segment, "median_q95"] > median / 1.15
+        )
+    assert any("sampler's checks failed" in w.value for w in at.warning)  # 2 x 60 draws: ESS < 400
+
+    at.switch_page("app_pages/simulate.py").run()
+    share_without = metric(at, "Market share")
+    at.switch_page("app_pages/wtp.py").run()
+    at.button(key="wtp_attach").click().run()
+    at.switch_page("app_pages/simulate.py").run()
+    assert not at.exception
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    assert "WTP from the fit: Startups, SMB; from the scenario: Enterprise" in notes
+    assert metric(at, "Market share") > share_without  # Startups now pay up to ~30 instead of ~9
+
+    # the posterior file round-trips through download and upload
+    data = wtp_fits.posterior_bytes(record["idata"])
+    again = wtp_fits.load_upload("stated-posterior.nc", data)
+    assert np.allclose(
+        again["idata"].posterior["wtp_log_median"].values, record["idata"].posterior["wtp_log_median"].values
+    )
+
+
+@pytest.mark.slow
+def test_gabor_granger_fit_gives_a_demand_curve_with_bands():
+    data, _ = gabor_granger_csv()
+    at = open_wtp("gabor_granger")
+    at.file_uploader(key="wtp_upload_gabor_granger").upload("gg.csv", data, "text/csv").run()
+    fit_tiny(at, "gabor_granger")
+    record = at.session_state["fits"]["Gabor-Granger: gg.csv"]
+    demand = wtp_fits.demand(record["idata"], np.array([14.0, 30.0]))
+    at_median = demand.set_index(["segment", "price"])
+    assert 0.25 < at_median.loc[("SMB", 14.0), "q50"] < 0.75  # half of SMB pays 14 or more
+    assert 0.25 < at_median.loc[("Startups", 30.0), "q50"] < 0.75
+    assert (demand.q05 <= demand.q50).all() and (demand.q50 <= demand.q95).all()
+    assert at.session_state["wtp_data"]["gabor_granger"]["name"] == "gg.csv"
+
+
+@pytest.mark.slow
+def test_van_westendorp_fit_gives_price_points_with_intervals():
+    at = open_wtp("van_westendorp")
+    at.file_uploader(key="wtp_upload_van_westendorp").upload(
+        "psm.csv", van_westendorp_csv(), "text/csv"
+    ).run()
+    fit_tiny(at, "van_westendorp")
+    points = at.session_state["fits"]["Van Westendorp: psm.csv"]["price_points"]
+    assert set(points.price_point) == {"pmc", "pme", "idp", "opp"}
+    assert (points.q05 <= points.q95).all()
+    assert any("Van Westendorp price points from the fit" in m.value for m in at.markdown)
+
+
+@pytest.mark.slow
+def test_conjoint_quick_fit_shows_attribute_wtp_and_opens_a_starter_scenario():
+    frame = pd.read_csv(
+        ROOT / "scenarios" / "data" / "conjoint_example.csv", dtype=str, keep_default_na=False
+    )
+    small = frame[frame["id"].astype(int) <= 30].to_csv(index=False).encode()
+    at = open_wtp("choice")
+    at.file_uploader(key="wtp_upload_choice").upload("cbc.csv", small, "text/csv").run()
+    assert not at.exception
+    at.radio(key="wtp_choice_method").set_value("map")
+    fit_tiny(at, "choice")
+    record = at.session_state["fits"]["Choice-based conjoint: cbc.csv"]
+    wtp = record["attribute_wtp"].set_index(["segment", "attribute"])
+    assert wtp.loc[("pros", "storage"), "mean"] > wtp.loc[("students", "storage"), "mean"] > 0
+    at.button(key="wtp_starter").click().run()
+    assert not at.exception
+    assert at.session_state["scenario"].name.startswith("Starter from")
+    at.switch_page("app_pages/simulate.py").run()
+    assert not at.exception and at.metric
