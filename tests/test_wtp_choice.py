@@ -277,6 +277,12 @@ def test_reference_wtp_by_hand():
     spread = np.sqrt(0.2**2 + 0.5**2) / 0.1
     assert np.exp(log_median) == pytest.approx(20.0)
     assert log_sd == pytest.approx(np.log((20 + 0.6744897501960817 * spread) / 20) / 0.6744897501960817)
+    # a random price coefficient switches to simulated customers; with a zero price sd they are the same
+    # normal customers, so the simulated quartiles agree with the exact ones up to Monte Carlo error
+    random_price = ("price", "size", "alt=none")
+    simulated = reference_wtp(beta, np.array([0.0, 0.1, 0.5]), design, random_price, seed=0)
+    assert np.exp(simulated[0]) == pytest.approx(20.0, abs=0.05 * spread)
+    assert simulated[1] == pytest.approx(log_sd, rel=0.1)
 
 
 @pytest.mark.parametrize(

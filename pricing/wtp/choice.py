@@ -75,7 +75,7 @@ DEFAULT_PRIORS: dict[str, Any] = {
 MIN_LOG_SD = 1e-3
 WTP_CUSTOMERS = 4096
 _UPPER_QUARTILE_Z = 0.6744897501960817
-_PREDICT_CHUNK = 256
+_PREDICT_CHUNK = 64
 
 
 @dataclass
@@ -141,11 +141,11 @@ class ChoiceFit:
             if self.mode is None:
                 raise DataError("at_mode: this fit has no posterior mode; fit with method='map'")
             beta = self.mode["beta_respondent" if self.random else "beta"]
-            probabilities = self._task_probabilities(arrays, beta[None, None])[0]
-            shares = alternative_shares(arrays, probabilities, alternatives)
-            return xr.DataArray(shares, dims=(ALTERNATIVE,), coords={ALTERNATIVE: alternatives}, name="share")
-        probabilities = self._task_probabilities(arrays)
-        shares = alternative_shares(arrays, probabilities, alternatives)
+            shares, _ = self._shares(arrays, alternatives, beta[None, None])
+            return xr.DataArray(
+                shares[0], dims=(ALTERNATIVE,), coords={ALTERNATIVE: alternatives}, name="share"
+            )
+        shares, _ = self._shares(arrays, alternatives)
         chains, draws = self.posterior.sizes[CHAIN], self.posterior.sizes[DRAW]
         return xr.DataArray(
             shares.reshape(chains, draws, len(alternatives)),
@@ -168,16 +168,8 @@ class ChoiceFit:
         if self.arrays is None:
             raise DataError("share_check needs the fit's data: use the fit returned by fit_choice")
         arrays = self.arrays
-        alternatives = [a for a in self.design.alternatives]
-        probabilities = self._task_probabilities(arrays)
-        predicted = alternative_shares(arrays, probabilities, alternatives)
-        rng = np.random.default_rng(seed)
-        cumulative = probabilities.cumsum(axis=-1)
-        u = rng.random(cumulative.shape[:-1])[..., None]
-        replicated_slot = (u > cumulative).sum(axis=-1).clip(max=cumulative.shape[-1] - 1)
-        onehot = np.zeros_like(probabilities)
-        np.put_along_axis(onehot, replicated_slot[..., None], 1.0, axis=-1)
-        replicated = alternative_shares(arrays, onehot, alternatives)
+        alternatives = list(self.design.alternatives)
+        predicted, replicated = self._shares(arrays, alternatives, rng=np.random.default_rng(seed))
         observed_slots = np.zeros(arrays.present.shape)
         observed_slots[np.arange(len(arrays.chosen)), arrays.chosen] = 1.0
         observed = alternative_shares(arrays, observed_slots, alternatives)
@@ -193,23 +185,40 @@ class ChoiceFit:
         table["inside"] = (table["observed"] >= table["q05"]) & (table["observed"] <= table["q95"])
         return table
 
-    def _task_probabilities(self, arrays: ChoiceArrays, beta: np.ndarray | None = None) -> np.ndarray:
-        """Logit probabilities (draw, task, slot) with draws flattened chain-major (or of `beta` given as
-        (chain, draw, segment or respondent, coefficient))."""
-        beta_task = self._task_coefficients(arrays, beta)
-        total = beta_task.shape[0]
-        out = np.empty((total, *arrays.present.shape))
-        pad = np.where(arrays.present, 0.0, PAD_UTILITY)
-        for start in range(
-            0, total, _PREDICT_CHUNK
-        ):  # chunks keep (draw, task, coefficient) in memory bounds
-            chunk = beta_task[start : start + _PREDICT_CHUNK]
-            utility = np.einsum("tsk,dtk->dts", arrays.x, chunk) + pad
-            out[start : start + _PREDICT_CHUNK] = softmax(utility, axis=-1)
-        return out
+    def _shares(
+        self,
+        arrays: ChoiceArrays,
+        alternatives: Sequence[str],
+        beta: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Mean logit probability of each alternative over tasks, per draw (draws flattened chain-major),
+        and with `rng` the shares of choices drawn from those probabilities (a replicated data set per draw).
 
-    def _task_coefficients(self, arrays: ChoiceArrays, beta: np.ndarray | None = None) -> np.ndarray:
-        """Coefficients per (flattened draw, task, coefficient)."""
+        `beta` replaces the posterior's coefficients: (chain, draw, segment or respondent, coefficient).
+        """
+        beta_units, unit_of_task = self._unit_coefficients(arrays, beta)
+        total, (n_tasks, n_slots) = beta_units.shape[0], arrays.present.shape
+        onehot = np.stack([arrays.alt == a for a in alternatives], axis=-1).astype(float)  # task, slot, alt
+        pad = np.where(arrays.present, 0.0, PAD_UTILITY)
+        shares = np.empty((total, len(alternatives)))
+        replicated = np.empty((total, len(alternatives))) if rng is not None else None
+        for start in range(0, total, _PREDICT_CHUNK):  # chunks of draws bound the (draw, task, coef) array
+            chunk = slice(start, start + _PREDICT_CHUNK)
+            utility = np.einsum("tsk,dtk->dts", arrays.x, beta_units[chunk][:, unit_of_task]) + pad
+            probabilities = softmax(utility, axis=-1)
+            shares[chunk] = np.einsum("dts,tsa->da", probabilities, onehot) / n_tasks
+            if rng is not None:
+                u = rng.random(probabilities.shape[:-1])[..., None]
+                slot = (u > probabilities.cumsum(axis=-1)).sum(axis=-1).clip(max=n_slots - 1)
+                replicated[chunk] = onehot[np.arange(n_tasks), slot].mean(axis=1)
+        return shares, replicated
+
+    def _unit_coefficients(
+        self, arrays: ChoiceArrays, beta: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients (flattened draw, unit, coefficient) of the respondents (mixed logit) or segments
+        (multinomial logit), and the unit of each task."""
         posterior = self.posterior
         if "beta_respondent" in posterior:
             fitted = [str(r) for r in posterior[RESPONDENT].values]
@@ -218,27 +227,24 @@ class ChoiceFit:
             if unknown:
                 raise DataError(
                     f"column {self.design.columns.id!r}: respondent(s) {', '.join(map(repr, unknown[:5]))} "
-                    f"are not "
-                    f"in the mixed logit fit; shares use each respondent's own coefficients"
+                    f"are not in the mixed logit fit; shares use each respondent's own coefficients"
                 )
             if beta is None:
                 beta = posterior["beta_respondent"].transpose(CHAIN, DRAW, RESPONDENT, COEFFICIENT).values
-            beta = beta.reshape(-1, *beta.shape[2:])
-            index = np.array([position[r] for r in arrays.respondents])[arrays.respondent]
-            return beta[:, index]
+            unit = np.array([position[r] for r in arrays.respondents])[arrays.respondent]
+            return beta.reshape(-1, *beta.shape[2:]), unit
         fitted_segments = [str(s) for s in posterior[SEGMENT].values]
         missing = [s for s in arrays.segments if s not in fitted_segments]
-        if missing and not (self.design.columns.segment is None and arrays.segments == ["all"]):
+        if missing:
             raise DataError(
                 f"column {self.design.columns.segment!r}: segment(s) {', '.join(map(repr, missing))} "
-                f"are not in the "
-                f"fit (segments: {', '.join(fitted_segments)})"
+                f"are not in the fit (segments: {', '.join(fitted_segments)})"
             )
         if beta is None:
             beta = posterior["beta"].transpose(CHAIN, DRAW, SEGMENT, COEFFICIENT).values
-        beta = beta.reshape(-1, *beta.shape[2:])
         segment_index = np.array([fitted_segments.index(s) for s in arrays.segments])
-        return beta[:, segment_index[arrays.respondent_segment[arrays.respondent]]]
+        unit = segment_index[arrays.respondent_segment[arrays.respondent]]
+        return beta.reshape(-1, *beta.shape[2:]), unit
 
     # ---- summaries ----
 
@@ -487,10 +493,15 @@ def reference_wtp(
     else:
         z = np.random.default_rng(seed).standard_normal((WTP_CUSTOMERS, len(random)))
         r_index = [design.coefficients.index(c) for c in random]
-        customers = np.repeat(beta[..., None, :], WTP_CUSTOMERS, axis=-2)
-        customers[..., r_index] += z * sd[..., None, :]
-        w = (customers @ x_ref) / -customers[..., price]
-        q50, q75 = np.quantile(w, [0.5, 0.75], axis=-1)
+        flat_beta, flat_sd = beta.reshape(-1, beta.shape[-1]), sd.reshape(-1, sd.shape[-1])
+        quartiles = np.empty((2, flat_beta.shape[0]))
+        for start in range(0, flat_beta.shape[0], _PREDICT_CHUNK):  # bounds (draw, customer, coef) in memory
+            chunk = slice(start, start + _PREDICT_CHUNK)
+            customers = np.repeat(flat_beta[chunk, None, :], WTP_CUSTOMERS, axis=1)
+            customers[..., r_index] += z * flat_sd[chunk, None, :]
+            w = (customers @ x_ref) / -customers[..., price]
+            quartiles[:, chunk] = np.quantile(w, [0.5, 0.75], axis=-1)
+        q50, q75 = quartiles.reshape(2, *beta.shape[:-1])
     floor = 1e-6 * abs(design.reference[design.columns.price])
     clipped = float(np.mean(q50 <= floor))
     q50 = np.maximum(q50, floor)
@@ -730,9 +741,8 @@ def _contract_posterior(
     else:
         coords[RESPONDENT] = arrays.respondents
     posterior = xr.Dataset(data, coords=coords)
-    posterior["respondent_segment"] = xr.DataArray(
-        np.array(arrays.segments, dtype=object)[arrays.respondent_segment].astype(str), dims=RESPONDENT
-    )
+    segment_of = np.array(arrays.segments, dtype=object)[arrays.respondent_segment].astype(str)
+    posterior = posterior.assign_coords(respondent_segment=(RESPONDENT, segment_of))
     posterior["value_per_unit"] = money_values(posterior["beta"], design).transpose(
         CHAIN, DRAW, SEGMENT, ATTRIBUTE
     )
