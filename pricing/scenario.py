@@ -383,7 +383,8 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(
                 f"{path}: file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}"
             )
-        raw = path.read_bytes()
+        with path.open("rb") as file:  # a device or pipe reports size 0: never read more than the limit
+            raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read file ({error.strerror or error})") from None
     return parse_scenario(raw)

@@ -24,6 +24,7 @@ perceived_value    draw, segment, offering, variant      median customer's perce
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,10 +34,13 @@ from scipy.special import expit
 
 from pricing import __version__, market, value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
+from pricing.errors import ScenarioError
 from pricing.scenario import Market, Scenario, scenario_hash
 
 #: (segment, price, variant) cells computed at once: blocks of draws that stay in the CPU cache.
 BLOCK_CELLS = 1 << 18
+#: Largest array the simulator builds (values): 200M float64 shares are 1.6 GB.
+MAX_CELLS = 200_000_000
 #: Threads computing blocks at once (at most the number of cores).
 MAX_THREADS = 8
 
@@ -100,6 +104,7 @@ def simulate(
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
+    _check_size(scenario, draws if parameters is None else len(parameters["wtp_log_median"]))
     if parameters is None:
         parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
     mu, sigma = parameters["wtp_log_median"], parameters["wtp_log_sd"]
@@ -197,6 +202,26 @@ def simulate(
             "pricing_version": __version__,
         },
     )
+
+
+def _check_size(scenario: Scenario, draws: int) -> None:
+    """Refuse a simulation whose arrays would not fit in memory, naming the sizes that multiply up."""
+    sizes = {
+        "draws": draws,
+        "segments": len(scenario.segments),
+        "offerings": len(scenario.offerings),
+        "prices": len(scenario.price_grid()),
+        "variants": len(scenario.variants),
+    }
+    cells = math.prod(sizes.values())
+    # (draw, segment, offering, variant, attribute) is the largest array besides the shares
+    cells = max(cells, cells // sizes["prices"] * len(scenario.attributes))
+    if cells > MAX_CELLS:
+        shown = " x ".join(f"{n:,} {name}" for name, n in sizes.items())
+        raise ScenarioError(
+            f"market.draws: {shown} (and {len(scenario.attributes)} attributes) need {cells:,} values per "
+            f"array, more than the {MAX_CELLS:,} that fit in memory; use fewer draws, prices or variants"
+        )
 
 
 def _choices(

@@ -1,8 +1,15 @@
-"""Shared fixtures: small scenarios built in code, the example scenario files, seeded draws."""
+"""Shared fixtures: small scenarios built in code, the example scenario files, seeded draws.
+
+Test modules import the builders below with ``from conftest import ...``. Pytest imports every folder's
+conftest.py under the one module name ``conftest`` (tests/app has its own), so the last one loaded would
+answer that import; `pytest_pycollect_makemodule` points the name back at this module before each test
+module under tests/ is imported, and `pytest_runtest_setup` before each test runs.
+"""
 
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +103,14 @@ def small_scenario() -> Scenario:
 def example_path(request) -> Path:
     """Each example scenario file in `scenarios/`."""
     return request.param
+
+
+_THIS_MODULE = sys.modules[__name__]
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    sys.modules["conftest"] = _THIS_MODULE
+
+
+def pytest_runtest_setup(item):
+    sys.modules["conftest"] = _THIS_MODULE

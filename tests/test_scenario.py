@@ -3,6 +3,7 @@
 import copy
 import math
 import os
+from pathlib import Path
 from statistics import NormalDist
 
 import jsonschema
@@ -246,6 +247,9 @@ def test_load_scenario_file_problems(tmp_path):
         load_scenario(tmp_path / "missing.yaml")
     with pytest.raises(ScenarioError, match="cannot read file"):
         load_scenario(tmp_path)  # a folder
+    if Path("/dev/zero").exists():  # a device reports size 0 but never ends: read no more than the limit
+        with pytest.raises(ScenarioError, match="limited to"):
+            load_scenario("/dev/zero")
     big = tmp_path / "big.yaml"
     big.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
     with pytest.raises(ScenarioError, match="limited to"):

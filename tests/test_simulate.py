@@ -9,7 +9,8 @@ from scipy import stats
 
 from pricing import analysis
 from pricing.dims import DRAW, OFFERING, PRICE, SEGMENT, VARIANT
-from pricing.scenario import load_scenario, scenario_from_dict
+from pricing.errors import ScenarioError
+from pricing.scenario import load_scenario, scenario_from_dict, with_changes
 from pricing.simulate import offering_levels, segment_parameters, simulate
 
 
@@ -271,6 +272,35 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     assert c.attrs["seed"] == 8 and a.attrs["seed"] == 7
     d = simulate(scenario_from_dict({**small_scenario_dict(), "seed": 8}), draws=40)
     np.testing.assert_array_equal(c.share.values, d.share.values)
+
+
+def test_blocks_and_threads_do_not_change_the_numbers(monkeypatch):
+    # The simulator works in blocks of draws on a thread pool; one block in one thread gives the same bits.
+    from pricing import simulate as simulate_module
+
+    scenario = scenario_from_dict(small_scenario_dict())
+    whole = simulate(scenario, draws=30)
+    monkeypatch.setattr(simulate_module, "BLOCK_CELLS", 300)  # 2 draws per block: 15 blocks
+    monkeypatch.setattr(simulate_module, "MAX_THREADS", 4)
+    blocked = simulate(scenario, draws=30)
+    monkeypatch.setattr(simulate_module, "MAX_THREADS", 1)
+    serial = simulate(scenario, draws=30)
+    for name in ("share", "surplus", "profit"):
+        np.testing.assert_array_equal(blocked[name].values, whole[name].values)
+        np.testing.assert_array_equal(serial[name].values, whole[name].values)
+
+
+def test_a_simulation_too_large_for_memory_is_refused_before_allocating():
+    # 20,000 draws x 2 segments x 2 offerings x 2,001 prices x 2 variants = 320M shares (2.6 GB)
+    scenario = with_changes(
+        scenario_from_dict(small_scenario_dict()),
+        {"market.draws": 20_000, "market.price_grid.steps": 2000},
+    )
+    with pytest.raises(
+        ScenarioError, match=r"market\.draws: 20,000 draws x 2 segments .* 320,160,000 values"
+    ):
+        simulate(scenario)
+    assert simulate(scenario, draws=100).sizes[DRAW] == 100
 
 
 # ---- properties ----------------------------------------------------------------------------------------
