@@ -70,8 +70,9 @@ def _logit_purchase_exact(
     slope = np.empty_like(inclusive)
     surplus = np.empty_like(inclusive)
 
-    wtp_sd = np.exp(mu + 0.5 * sigma**2) * np.sqrt(np.expm1(sigma**2))
-    over_wtp = (wtp_sd <= LOGISTIC_SD * scale)[:, 0]
+    # The narrowest feature of a skewed lognormal is below its median, so its width there decides.
+    wtp_width = np.exp(mu) * -np.expm1(-sigma)
+    over_wtp = (wtp_width <= LOGISTIC_SD * scale)[:, 0]
     if over_wtp.any():  # nodes over the customers' WTP; the logit's noise in closed form
         r = over_wtp
         wtp = np.exp(mu[r] + sigma[r] * z)[:, None, :]
