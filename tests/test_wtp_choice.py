@@ -318,6 +318,13 @@ def test_bad_data_names_column_and_lines(change, message):
         coded(change(tiny_frame()))
 
 
+def test_line_numbers_are_the_files_and_none_cells_are_ignored():
+    with pytest.raises(DataError, match=r"'price': line 5 are not numbers \(got 'abc'\)"):
+        coded(tiny_frame().assign(price=[10, 20, "", "abc", 10, "", 20, 10, ""]))
+    design, arrays = coded(tiny_frame().assign(price=[10, 20, "n/a", 15, 10, "-", 20, 10, "free"]))
+    np.testing.assert_array_equal(arrays.x[:, 2, 0], [0, 0, 0])
+
+
 def test_bad_options_name_the_option():
     with pytest.raises(
         DataError, match=r"--ref color=purple: level 'purple' does not occur.*levels: red, blue, green"

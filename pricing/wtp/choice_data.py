@@ -165,6 +165,14 @@ def _check_attributes_present(
             raise DataError(f"{label}: column {column!r}: {line_list(np.flatnonzero(blank))} are blank")
 
 
+def _offered_numbers(frame: pd.DataFrame, column: str, offered: np.ndarray, label: str) -> np.ndarray:
+    """A numeric column over all rows (line numbers stay those of the file); the none alternative's cells
+    are ignored (NaN) whatever they hold."""
+    return numeric_column(
+        frame.assign(**{column: frame[column].where(offered, "")}), column, label, allow_blank=True
+    )
+
+
 def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Design:
     """Decide the coefficients (levels, references, scales) from the fitting data; DataError on bad input."""
     roles = {
@@ -201,7 +209,7 @@ def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Des
     )
     _check_attributes_present(frame, columns, not_none, label)
     rows = frame[not_none]
-    price = numeric_column(rows, columns.price, label)
+    price = _offered_numbers(frame, columns.price, not_none, label)[not_none]
     if np.ptp(price) == 0:
         raise DataError(
             f"{label}: column {columns.price!r} has the single value {price[0]:g}; price must vary"
@@ -213,7 +221,7 @@ def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Des
     for attr in columns.attributes:
         cells = rows[attr]
         if attr not in columns.refs and _is_numeric(cells):
-            values = numeric_column(rows, attr, label)
+            values = _offered_numbers(frame, attr, not_none, label)[not_none]
             if np.ptp(values) == 0:
                 raise DataError(f"{label}: column {attr!r} has the single value {values[0]:g}; it must vary")
             names.append(attr)
@@ -303,7 +311,7 @@ def code_rows(
 
     x = np.zeros((n_rows, len(design.coefficients)))
     position = {name: i for i, name in enumerate(design.coefficients)}
-    price = numeric_column(frame, columns.price, label, allow_blank=True)
+    price = _offered_numbers(frame, columns.price, ~is_none, label)
     x[:, design.price_index] = np.where(is_none, 0.0, price)
     for attr in columns.attributes:
         if attr in design.levels:
@@ -319,7 +327,7 @@ def code_rows(
             for level in design.levels[attr][1:]:
                 x[:, position[f"{attr}={level}"]] = (cells == level) & ~is_none
         else:
-            values = numeric_column(frame, attr, label, allow_blank=True)
+            values = _offered_numbers(frame, attr, ~is_none, label)
             x[:, position[attr]] = np.where(is_none, 0.0, values)
     if columns.asc:
         mapping = dict(asc_of or {})
