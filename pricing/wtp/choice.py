@@ -3,7 +3,10 @@
 Utility of alternative ``j`` in task ``t`` for respondent ``n`` (coefficients: `pricing.wtp.choice_data`)::
 
     U_ntj = sum_k beta_nk * x_tjk + e_ntj,     e ~ Gumbel (logit)
-    P(j | t) = exp(V_ntj) / sum_i exp(V_nti)    (likelihood: pm.Categorical on the padded task x slot logits)
+    P(j | t) = exp(V_ntj) / sum_i exp(V_nti)
+
+The log-likelihood is vectorised over a respondent x task x slot array (padded slots get utility -1e10,
+padded tasks weight 0): ``sum(V of the chosen slots) - sum over tasks of logsumexp over slots``.
 
 - multinomial logit (``random=()``): ``beta_nk = beta_sk``, one coefficient vector per segment ``s``.
 - hierarchical Bayes mixed logit: for the random coefficients ``beta_nk = mean_sk + sd_k * z_nk`` with
