@@ -415,3 +415,46 @@ def test_starter_scenario_validates_and_carries_posterior_means(conjoint_map, tm
     assert [o.name for o in scenario.offerings] == ["alt=1", "alt=2", "alt=3"]
     assert scenario.our_offering.name == "alt=1"
     assert 10 <= scenario.our_offering.price <= 40
+
+
+@pytest.mark.slow
+def test_simulator_on_the_fitted_posterior_reproduces_the_conjoint_model(conjoint_map):
+    """The contract: with value_per_unit, logit_scale and the reference WTP the simulator gives the same
+    choice probabilities (offerings and none) as the fitted logit itself, draw by draw."""
+    from pricing.scenario import scenario_from_dict
+    from pricing.simulate import simulate
+    from pricing.wtp.choice_report import starter_scenario
+
+    data = starter_scenario(conjoint_map)
+    data["offerings"] = [
+        {"name": "reference", "owner": "us", "price": 20.0, "levels": {}},
+        {"name": "better", "price": 26.0, "levels": {"storage": 4.0, "colour=red": 1.0}},
+    ]
+    data["market"] = {"none_option": True, "price_grid": {"min": 10.0, "max": 30.0, "steps": 3}}
+    scenario = scenario_from_dict(data)
+    draws = posterior_draws(
+        conjoint_map.idata, ["students", "pros"], 1000, np.random.default_rng(0), scenario.attribute_names
+    )
+    shares = simulate(scenario, parameters=draws)["share"].sel(price=20.0).isel(variant=0)
+    for segment in ("students", "pros"):
+        task = pd.DataFrame(
+            {
+                "id": "x",
+                "segment": segment,
+                "task": 1,
+                "alt": ["1", "2", "none"],
+                "price": [20, 26, ""],
+                "storage": [2, 4, ""],
+                "speed": [2, 2, ""],
+                "colour": ["green", "red", ""],
+            }
+        )
+        predicted = conjoint_map.predict(task).stack(sample=("chain", "draw"))
+        simulated = shares.sel(segment=segment)
+        # 1e-5: the simulator integrates over the MNL's token WTP spread (wtp_log_sd = 0.001)
+        np.testing.assert_allclose(
+            simulated.sel(offering="reference"), predicted.sel(alternative="1"), atol=1e-5
+        )
+        np.testing.assert_allclose(
+            simulated.sel(offering="better"), predicted.sel(alternative="2"), atol=1e-5
+        )
