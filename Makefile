@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 export PYTENSOR_FLAGS ?= blas__ldflags=-lopenblas
 export PYTHONHASHSEED := 0
 
-.PHONY: app test test-fast bench lint system-deps
+.PHONY: app test test-fast bench lint system-deps screenshots
 
 app: $(STAMP) system-deps
 	$(PY) -m streamlit run app/streamlit_app.py
@@ -15,6 +15,10 @@ test: $(STAMP) system-deps
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not browser"
+
+# The README's pictures of the app: the browser test, also writing its screenshots to docs/screenshots/.
+screenshots: $(STAMP) system-deps
+	PRICING_SCREENSHOTS=docs/screenshots $(PY) -m pytest -q -m browser tests/app/test_browser.py
 
 bench: $(STAMP) system-deps
 	$(PY) benchmarks/bench_simulate.py

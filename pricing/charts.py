@@ -221,7 +221,7 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> alt.Chart:
                 alt.Tooltip("q95:Q", title="95%", format=".1%"),
             ],
         )
-        .properties(width=WIDTH, height=40 * data["segment"].nunique() + 40)
+        .properties(width=WIDTH, height=alt.Step(44))
     )
 
 
@@ -247,7 +247,7 @@ def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> a
         )
     )
     whiskers = alt.Chart(data).mark_rule(color="#222", strokeWidth=1.5).encode(y=y, x="q05:Q", x2="q95:Q")
-    return alt.layer(bars, whiskers).properties(width=WIDTH // 2 - 20, height=36 * len(data) + 20)
+    return alt.layer(bars, whiskers).properties(width=WIDTH // 2 - 20, height=alt.Step(40))
 
 
 def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> alt.LayerChart:
@@ -271,7 +271,7 @@ def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> al
     text = bars.mark_text(align="left", dx=4, color="#222").encode(
         text=alt.Text("probability:Q", format=".0%")
     )
-    return alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=36 * len(probabilities) + 20)
+    return alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=alt.Step(40))
 
 
 def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> alt.LayerChart:
@@ -304,7 +304,7 @@ def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> al
             ],
         )
     )
-    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=48 * len(data) + 30)
+    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=alt.Step(48))
 
 
 def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:
@@ -480,7 +480,6 @@ def attribute_wtp_chart(wtp: pd.DataFrame, currency: str) -> alt.LayerChart:
             ],
         )
     )
-    rows = wtp["attribute"].nunique()
     return alt.layer(zero, whiskers, points).properties(
-        width=WIDTH, height=28 * rows * wtp["segment"].nunique() + 40
+        width=WIDTH, height=alt.Step(22 * wtp["segment"].nunique() + 10)
     )

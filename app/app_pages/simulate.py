@@ -203,7 +203,8 @@ if segment_tab.open:
                     width="stretch",
                     key=f"segment_{metric}_chart",
                 )
-        wide = per_segment.pivot(index="segment", columns="metric", values="mean")[list(HEADLINE)]
+        wide = per_segment.pivot(index="segment", columns="metric", values="mean")
+        wide = wide.loc[list(dict.fromkeys(per_segment["segment"])), list(HEADLINE)]
         shown = wide.copy().astype(object)
         for metric in HEADLINE:
             shown[metric] = [formatting.metric_value(metric, v, currency) for v in wide[metric]]

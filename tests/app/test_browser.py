@@ -7,6 +7,7 @@ Screenshots of every page go to `test-artifacts/` (gitignored); with ``PRICING_S
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -107,21 +108,28 @@ def browser():
             chromium.close()
 
 
-def _settled(page, timeout: float = 60.0) -> None:
-    """Wait until the script run finished and every chart on the page has drawn."""
+def _settled(page, timeout: float = 60.0, quiet: float = 1.0) -> None:
+    """Wait until the script run finished, lazy widgets and every chart have drawn, and the page is still."""
     page.wait_for_selector("[data-testid=stApp]", timeout=timeout * 1000)
     deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        running = page.locator("[data-testid=stStatusWidget]").count()
-        charts = page.locator("[data-testid=stVegaLiteChart]").count()
-        drawn = page.locator(
-            "[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg"
-        ).count()
-        skeletons = page.locator("[data-testid=stSkeleton]").count()
-        if not running and not skeletons and drawn >= charts:
-            time.sleep(0.5)
+        snapshot = page.evaluate(
+            """() => {
+                const q = (s) => document.querySelectorAll(s).length;
+                return [q('*'), q('[data-testid=stStatusWidget]'),
+                        q('[data-testid=stSkeleton], [data-testid=stSkeletonElement]'),
+                        q('[data-testid=stVegaLiteChart]'),
+                        q('[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg')];
+            }"""
+        )
+        nodes, running, skeletons, charts, drawn = snapshot
+        busy = running or skeletons or drawn < charts
+        if busy or snapshot != last:
+            last, since = snapshot, time.monotonic()
+        elif time.monotonic() - since >= quiet:
             return
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise AssertionError("the page did not settle")
 
 
@@ -131,6 +139,7 @@ def _metric(page, label: str) -> str:
 
 
 def _save(page, name: str) -> None:
+    """Screenshot the page (or one element of it) into test-artifacts/ and $PRICING_SCREENSHOTS."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
@@ -160,13 +169,50 @@ def test_price_change_with_keyboard_redraws_and_changes_profit(server, browser):
         profit_after = _metric(page, "Profit")
         assert profit_after != profit_before
         assert chart.screenshot() != picture_before, "the profit chart did not redraw"
-        assert "price=13" in page.url
+        page.wait_for_url(re.compile(r"[?&]price=13(&|$)"), timeout=15000)  # the share link follows
         _save(page, "simulate")
     finally:
         page.close()
 
 
-@pytest.mark.parametrize("name", [n for n in PAGES if n != "simulate"])
+def test_wtp_page_reads_a_van_westendorp_survey(server, browser, tmp_path):
+    from test_wtp_page import van_westendorp_csv
+
+    survey = tmp_path / "price_sensitivity.csv"
+    survey.write_bytes(van_westendorp_csv())
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{server}/wtp")
+        _settled(page)
+        page.get_by_text("Van Westendorp", exact=True).first.click()
+        page.wait_for_selector("text=four price answers", timeout=30000)
+        _settled(page)
+        uploader = page.locator("[data-testid=stFileUploader]").filter(has_text="Upload a survey")
+        uploader.locator("input[type=file]").set_input_files(str(survey))
+        page.wait_for_selector("text=Van Westendorp price sensitivity meter", timeout=30000)
+        _settled(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        assert page.locator("[data-testid=stMetric]").filter(has_text="OPP").count() == 1
+        _save(page, "wtp")
+    finally:
+        page.close()
+
+
+def test_simulate_details_render(server, browser):
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(server)
+        _settled(page)
+        for tab in ("Segments", "Variants", "Value map"):
+            page.get_by_role("tab", name=tab).click()
+            _settled(page)
+            assert page.locator("[data-testid=stException]").count() == 0
+            _save(page.locator("[data-testid=stTabs]").first, f"simulate-{tab.lower().replace(' ', '-')}")
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", [n for n in PAGES if n not in ("simulate", "wtp")])
 def test_every_page_renders(server, browser, name):
     page = browser.new_page(viewport=VIEWPORT)
     try:
