@@ -152,9 +152,9 @@ def value_map_chart(
     if data.empty:
         raise PricingError(f"value_map_chart: no rows for segment {segment!r}")
     offset = float((data["perceived_value"] - data["fair_price"]).iloc[0])
-    low = float(min(data["perceived_value_q05"].min(), (data["price"] + offset).min())) * 0.9
-    high = float(max(data["perceived_value_q95"].max(), (data["price"] + offset).max())) * 1.08
-    line = pd.DataFrame({"perceived_value": [low, high], "price": [low - offset, high - offset]})
+    # the line over the prices on the map (never below a price of 0), slope 1
+    low, high = 0.8 * float(data["price"].min()), 1.2 * float(data["price"].max())
+    line = pd.DataFrame({"perceived_value": [low + offset, high + offset], "price": [low, high]})
     x = alt.X("perceived_value:Q", title=f"Perceived value ({currency})", scale=alt.Scale(zero=False))
     y = alt.Y("price:Q", title=f"Price ({currency})", scale=alt.Scale(zero=False))
     color = alt.Color(
