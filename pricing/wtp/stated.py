@@ -330,11 +330,14 @@ class IntervalWTPModel:
         tune: int = 1000,
         chains: int = 2,
         seed: int = 0,
+        target_accept: float = 0.9,
         progressbar: bool = False,
     ) -> az.InferenceData:
         """Read `source`, sample the posterior with nutpie, check it, and keep it in `self.idata`.
 
-        Sampler problems (R-hat > 1.01, ESS < 400, divergences) raise a `SamplingWarning` and are listed in
+        `target_accept` is NUTS's target acceptance rate (0.9: smaller steps than PyMC's 0.8, fewer
+        divergences in the tails of the between-segment sds). Sampler problems (R-hat > 1.01, ESS < 400,
+        divergences) raise a `SamplingWarning` and are listed in
         ``metadata(idata)["diagnostics"]``; the same `seed` gives the same draws.
         """
         import pymc as pm
@@ -351,6 +354,7 @@ class IntervalWTPModel:
                 tune=tune,
                 chains=chains,
                 random_seed=seed,
+                target_accept=target_accept,
                 nuts_sampler="nutpie",
                 progressbar=progressbar,
             )
@@ -514,7 +518,7 @@ def interval_check(idata: az.InferenceData, thresholds=None, seed: int = 0) -> p
             # bound is <= t or an exact amount is < t
             observed_low = float(np.sum(w * (lower[mask] >= t)))
             known_below = np.where(exact, upper[mask] < t, upper[mask] <= t)
-            observed_high = float(1 - np.sum(w * known_below))
+            observed_high = float(np.clip(1 - np.sum(w * known_below), 0.0, 1.0))
             rows.append(
                 {
                     SEGMENT: segment,
@@ -524,7 +528,8 @@ def interval_check(idata: az.InferenceData, thresholds=None, seed: int = 0) -> p
                     "replicated_q05": float(low_q[j]),
                     "replicated_q50": float(mid_q[j]),
                     "replicated_q95": float(high_q[j]),
-                    "consistent": bool(observed_high >= low_q[j] and observed_low <= high_q[j]),
+                    # (with a rounding tolerance: shares are sums of weights)
+                    "consistent": bool(observed_high >= low_q[j] - 1e-9 and observed_low <= high_q[j] + 1e-9),
                 }
             )
     return pd.DataFrame(rows)
