@@ -17,6 +17,8 @@ import sidebar  # noqa: E402
 import state  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from pricing.errors import PricingError  # noqa: E402
+
 st.set_page_config(page_title="pricing: value-based pricing simulator", layout="wide")
 
 state.init()
@@ -31,5 +33,8 @@ pages = [
 ]
 page = st.navigation(pages)
 sidebar.render()
-page.run()
+try:
+    page.run()
+except PricingError as error:  # a problem with what the user gave us: say so, keep the app alive
+    st.error(f"This page cannot be shown: {error}", icon="⚠️")
 state.sync_url()
