@@ -12,8 +12,9 @@ offering it cancels out of the choice *between* offerings and only decides *whet
 
 Shares therefore need one integral over the segment's WTP spread per (draw, segment, price, variant), not
 per offering. The integral ``E_w[logistic((w + I) / lambda)]`` is the probability that ``w + lambda * L``
-exceeds ``-I`` for a standard logistic ``L``; it is computed with Gauss-Hermite nodes over whichever of
-``w`` and ``lambda * L`` is the narrower, taking the other's distribution function in closed form, so that
+exceeds ``-I`` for a standard logistic ``L``; it is computed with Gauss-Legendre nodes on the probability
+scale (`probability_nodes`) of whichever of ``w`` and ``lambda * L`` is the narrower, taking the other's
+distribution function in closed form, so that
 the integrand stays smooth in both regimes (a sharp logit or a narrow WTP spread). The result is tabulated
 on `TABLE_NODES` values of ``I`` per row and read off with cubic Hermite interpolation using the exact
 derivatives, which makes the cost independent of the number of prices and variants.
@@ -22,16 +23,22 @@ derivatives, which makes the cost independent of the number of prices and varian
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import expit, ndtr, ndtri
 
 TABLE_NODES = 32
 LOGISTIC_SD = np.pi / np.sqrt(3.0)
 
 
-def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes and weights (summing to 1) for expectations over a standard normal."""
-    z, w = np.polynomial.hermite_e.hermegauss(nodes)
-    return z, w / w.sum()
+def probability_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on probabilities u in (0, 1), returned as standard normal quantiles z = Phi^-1(u),
+    and weights summing to 1: expectations of bounded functions of a normal or a logistic variable.
+
+    Both integrands here are bounded and step-like in u when the other spread is narrow; Gauss-Hermite nodes
+    in z (and their logistic images) miss such steps: with 16 nodes the purchase probability was up to 0.037
+    off where the WTP spread and the logit's noise are comparable, against 0.0017 with these nodes.
+    """
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    return ndtri((x + 1) / 2), w / 2
 
 
 def lognormal_tail(
@@ -64,7 +71,7 @@ def _logit_purchase_exact(
     inclusive: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Purchase probability, its derivative in `inclusive`, and surplus; rows (R,), points (R, N)."""
-    z, weight = gauss_hermite(nodes)
+    z, weight = probability_nodes(nodes)
     mu, sigma, scale = mu[:, None], sigma[:, None], scale[:, None]
     prob = np.empty_like(inclusive)
     slope = np.empty_like(inclusive)
@@ -80,10 +87,13 @@ def _logit_purchase_exact(
         p = expit(y)
         prob[r] = p @ weight
         slope[r] = (p * (1 - p)) @ weight / scale[r]
-        surplus[r] = scale[r] * (np.logaddexp(0.0, y) @ weight)
+        # scale x softplus(y) = max(w + I, 0) + scale x log1p(exp(-|y|)): the first part's mean in closed
+        # form (nodes on probabilities would cut off the lognormal's upper tail), the bounded rest by nodes.
+        _, _, excess = lognormal_tail(-inclusive[r], mu[r], sigma[r])
+        surplus[r] = excess + scale[r] * (np.log1p(np.exp(-np.abs(y))) @ weight)
     r = ~over_wtp
     if r.any():  # nodes over the logit's noise; the customers' WTP in closed form
-        noise = np.log(ndtr(z)) - np.log(ndtr(-z))  # standard logistic quantiles at the normal nodes
+        noise = np.log(ndtr(z)) - np.log(ndtr(-z))  # standard logistic quantiles at the same probabilities
         threshold = -inclusive[r][:, :, None] - scale[r][:, :, None] * noise
         tail = lognormal_tail(threshold, mu[r][:, :, None], sigma[r][:, :, None])
         prob[r], slope[r], surplus[r] = (t @ weight for t in tail)
@@ -100,7 +110,8 @@ def logit_purchase(
     inclusive : (R, N) inclusive values ``I`` (currency) for R rows (draw x segment) and N points each.
     mu, sigma : (R,) log-median and log-sd of the customers' reference WTP.
     scale : (R,) logit scale (currency).
-    nodes : Gauss-Hermite nodes; 1 evaluates at the median customer only (no spread integrated).
+    nodes : quadrature nodes (`probability_nodes`); 1 evaluates at the median customer only (no spread
+        integrated).
     """
     if nodes == 1 or inclusive.shape[1] <= TABLE_NODES:
         if nodes == 1:

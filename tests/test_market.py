@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from scipy import integrate, stats
-from scipy.special import expit
+from scipy.special import expit, ndtr
 
-from pricing.market import TABLE_NODES, first_choice_purchase, gauss_hermite, logit_purchase
+from pricing.market import TABLE_NODES, first_choice_purchase, logit_purchase, probability_nodes
 
 
 def brute_force_logit(inclusive, mu, sigma, scale, customers=20_000):
@@ -16,13 +16,14 @@ def brute_force_logit(inclusive, mu, sigma, scale, customers=20_000):
     return expit(y).mean(axis=1), (scale * np.logaddexp(0.0, y)).mean(axis=1)
 
 
-def test_gauss_hermite_integrates_normal_moments():
-    z, w = gauss_hermite(16)
+def test_probability_nodes_integrate_polynomials_in_probability_exactly():
+    # Gauss-Legendre on u = Phi(z): exact for polynomials in u up to degree 2n - 1.
+    z, w = probability_nodes(16)
+    u = ndtr(z)
     assert w.sum() == pytest.approx(1.0)
-    assert w @ z == pytest.approx(0.0, abs=1e-12)
-    assert w @ z**2 == pytest.approx(1.0)
-    assert w @ z**4 == pytest.approx(3.0)
-    assert w @ np.exp(0.5 * z) == pytest.approx(np.exp(0.125))
+    assert np.all(np.diff(z) > 0) and w @ z == pytest.approx(0.0, abs=1e-12)  # symmetric about the median
+    for degree in (1, 2, 5, 31):
+        assert w @ u**degree == pytest.approx(1 / (degree + 1), rel=1e-12)
 
 
 REGIMES = {
@@ -41,20 +42,35 @@ REGIMES = {
 }
 
 
+@pytest.mark.parametrize("nodes", [16, 24], ids=["16 nodes", "24 nodes"])
 @pytest.mark.parametrize("points", [20, 200], ids=["exact", "tabulated"])
 @pytest.mark.parametrize("regime", list(REGIMES))
-def test_logit_purchase_matches_brute_force(regime, points):
+def test_logit_purchase_matches_brute_force(regime, points, nodes):
     median, sigma, scale = REGIMES[regime]
     # Inclusive values from "nobody buys" to "everybody buys"; more than TABLE_NODES points are read off
     # the interpolation table, fewer are integrated directly.
     inclusive = np.linspace(-3 * median, median, points)
     assert (points > TABLE_NODES) == (points == 200)
     prob, surplus = logit_purchase(
-        inclusive[None], np.log([median]), np.array([sigma]), np.array([scale]), 24
+        inclusive[None], np.log([median]), np.array([sigma]), np.array([scale]), nodes
     )
     true_prob, true_surplus = brute_force_logit(inclusive, np.log(median), sigma, scale)
     np.testing.assert_allclose(prob[0], true_prob, atol=1e-3)
     np.testing.assert_allclose(surplus[0], true_surplus, rtol=2e-3, atol=2e-3 * median)
+
+
+@pytest.mark.parametrize("sigma", [0.2, 0.5, 0.8, 1.2])
+def test_logit_purchase_across_comparable_spreads(sigma):
+    # Where the customers' WTP spread and the logit's noise are of the same size neither is the obviously
+    # narrower integration variable. Gauss-Hermite nodes were up to 0.037 off here at 16 nodes.
+    median = 50.0
+    inclusive = np.linspace(-4 * median, median, 24)
+    width = median * (1 - np.exp(-sigma))  # the lognormal's width below its median
+    for ratio in (0.5, 1.0, 1.5, 2.0, 3.0):
+        scale = width / ratio
+        prob, _ = logit_purchase(inclusive[None], np.log([median]), np.array([sigma]), np.array([scale]))
+        true_prob, _ = brute_force_logit(inclusive, np.log(median), sigma, scale)
+        np.testing.assert_allclose(prob[0], true_prob, atol=2.5e-3, err_msg=f"width / scale = {ratio}")
 
 
 def test_logit_purchase_rows_are_independent():
