@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -63,6 +64,11 @@ class ElicitedWTP(_Model):
     Give either `median` and `spread` (sd of log WTP across customers) or `low` and `high` (the central
     `coverage` share of customers lies between them). `uncertainty` and `spread_uncertainty` are how unsure we
     are of those numbers themselves (sd of the log median and of the log spread across posterior draws).
+
+    Or take WTP from survey data: `posterior` names a saved fit (``pricing fit ... --output fit.nc``), or
+    `data` and `method` name a survey file fitted when the scenario is simulated (see `pricing.wtp`); paths
+    are relative to the scenario file, `segment` is the segment's name in the fit (default: this segment's).
+    The simulator then uses the posterior draws of the median and spread instead.
     """
 
     median: PositiveMoney | None = Field(
@@ -84,13 +90,42 @@ class ElicitedWTP(_Model):
     spread_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log spread across draws."
     )
+    posterior: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Saved WTP posterior (.nc, from `pricing fit`), relative to the scenario file."
+    )
+    data: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Survey CSV to fit when simulating, relative to the scenario file (with `method`)."
+    )
+    method: Literal["stated", "gabor_granger", "van_westendorp"] | None = Field(
+        None, description="Survey method of `data`: stated, gabor_granger or van_westendorp."
+    )
+    columns: dict[Name, Name] = Field(
+        default_factory=dict, description="Column of each role in `data`, e.g. {segment: region}."
+    )
+    segment: Name | None = Field(
+        None, description="Segment's name in the posterior or data (default: this segment's name)."
+    )
+
+    @property
+    def source(self) -> Literal["elicited", "posterior", "data"]:
+        """Where the WTP comes from: elicited numbers, a saved posterior, or survey data fitted on load."""
+        return "posterior" if self.posterior else "data" if self.data else "elicited"
 
     @model_validator(mode="after")
     def _one_parametrisation(self) -> ElicitedWTP:
+        if self.posterior is not None or self.data is not None:
+            return self._check_fitted()
+        for name in ("method", "segment"):
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} goes with `posterior` or `data`")
+        if self.columns:
+            raise ValueError("columns go with `data`")
         by_median = self.median is not None or self.spread is not None
         by_range = self.low is not None or self.high is not None
         if by_median == by_range:
-            raise ValueError("give either median and spread, or low and high")
+            raise ValueError(
+                "give either median and spread, or low and high (or a posterior, or data and method)"
+            )
         if by_median and (self.median is None or self.spread is None):
             raise ValueError("median and spread go together: give both")
         if by_range:
@@ -100,9 +135,26 @@ class ElicitedWTP(_Model):
                 raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
         return self
 
+    def _check_fitted(self) -> ElicitedWTP:
+        if self.posterior is not None and self.data is not None:
+            raise ValueError("give either a posterior or data, not both")
+        elicited = ("median", "spread", "low", "high", "coverage", "uncertainty", "spread_uncertainty")
+        given = [n for n in elicited if getattr(self, n) != type(self).model_fields[n].default]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: not used with a posterior or data (the fit carries its own uncertainty)"
+            )
+        if self.data is not None and self.method is None:
+            raise ValueError("method is required with data (stated, gabor_granger or van_westendorp)")
+        if self.posterior is not None and (self.method is not None or self.columns):
+            raise ValueError("method and columns go with `data`; a posterior records its own")
+        return self
+
     @property
     def log_median(self) -> float:
         """Log of the median customer's WTP (currency)."""
+        if self.source != "elicited":
+            raise ValueError(f"WTP from {self.source}: draw it with pricing.simulate.segment_parameters")
         return math.log(self.median) if self.median is not None else 0.5 * math.log(self.low * self.high)
 
     @property
@@ -212,6 +264,12 @@ class Scenario(_Model):
         (Variant(name="base"),), min_length=1, max_length=50, description="Delivery levels of our offering."
     )
     market: Market = Market()
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths (WTP posteriors, survey data) are relative to: the scenario file's
+        folder, or the working folder for a scenario not loaded from a file."""
+        return _BASE_DIRS.get(id(self), Path.cwd())
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -374,6 +432,16 @@ def parse_scenario(text: str | bytes) -> Scenario:
     return scenario_from_dict(data)
 
 
+# Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and
+# hashes stay those of the content): id(scenario) -> folder, dropped when the scenario is garbage-collected.
+_BASE_DIRS: dict[int, Path] = {}
+
+
+def _set_base_dir(scenario: Scenario, folder: Path) -> None:
+    _BASE_DIRS[id(scenario)] = folder
+    weakref.finalize(scenario, _BASE_DIRS.pop, id(scenario), None)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; problems raise `ScenarioError` naming the field."""
     path = Path(path)
@@ -387,7 +455,9 @@ def load_scenario(path: str | Path) -> Scenario:
             raw = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read file ({error.strerror or error})") from None
-    return parse_scenario(raw)
+    scenario = parse_scenario(raw)
+    _set_base_dir(scenario, path.resolve().parent)
+    return scenario
 
 
 # ---- saving --------------------------------------------------------------------------------------------
@@ -457,7 +527,10 @@ def with_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
                     node = node[step]
             else:
                 raise ScenarioError(f"{path}: {'.'.join(steps[:i])} is a value, not a group of fields")
-    return scenario_from_dict(data)
+    changed = scenario_from_dict(data)
+    if id(scenario) in _BASE_DIRS:
+        _set_base_dir(changed, scenario.base_dir)
+    return changed
 
 
 def _list_index(items: list, step: str, where: str) -> int:

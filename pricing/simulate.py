@@ -50,26 +50,38 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
 
     Returns arrays `wtp_log_median` (draw, segment), `wtp_log_sd` (draw, segment), `value_per_unit`
     (draw, segment, attribute; currency per unit) and `logit_scale` (draw, segment; currency). Elicited WTP
-    is drawn around the stated median and spread with the stated uncertainty.
+    is drawn around the stated median and spread with the stated uncertainty; WTP pointing to a saved
+    posterior or survey data takes that posterior's draws (`pricing.wtp.fitted_segment_draws`).
     """
     names = scenario.attribute_names
     segments = scenario.segments
     n_seg, n_attr = len(segments), len(names)
-    median = np.array([s.wtp.log_median for s in segments])
-    spread = np.array([s.wtp.log_sd for s in segments])
+    elicited = [s.wtp.source == "elicited" for s in segments]
+    median = np.array([s.wtp.log_median if e else 0.0 for s, e in zip(segments, elicited, strict=True)])
+    spread = np.array([s.wtp.log_sd if e else 1.0 for s, e in zip(segments, elicited, strict=True)])
     median_sd = np.array([s.wtp.uncertainty for s in segments])
     spread_sd = np.array([s.wtp.spread_uncertainty for s in segments])
     unit_value = np.array([[s.value_per_unit.get(a, 0.0) for a in names] for s in segments]).reshape(
         n_seg, n_attr
     )
     value_sd = np.array([s.value_uncertainty for s in segments])
-    return {
+    parameters = {
         "wtp_log_median": median + median_sd * rng.standard_normal((draws, n_seg)),
         "wtp_log_sd": spread * np.exp(spread_sd * rng.standard_normal((draws, n_seg))),
         "value_per_unit": unit_value
         * np.exp(value_sd[:, None] * rng.standard_normal((draws, n_seg, n_attr))),
         "logit_scale": np.broadcast_to(np.array([s.logit_scale for s in segments]), (draws, n_seg)).copy(),
     }
+    for i, segment in enumerate(segments):
+        if not elicited[i]:
+            from pricing.wtp import fitted_segment_draws  # ArviZ (and PyMC to fit on load) only when needed
+
+            fitted = fitted_segment_draws(
+                segment.wtp, segment.name, scenario.base_dir, scenario.seed, draws, rng
+            )
+            for name, values in fitted.items():
+                parameters[name][:, i] = values
+    return parameters
 
 
 def offering_levels(scenario: Scenario) -> np.ndarray:

@@ -230,6 +230,9 @@ def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a saved fit is an ordinary file
         idata.to_netcdf(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())

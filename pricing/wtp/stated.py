@@ -358,6 +358,10 @@ class IntervalWTPModel:
                 nuts_sampler="nutpie",
                 progressbar=progressbar,
             )
+        # nutpie also returns warm-up draws and transformed (``*_log__``) copies: not needed, half the file
+        for group in [g for g in idata.groups() if g.startswith("warmup")]:
+            delattr(idata, group)
+        idata.posterior = idata.posterior.drop_vars([v for v in idata.posterior.data_vars if v.endswith("__")])
         idata.add_groups(constant_data=_respondent_data(intervals))
         diagnostics = diagnose(idata, self.diagnostic_vars(idata))
         attach_metadata(
