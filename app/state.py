@@ -22,7 +22,14 @@ import xarray as xr
 
 from pricing import analysis
 from pricing.errors import PricingError, ScenarioError
-from pricing.scenario import Scenario, parse_scenario, scenario_from_dict, scenario_hash
+from pricing.scenario import (
+    Scenario,
+    load_scenario,
+    parse_scenario,
+    scenario_from_dict,
+    scenario_hash,
+    with_changes,
+)
 from pricing.simulate import simulate
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -77,12 +84,18 @@ def parse_cached(text: bytes) -> Scenario:
     return _parse_cached(hashlib.sha256(text).hexdigest(), text)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _load_cached(path: str, modified: float) -> Scenario:
+    return load_scenario(path)
+
+
 def load_bundled(name: str) -> Scenario:
-    """The bundled scenario `name` (raises `ScenarioError` when unknown or invalid)."""
+    """The bundled scenario `name`, loaded from its file so that relative paths in it resolve (raises
+    `ScenarioError` when unknown or invalid)."""
     files = bundled_scenarios()
     if name not in files:
         raise ScenarioError(f"scenario {name!r}: no such bundled scenario (known: {', '.join(files)})")
-    return parse_cached(files[name].read_bytes())
+    return _load_cached(str(files[name]), files[name].stat().st_mtime)
 
 
 # ---- set-up and the current scenario ---------------------------------------------------------------------
@@ -223,8 +236,9 @@ def draft() -> dict[str, Any]:
 def commit_draft() -> None:
     """Validate the draft; when valid it becomes the current scenario, else its problems are kept."""
     data = tables.draft_to_data(st.session_state[DRAFT])
-    try:
-        new = scenario_from_dict(data)
+    data.pop("schema_version")
+    try:  # with_changes keeps what the scenario knows beyond its fields (the folder of its file)
+        new = with_changes(scenario(), data)
     except ScenarioError as error:
         st.session_state[DRAFT_PROBLEMS] = error.problems
         return

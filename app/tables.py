@@ -8,12 +8,13 @@ The draft is what the editor's widgets show and edit; `draft_to_data` turns it i
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import pandas as pd
 
-from pricing.scenario import Scenario, scenario_to_dict
+from pricing.scenario import ElicitedWTP, Scenario, scenario_to_dict
 
 EXPECT, VALUE, LEVEL = "expect:", "value:", "level:"
 KANO_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent")
@@ -21,19 +22,12 @@ OWNERS = ("us", "competitor")
 CHOICE_RULES = ("logit", "first_choice")
 
 ATTRIBUTE_COLUMNS = ("name", "unit", "kano", "description")
-SEGMENT_COLUMNS = (
-    "name",
-    "size",
-    "logit_scale",
-    "wtp_median",
-    "wtp_spread",
-    "wtp_low",
-    "wtp_high",
-    "wtp_coverage",
-    "wtp_uncertainty",
-    "wtp_spread_uncertainty",
-    "value_uncertainty",
-)
+#: WTP fields of a segment, as the schema has them (numbers first, then e.g. a fitted posterior's path).
+WTP_FIELDS = tuple(ElicitedWTP.model_fields)
+WTP_NUMBERS = ("median", "spread", "low", "high", "coverage", "uncertainty", "spread_uncertainty")
+SEGMENT_COLUMNS = ("name", "size", "logit_scale", *(f"wtp_{n}" for n in WTP_FIELDS), "value_uncertainty")
+NUMBER_COLUMNS = ("size", "logit_scale", *(f"wtp_{n}" for n in WTP_NUMBERS), "value_uncertainty")
+MONEY_COLUMNS = ("price", "unit_cost", "extra_unit_cost", "fixed_cost")
 OFFERING_COLUMNS = ("name", "owner", "price", "unit_cost")
 VARIANT_COLUMNS = ("name", "description", "extra_unit_cost", "fixed_cost")
 TABLES = ("attributes", "segments", "offerings", "variants")
@@ -87,17 +81,7 @@ def _cell(value: Any) -> Any:
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns:
-        if (
-            column.startswith((EXPECT, VALUE, LEVEL))
-            or column in SEGMENT_COLUMNS[1:]
-            or column
-            in (
-                "price",
-                "unit_cost",
-                "extra_unit_cost",
-                "fixed_cost",
-            )
-        ):
+        if column.startswith((EXPECT, VALUE, LEVEL)) or column in NUMBER_COLUMNS or column in MONEY_COLUMNS:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
         else:
             frame[column] = frame[column].astype("object")
@@ -111,19 +95,13 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     segment_rows = []
     for s in data["segments"]:
         wtp = s["wtp"]
-        row = {
-            "name": s["name"],
-            "size": s["size"],
-            "logit_scale": s["logit_scale"],
-            "wtp_median": wtp["median"],
-            "wtp_spread": wtp["spread"],
-            "wtp_low": wtp["low"],
-            "wtp_high": wtp["high"],
-            "wtp_coverage": wtp["coverage"],
-            "wtp_uncertainty": wtp["uncertainty"],
-            "wtp_spread_uncertainty": wtp["spread_uncertainty"],
-            "value_uncertainty": s["value_uncertainty"],
-        }
+        row = {"name": s["name"], "size": s["size"], "logit_scale": s["logit_scale"]}
+        for field in WTP_FIELDS:  # mappings (e.g. a survey's columns) are edited as JSON text
+            value = wtp.get(field)
+            if isinstance(value, dict):
+                value = json.dumps(value) if value else None
+            row[f"wtp_{field}"] = value
+        row["value_uncertainty"] = s["value_uncertainty"]
         row |= {EXPECT + a: s["expectations"].get(a) for a in attributes}
         row |= {VALUE + a: s["value_per_unit"].get(a) for a in attributes}
         segment_rows.append(row)
@@ -166,6 +144,16 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def _json_cell(value: Any) -> Any:
+    """Text holding a JSON object (e.g. a survey's columns) as the object; anything else as it is."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _by_attribute(row: dict, prefix: str, attributes: list[str]) -> dict[str, Any]:
     return {a: _cell(row.get(prefix + a)) for a in attributes if _cell(row.get(prefix + a)) is not None}
 
@@ -184,7 +172,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
     attributes = [str(r["name"]) for r in attribute_rows if r.get("name") is not None]
     segments = []
     for row in _records(draft["segments"]):
-        wtp = _present({k[4:]: row.get(k) for k in SEGMENT_COLUMNS if k.startswith("wtp_")})
+        wtp = _present({k[4:]: _json_cell(row.get(k)) for k in SEGMENT_COLUMNS if k.startswith("wtp_")})
         segments.append(
             _present(
                 {

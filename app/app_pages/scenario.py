@@ -189,6 +189,11 @@ with st.container(border=True):
             "Value uncertainty", help=_describe(Segment, "value_uncertainty")
         ),
     }
+    for field in tables.WTP_FIELDS:
+        if field not in tables.WTP_NUMBERS:  # WTP from a fit: file paths, survey method, columns as JSON
+            segment_config[f"wtp_{field}"] = st.column_config.TextColumn(
+                f"WTP {field}", help=_describe(ElicitedWTP, field)
+            )
     edited_segments = st.data_editor(
         draft["segments"],
         key=key("segments"),
@@ -308,7 +313,7 @@ with st.container(border=True):
         help=_describe(Market, "choice_rule"),
     )
     none_col.toggle(
-        "Customers may buy nothing",
+        "May buy nothing",
         value=bool(market.get("none_option")),
         key=key("none_option"),
         on_change=_field,

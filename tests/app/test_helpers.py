@@ -161,3 +161,15 @@ def test_every_exported_chart_renders(small_scenario):
     assert tuple(builders) == exports.CHART_NAMES
     for name, build in builders.items():
         assert build().to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite/"), name
+
+
+@pytest.mark.skipif("posterior" not in tables.WTP_FIELDS, reason="the schema has no fitted WTP sources")
+def test_draft_keeps_a_segment_whose_wtp_comes_from_survey_data(saas):
+    data = saas.model_dump(mode="json")
+    data["segments"][1]["wtp"] = {"data": "survey.csv", "method": "stated", "columns": {"amount": "wtp_eur"}}
+    scenario = scenario_from_dict(data)
+    draft = tables.scenario_to_draft(scenario)
+    assert draft["segments"].loc[1, "wtp_columns"] == '{"amount": "wtp_eur"}'
+    back = scenario_from_dict(tables.draft_to_data(draft))
+    assert back.segments[1].wtp.columns == {"amount": "wtp_eur"} and back.segments[1].wtp.data == "survey.csv"
+    assert scenario_hash(back) == scenario_hash(scenario)
