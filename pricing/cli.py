@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 
@@ -111,6 +112,195 @@ def _positive_int(text: str) -> int:
     return value
 
 
+# ---- survey WTP: `fit`, `psm`, `gabor-granger` ---------------------------------------------------------
+
+# CLI option -> column role, per survey method (the option's value is the column name)
+_SURVEY_COLUMNS = {
+    "stated": ("amount", "lower", "upper", "respondent", "weight", "segment"),
+    "gabor_granger": ("respondent", "price", "answer", "weight", "segment"),
+    "van_westendorp": ("too_cheap", "cheap", "expensive", "too_expensive", "weight", "respondent", "segment"),
+}
+
+
+def _columns(args: argparse.Namespace, method: str) -> dict[str, str]:
+    return {role: getattr(args, role) for role in _SURVEY_COLUMNS[method] if getattr(args, role, None)}
+
+
+def _fit_survey(args: argparse.Namespace) -> int:
+    from pricing.wtp import survey_model
+    from pricing.wtp.stated import format_report, summary_dict
+
+    method = args.method.replace("-", "_")
+    options = {}
+    if method == "gabor_granger":
+        options["inconsistent"] = args.inconsistent
+    if method == "van_westendorp":
+        options["wtp_bounds"] = tuple(args.wtp_bounds.split("-"))
+    model = survey_model(method, _columns(args, method), **options)
+    model.fit(args.data, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
+    if args.output:
+        model.save(args.output)
+    if args.json:
+        print(json.dumps(summary_dict(model.idata), indent=2))
+    else:
+        print(format_report(model.idata))
+        if args.output:
+            print(f"wrote {args.output}")
+    return 0
+
+
+def _psm(args: argparse.Namespace) -> int:
+    from pricing.wtp.van_westendorp import psm_analysis
+
+    columns = _columns(args, "van_westendorp") | {
+        role: getattr(args, role) for role in ("pi_cheap", "pi_expensive") if getattr(args, role)
+    }
+    result = psm_analysis(args.data, columns)
+    figures = {
+        "pmc": result.pmc,
+        "pme": result.pme,
+        "idp": result.idp,
+        "opp": result.opp,
+        "trial_price": result.trial_price,
+        "revenue_price": result.revenue_price,
+        "n_valid": result.n_valid,
+        "n_invalid": result.n_invalid,
+    }
+    if args.json:
+        # a price point whose curves never cross is NaN: null in JSON
+        missing = {k for k, v in figures.items() if isinstance(v, float) and math.isnan(v)}
+        print(json.dumps({k: None if k in missing else v for k, v in figures.items()}, indent=2))
+        return 0
+    print(f"respondents: {result.n_valid} valid, {result.n_invalid} dropped (answers not increasing)")
+    names = {
+        "pmc": "point of marginal cheapness",
+        "opp": "optimal price point",
+        "idp": "indifference price point",
+        "pme": "point of marginal expensiveness",
+    }
+    for key, name in names.items():
+        print(f"  {name} ({key.upper()}): {figures[key]:,.2f}")
+    if result.trial_price is not None:
+        print(f"  NMS trial-maximising price: {result.trial_price:,.2f}")
+        print(f"  NMS revenue-maximising price: {result.revenue_price:,.2f}")
+    return 0
+
+
+def _gabor_granger(args: argparse.Namespace) -> int:
+    from pricing.wtp.gabor_granger import gabor_granger_table
+
+    result = gabor_granger_table(args.data, _columns(args, "gabor_granger"))
+    if args.json:
+        table = result.table[["price", "share", "revenue"]].to_dict(orient="records")
+        print(
+            json.dumps({"best_price": result.best_price, "best_revenue": result.best_revenue, "table": table})
+        )
+        return 0
+    shown = result.table.assign(share=result.table.share.map("{:.1%}".format))
+    print(shown.to_string(index=False))
+    print(f"best tested price: {result.best_price:,.2f} (revenue per respondent {result.best_revenue:,.2f})")
+    return 0
+
+
+def _add_fit_commands(commands) -> argparse._SubParsersAction:
+    """`pricing fit <method> DATA.csv ...`; returns the method sub-parsers, where other methods are added."""
+    fit = commands.add_parser("fit", help="fit a WTP posterior per segment to survey data")
+    methods = fit.add_subparsers(dest="method", required=True, parser_class=_Parser)
+    columns = {
+        "stated": {
+            "amount": "stated amount (default 'wtp')",
+            "lower": "lower bound of an interval answer (default 'wtp_lower')",
+            "upper": "upper bound of an interval answer (default 'wtp_upper')",
+        },
+        "gabor-granger": {
+            "respondent": "respondent id (default 'respondent')",
+            "price": "tested price (default 'price')",
+            "answer": "yes/no answer (default 'answer')",
+        },
+        "van-westendorp": {
+            "too_cheap": "too cheap price (default 'too_cheap')",
+            "cheap": "cheap price (default 'cheap')",
+            "expensive": "expensive price (default 'expensive')",
+            "too_expensive": "too expensive price (default 'too_expensive')",
+        },
+    }
+    helps = {
+        "stated": "stated WTP: an amount or an interval per respondent",
+        "gabor-granger": "Gabor-Granger: yes/no at several prices per respondent",
+        "van-westendorp": "Van Westendorp: too cheap, cheap, expensive, too expensive per respondent",
+    }
+    for method, roles in columns.items():
+        sub = methods.add_parser(method, help=helps[method])
+        sub.add_argument("data", metavar="DATA.csv")
+        for role, text in roles.items():
+            option = f"--{role.replace('_', '-')}"
+            sub.add_argument(option, dest=role, metavar="COL", help=f"column: {text}")
+        if method == "stated":
+            sub.add_argument(
+                "--respondent", metavar="COL", help="column: respondent id (default: row number)"
+            )
+        sub.add_argument("--weight", metavar="COL", help="column: respondent weight (default: none)")
+        sub.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+        if method == "gabor-granger":
+            sub.add_argument(
+                "--inconsistent",
+                choices=("drop", "span"),
+                default="drop",
+                help="respondents with a yes above a no: drop (default) or bound WTP by the contradiction",
+            )
+        if method == "van-westendorp":
+            sub.add_argument(
+                "--respondent", metavar="COL", help="column: respondent id (default: row number)"
+            )
+            sub.add_argument(
+                "--wtp-bounds",
+                choices=("cheap-expensive", "expensive-too_expensive"),
+                default="cheap-expensive",
+                help="answers that bound each respondent's WTP (default cheap-expensive)",
+            )
+        _add_sampling_options(sub)
+        sub.set_defaults(run=_fit_survey)
+    return methods
+
+
+def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--draws", type=_positive_int, default=1000, help="posterior draws per chain (1000)")
+    sub.add_argument("--tune", type=_positive_int, default=1000, help="tuning steps per chain (1000)")
+    sub.add_argument("--chains", type=_positive_int, default=2, help="chains (2)")
+    sub.add_argument("--seed", type=_positive_int, default=0, help="random seed (0)")
+    sub.add_argument("--output", "-o", metavar="POSTERIOR.nc", help="save the posterior for a scenario")
+    sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _add_survey_commands(commands) -> None:
+    """`pricing psm` and `pricing gabor-granger`: the classic read-outs."""
+    psm = commands.add_parser("psm", help="Van Westendorp price points (and NMS trial/revenue optima)")
+    psm.add_argument("data", metavar="DATA.csv")
+    for role in ("too_cheap", "cheap", "expensive", "too_expensive"):
+        psm.add_argument(
+            f"--{role.replace('_', '-')}", dest=role, metavar="C", help=f"column (default {role!r})"
+        )
+    psm.add_argument("--pi-cheap", dest="pi_cheap", metavar="C", help="column: purchase likelihood at cheap")
+    psm.add_argument(
+        "--pi-expensive", dest="pi_expensive", metavar="C", help="column: purchase likelihood at expensive"
+    )
+    psm.add_argument("--weight", metavar="C", help="column: respondent weight")
+    psm.add_argument("--json", action="store_true", help="print one JSON object")
+    psm.set_defaults(run=_psm)
+
+    gabor_granger = commands.add_parser(
+        "gabor-granger", help="Gabor-Granger demand and revenue per tested price"
+    )
+    gabor_granger.add_argument("data", metavar="DATA.csv")
+    gabor_granger.add_argument("--respondent", metavar="C", help="column (default 'respondent')")
+    gabor_granger.add_argument("--price", metavar="C", help="column (default 'price')")
+    gabor_granger.add_argument("--answer", metavar="C", help="column: yes/no (default 'answer')")
+    gabor_granger.add_argument("--segment", metavar="C", help="column: segment (default: none)")
+    gabor_granger.add_argument("--weight", metavar="C", help="column: respondent weight (default: none)")
+    gabor_granger.add_argument("--json", action="store_true", help="print one JSON object")
+    gabor_granger.set_defaults(run=_gabor_granger)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="pricing", description="Value-based pricing simulator.")
@@ -131,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)
+
+    _add_fit_commands(commands)
+    _add_survey_commands(commands)
     return parser
 
 

@@ -227,6 +227,8 @@ def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     _validate(idata, str(path))
+    if not path.parent.is_dir():
+        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:

@@ -361,7 +361,8 @@ class IntervalWTPModel:
         # nutpie also returns warm-up draws and transformed (``*_log__``) copies: not needed, half the file
         for group in [g for g in idata.groups() if g.startswith("warmup")]:
             delattr(idata, group)
-        idata.posterior = idata.posterior.drop_vars([v for v in idata.posterior.data_vars if v.endswith("__")])
+        transformed = [v for v in idata.posterior.data_vars if v.endswith("__")]
+        idata.posterior = idata.posterior.drop_vars(transformed)
         idata.add_groups(constant_data=_respondent_data(intervals))
         diagnostics = diagnose(idata, self.diagnostic_vars(idata))
         attach_metadata(
@@ -444,6 +445,47 @@ def wtp_summary(idata: az.InferenceData) -> pd.DataFrame:
         index=pd.Index([str(s) for s in posterior[SEGMENT].values], name=SEGMENT),
     )
     return frame
+
+
+def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
+    """The fit as plain data (what ``pricing fit --json`` prints).
+
+    Keys: ``coefficients`` ({} for survey fits), ``wtp`` (segment -> mean, sd, q05, q95 of the median
+    customer's WTP, currency), ``sd`` (segment -> mean, sd, q05, q95 of the sd of log WTP), ``segments``,
+    ``diagnostics`` (rhat_max, ess_bulk_min, ess_tail_min, divergences, ok, problems), ``data_notes``.
+    """
+    table = wtp_summary(idata)
+    spread = idata.posterior["wtp_log_sd"].stack(sample=("chain", "draw"))
+    meta = metadata(idata)
+    diagnostics = meta["diagnostics"]
+    return {
+        "method": meta["method"],
+        "coefficients": {},
+        "wtp": {
+            segment: {
+                "mean": row.median_mean,
+                "sd": row.median_sd,
+                "q05": row.median_q05,
+                "q95": row.median_q95,
+            }
+            for segment, row in table.iterrows()
+        },
+        "sd": {
+            segment: {
+                "mean": float(spread.sel({SEGMENT: segment}).mean()),
+                "sd": float(spread.sel({SEGMENT: segment}).std()),
+                "q05": float(spread.sel({SEGMENT: segment}).quantile(0.05)),
+                "q95": float(spread.sel({SEGMENT: segment}).quantile(0.95)),
+            }
+            for segment in table.index
+        },
+        "segments": list(table.index),
+        "diagnostics": {
+            key: diagnostics[key]
+            for key in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "ok", "problems")
+        },
+        "data_notes": meta.get("data_notes") or {},
+    }
 
 
 def format_report(idata: az.InferenceData) -> str:
