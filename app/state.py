@@ -63,10 +63,27 @@ STICKY = {
 }
 
 
+STICKY_KEYS = "sticky_keys"  # keys registered with `sticky` during the session
+
+
 def keep_sticky_widgets() -> None:
-    """Carry the sticky widgets' values over this run, drawn or not; their first values come from `STICKY`."""
+    """Carry the sticky widgets' values over this run, drawn or not; their first values come from `STICKY`
+    or from `sticky`."""
     for key, default in STICKY.items():
         st.session_state[key] = st.session_state.get(key, default)
+    for key in st.session_state.get(STICKY_KEYS, ()):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def sticky(key: str, default: Any) -> str:
+    """Make the widget `key` keep its value across page switches, starting from `default`; returns the key.
+
+    Create the widget with this key and no default value of its own.
+    """
+    st.session_state.setdefault(key, default)
+    st.session_state.setdefault(STICKY_KEYS, set()).add(key)
+    return key
 
 
 def bundled_scenarios() -> dict[str, Path]:

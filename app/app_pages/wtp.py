@@ -132,8 +132,10 @@ else:
             chosen = cells[i % len(cells)].selectbox(
                 role.replace("_", " "),
                 options,
-                index=options.index(default) if default in options else 0,
-                key=f"wtp_role_{method}_{role}_{stored['name']}",
+                key=state.sticky(
+                    f"wtp_role_{method}_{role}_{stored['name']}",
+                    default if default in options else options[0],
+                ),
             )
             mapping[role] = None if chosen == wtp_fits.NOT_USED else chosen
         if method == "choice":
@@ -142,20 +144,20 @@ else:
             mapping["attributes"] = left.multiselect(
                 "Attributes",
                 [c for c in columns if c not in used],
-                default=[c for c in columns if c not in used],
-                key=f"wtp_attributes_{stored['name']}",
+                key=state.sticky(f"wtp_attributes_{stored['name']}", [c for c in columns if c not in used]),
             )
             alternatives = sorted(set(frame[mapping["alt"]])) if mapping.get("alt") else []
             none_default = "none" if "none" in alternatives else wtp_fits.NOT_USED
             none_alt = middle.selectbox(
                 "'None' alternative",
                 [wtp_fits.NOT_USED, *alternatives],
-                index=[wtp_fits.NOT_USED, *alternatives].index(none_default),
-                key=f"wtp_none_{stored['name']}",
+                key=state.sticky(f"wtp_none_{stored['name']}", none_default),
                 help="The alternative meaning 'buy none of these'; needed for the WTP of buying at all.",
             )
             mapping["none_alt"] = None if none_alt == wtp_fits.NOT_USED else none_alt
-            mapping["asc"] = right.checkbox("Alternative constants", key=f"wtp_asc_{stored['name']}")
+            mapping["asc"] = right.checkbox(
+                "Alternative constants", key=state.sticky(f"wtp_asc_{stored['name']}", False)
+            )
 
         missing = wtp_fits.missing_roles(method, mapping)
         if missing:
@@ -203,10 +205,14 @@ else:
     with st.container(border=True):
         st.subheader("Bayesian fit")
         draws_col, tune_col, chains_col, seed_col = st.columns(4)
-        draws = draws_col.number_input("Draws per chain", 20, 20000, 1000, 100, key=f"wtp_draws_{method}")
-        tune = tune_col.number_input("Tuning steps", 0, 20000, 1000, 100, key=f"wtp_tune_{method}")
-        chains = chains_col.number_input("Chains", 1, 8, 2, 1, key=f"wtp_chains_{method}")
-        seed = seed_col.number_input("Seed", 0, 2**31 - 1, 1, 1, key=f"wtp_seed_{method}")
+        draws = draws_col.number_input(
+            "Draws per chain", 20, 20000, step=100, key=state.sticky(f"wtp_draws_{method}", 1000)
+        )
+        tune = tune_col.number_input(
+            "Tuning steps", 0, 20000, step=100, key=state.sticky(f"wtp_tune_{method}", 1000)
+        )
+        chains = chains_col.number_input("Chains", 1, 8, step=1, key=state.sticky(f"wtp_chains_{method}", 2))
+        seed = seed_col.number_input("Seed", 0, 2**31 - 1, step=1, key=state.sticky(f"wtp_seed_{method}", 1))
         choice_method, random = "nuts", ()
         if method == "choice":
             left, right = st.columns(2)
@@ -215,7 +221,7 @@ else:
                 ["nuts", "map"],
                 format_func={"nuts": "Full posterior (NUTS)", "map": "Quick look (mode + Laplace)"}.get,
                 horizontal=True,
-                key="wtp_choice_method",
+                key=state.sticky("wtp_choice_method", "nuts"),
             )
             random = tuple(
                 right.multiselect(

@@ -199,3 +199,20 @@ def test_conjoint_quick_fit_shows_attribute_wtp_and_opens_a_starter_scenario():
     assert at.session_state["scenario"].name.startswith("Starter from")
     at.switch_page("app_pages/simulate.py").run()
     assert not at.exception and at.metric
+
+
+def test_survey_mapping_and_settings_survive_a_page_switch():
+    at = open_wtp("van_westendorp")
+    at.file_uploader(key="wtp_upload_van_westendorp").upload(
+        "psm.csv", van_westendorp_csv(), "text/csv"
+    ).run()
+    at.selectbox(key="wtp_role_van_westendorp_segment_psm.csv").set_value("(not used)").run()
+    at.number_input(key="wtp_draws_van_westendorp").set_value(300).run()
+    at.switch_page("app_pages/simulate.py").run()
+    at.switch_page("app_pages/wtp.py").run()
+    assert not at.exception
+    assert at.segmented_control(key="wtp_method").value == "van_westendorp"
+    assert at.selectbox(key="wtp_role_van_westendorp_segment_psm.csv").value == "(not used)"
+    assert at.number_input(key="wtp_draws_van_westendorp").value == 300
+    assert any("psm.csv" in c.value for c in at.caption)  # the uploaded survey is still there
+    assert not [w.value for w in at.warning if "Session State" in w.value]
