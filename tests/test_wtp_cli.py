@@ -89,7 +89,7 @@ def test_gabor_granger_json_and_table(capsys, tmp_path):
             ["gabor-granger", "{bad_gg}"],
             r"column 'answer': lines 3, 4 are not valid answers \(got 'perhaps', '2'",
         ),
-        (["gabor-granger", "{vw}"], r"column 'respondent' \(respondent\) not found"),
+        (["gabor-granger", "{vw}"], r"column 'price' \(price\) not found"),
         (["fit", "stated", "{bad_stated}"], r"column 'wtp': line 3 are not numbers \(got '12 EUR'\)"),
         (["fit", "gabor-granger", "{bad_gg}"], r"column 'answer': lines 3, 4"),
         (["fit", "van-westendorp", "{vw}", "--segment", "region"], r"column 'region' \(segment\) not found"),
