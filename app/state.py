@@ -295,7 +295,7 @@ def fit_status(current: Scenario | None = None) -> tuple[dict[str, np.ndarray] |
 # ---- cached computations -----------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=24, show_spinner="Simulating the market...")
+@st.cache_resource(max_entries=8, show_spinner="Simulating the market...")  # ~25 MB each
 def _simulate_cached(key: str, _scenario: Scenario, _parameters: dict | None) -> xr.Dataset:
     return simulate(_scenario, parameters=_parameters)
 

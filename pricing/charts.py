@@ -152,9 +152,10 @@ def value_map_chart(
     if data.empty:
         raise PricingError(f"value_map_chart: no rows for segment {segment!r}")
     offset = float((data["perceived_value"] - data["fair_price"]).iloc[0])
-    # the line over the prices on the map (never below a price of 0), slope 1
-    low, high = 0.8 * float(data["price"].min()), 1.2 * float(data["price"].max())
-    line = pd.DataFrame({"perceived_value": [low + offset, high + offset], "price": [low, high]})
+    # the line across the values on the map, slope 1, never below a price of 0
+    low = max(float(data["perceived_value_q05"].min()), offset)
+    high = max(float(data["perceived_value_q95"].max()), low)
+    line = pd.DataFrame({"perceived_value": [low, high], "price": [low - offset, high - offset]})
     x = alt.X("perceived_value:Q", title=f"Perceived value ({currency})", scale=alt.Scale(zero=False))
     y = alt.Y("price:Q", title=f"Price ({currency})", scale=alt.Scale(zero=False))
     color = alt.Color(

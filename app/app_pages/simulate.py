@@ -53,6 +53,11 @@ variant_colors = charts.variant_colors([v.name for v in current.variants])
 st.title(current.name)
 if current.description:
     st.caption(current.description)
+_, fit_notes, _ = state.fit_status(current)
+if fit_notes:
+    st.info(
+        f"Using the WTP fit **{st.session_state[state.FIT]['label']}**: {'; '.join(fit_notes)}.", icon="📊"
+    )
 
 # ---- controls ----------------------------------------------------------------------------------------------
 selected = state.view()
