@@ -272,6 +272,105 @@ def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _fit_choice(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pricing.errors import DataError
+    from pricing.scenario import save_scenario, scenario_from_dict
+    from pricing.wtp.choice import ChoiceColumns, fit_choice
+    from pricing.wtp.choice_report import format_summary, starter_scenario
+
+    refs = {}
+    for item in args.ref:
+        attribute, sep, level = item.partition("=")
+        if not sep or not attribute.strip() or not level.strip():
+            raise DataError(f"--ref {item}: expected ATTRIBUTE=LEVEL, e.g. --ref colour=green")
+        refs[attribute.strip()] = level.strip()
+    for option, path in (("--output", args.output), ("--scenario-out", args.scenario_out)):
+        if path and not Path(path).resolve().parent.is_dir():
+            raise DataError(f"{option} {path}: folder {Path(path).parent} does not exist")
+    columns = ChoiceColumns(
+        id=args.id,
+        task=args.task,
+        alt=args.alt,
+        choice=args.choice,
+        price=args.price,
+        attributes=tuple(a.strip() for a in args.attributes.split(",") if a.strip()),
+        asc=args.asc or args.asc_ref is not None,
+        asc_ref=args.asc_ref,
+        none_alt=args.none_alt,
+        segment=args.segment,
+        refs=refs,
+    )
+    fit = fit_choice(
+        args.data,
+        columns,
+        random=args.random,
+        method=args.fit_method,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+    )
+    written = []
+    if args.output:
+        fit.save(args.output)
+        written.append(args.output)
+    if args.scenario_out:
+        save_scenario(scenario_from_dict(starter_scenario(fit)), args.scenario_out)
+        written.append(args.scenario_out)
+    print(json.dumps(fit.to_json()) if args.json else format_summary(fit))
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if not fit.diagnostics.get("ok", True):
+        print("WARNING: sampling problems: " + "; ".join(fit.diagnostics["problems"]), file=sys.stderr)
+    return 0
+
+
+def _add_fit_choice(fit_commands) -> None:
+    """`pricing fit choice`: choice-based conjoint (multinomial or hierarchical Bayes mixed logit)."""
+    choice = fit_commands.add_parser(
+        "choice",
+        help="choice-based conjoint: multinomial or hierarchical Bayes mixed logit, WTP per attribute",
+    )
+    choice.add_argument(
+        "data", metavar="DATA.csv", help="long format: one row per respondent, task, alternative"
+    )
+    for name, what in (
+        ("id", "respondent id"),
+        ("task", "choice task"),
+        ("alt", "alternative label"),
+        ("choice", "1 for the chosen alternative, else 0"),
+        ("price", "price (a number)"),
+    ):
+        choice.add_argument(f"--{name}", required=True, metavar="COLUMN", help=f"column of the {what}")
+    choice.add_argument("--attributes", required=True, metavar="A,B,...", help="attribute columns")
+    choice.add_argument("--asc", action="store_true", help="alternative-specific constants")
+    choice.add_argument("--asc-ref", metavar="LEVEL", help="alternative without a constant (default: first)")
+    choice.add_argument(
+        "--random", metavar="A,B|all", help="random coefficients (mixed logit); all = all but price"
+    )
+    choice.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="ATTR=LEVEL",
+        help="reference level of a categorical attribute",
+    )
+    choice.add_argument("--segment", metavar="COLUMN", help="segment column (one segment per respondent)")
+    choice.add_argument("--none-alt", metavar="LEVEL", help="label of the no-purchase alternative")
+    choice.add_argument(
+        "--method",
+        dest="fit_method",
+        choices=("nuts", "map"),
+        default="nuts",
+        help="nuts (default) or map: posterior mode + Laplace approximation, for a quick look",
+    )
+    choice.add_argument("--scenario-out", metavar="FILE", help="write a starter scenario (YAML)")
+    _add_sampling_options(choice)
+    choice.set_defaults(run=_fit_choice)
+
+
 def _add_survey_commands(commands) -> None:
     """`pricing psm` and `pricing gabor-granger`: the classic read-outs."""
     psm = commands.add_parser("psm", help="Van Westendorp price points (and NMS trial/revenue optima)")
@@ -322,7 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)
 
-    _add_fit_commands(commands)
+    _add_fit_choice(_add_fit_commands(commands))
     _add_survey_commands(commands)
     return parser
 
