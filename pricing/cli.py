@@ -273,6 +273,7 @@ def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
 
 
 def _fit_choice(args: argparse.Namespace) -> int:
+    import os
     from pathlib import Path
 
     from pricing.errors import DataError
@@ -317,7 +318,12 @@ def _fit_choice(args: argparse.Namespace) -> int:
         fit.save(args.output)
         written.append(args.output)
     if args.scenario_out:
-        save_scenario(scenario_from_dict(starter_scenario(fit)), args.scenario_out)
+        posterior_path = None
+        if args.output:  # the starter's WTP points to the saved fit, relative to the scenario file
+            folder = Path(args.scenario_out).resolve().parent
+            posterior_path = os.path.relpath(Path(args.output).resolve(), folder)
+        starter = starter_scenario(fit, posterior_path=posterior_path)
+        save_scenario(scenario_from_dict(starter), args.scenario_out)
         written.append(args.scenario_out)
     print(json.dumps(fit.to_json()) if args.json else format_summary(fit))
     for path in written:
@@ -340,7 +346,7 @@ def _add_fit_choice(fit_commands) -> None:
         ("id", "respondent id"),
         ("task", "choice task"),
         ("alt", "alternative label"),
-        ("choice", "1 for the chosen alternative, else 0"),
+        ("choice", "choice (1 = chosen, 0 = not)"),
         ("price", "price (a number)"),
     ):
         choice.add_argument(f"--{name}", required=True, metavar="COLUMN", help=f"column of the {what}")

@@ -12,6 +12,7 @@ import pytest
 
 from pricing.cli import main
 from pricing.scenario import load_scenario
+from pricing.simulate import segment_parameters, simulate
 from pricing.wtp.choice import load_choice_fit
 
 EXAMPLE = Path(__file__).parents[1] / "scenarios" / "data" / "conjoint_example.csv"
@@ -48,6 +49,16 @@ def test_map_fit_prints_json_and_writes_posterior_and_scenario(capsys, tmp_path)
     starter = load_scenario(scenario)
     assert [s.name for s in starter.segments] == ["students", "pros"]
     assert starter.segments[1].value_per_unit["storage"] == pytest.approx(float(wtp.mean()), rel=1e-5)
+    # the starter's WTP points to the saved fit, so the simulator takes the fit's own draws
+    assert starter.segments[0].wtp.posterior == "fit.nc" and starter.segments[0].wtp.segment == "students"
+    total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    drawn = segment_parameters(starter, total, np.random.default_rng(0))
+    np.testing.assert_allclose(
+        np.sort(drawn["wtp_log_median"][:, 1]),
+        np.sort(fit.posterior["wtp_log_median"].sel(segment="pros").values.ravel()),
+    )
+    results = simulate(starter, draws=200)
+    assert float(results["share"].sum("offering").min()) > 0
 
 
 @pytest.mark.slow

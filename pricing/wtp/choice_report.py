@@ -66,7 +66,9 @@ def _round(value: float) -> float:
     return float(f"{float(value):.6g}")
 
 
-def starter_scenario(fit: ChoiceFit, name: str = "Conjoint starter", currency: str = "EUR") -> dict[str, Any]:
+def starter_scenario(
+    fit: ChoiceFit, name: str = "Conjoint starter", currency: str = "EUR", posterior_path: str | None = None
+) -> dict[str, Any]:
     """A scenario (plain data, validate with `pricing.scenario.scenario_from_dict`) from a conjoint fit.
 
     - attributes: every money-valued coefficient (numeric attributes, ``attr=level`` dummies, ``alt=X``
@@ -77,7 +79,9 @@ def starter_scenario(fit: ChoiceFit, name: str = "Conjoint starter", currency: s
       constants: 0); ``wtp`` = lognormal with ``median = exp(mean wtp_log_median)``,
       ``spread = mean wtp_log_sd``, ``uncertainty = sd of wtp_log_median`` over draws. Without a none
       alternative the WTP is not identified: a placeholder (median = the median price, spread 0.5,
-      uncertainty 0.5) is written and the description says to replace it with an elicited one;
+      uncertainty 0.5) is written and the description says to replace it with an elicited one. With
+      `posterior_path` (the saved fit, relative to the scenario file) and a none alternative, each
+      segment's wtp points to the saved posterior instead, so the simulator takes its draws;
     - offerings: one per alternative of the design (the none alternative excepted) at its mean price and
       mean numeric levels, modal categorical level; the reference alternative (or the first) is ours.
     """
@@ -101,7 +105,9 @@ def starter_scenario(fit: ChoiceFit, name: str = "Conjoint starter", currency: s
         means = value.mean((CHAIN, DRAW))
         relative = (value.std((CHAIN, DRAW)) / np.abs(means)).values
         relative = relative[np.isfinite(relative)]
-        if has_wtp:
+        if has_wtp and posterior_path is not None:
+            wtp = {"posterior": posterior_path, "segment": str(segment)}
+        elif has_wtp:
             log_median = selected["wtp_log_median"].values
             log_sd = selected["wtp_log_sd"].values
             wtp = {
