@@ -143,6 +143,13 @@ def simulate(
     surplus = np.empty((n_draws, n_seg, len(prices), len(scenario.variants)))
     block = max(1, BLOCK_CELLS // share[0, :, 0].size)  # blocks of draws small enough to stay in cache
 
+    segment_size = np.array([s.size for s in scenario.segments])
+    size = segment_size[None, :, None, None]
+    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
+    margin = prices[:, None] - unit_cost[None, :]  # price, variant
+    volume, revenue, contribution = (np.empty_like(surplus) for _ in range(3))
+
     def fill(start: int) -> None:
         b = slice(start, start + block)
         _choices(
@@ -157,6 +164,11 @@ def simulate(
             share[b],
             surplus[b],
         )
+        # money while the block's shares are still in cache
+        np.multiply(share[b, :, ours], size, out=volume[b])
+        np.multiply(volume[b], prices[:, None], out=revenue[b])
+        np.multiply(volume[b], margin, out=contribution[b])
+        surplus[b] *= size
 
     # Blocks write disjoint slices and numpy releases the GIL in its loops, so threads use every core;
     # each block's numbers do not depend on which thread computes it.
@@ -169,26 +181,20 @@ def simulate(
         for start in starts:
             fill(start)
 
-    size = np.array([s.size for s in scenario.segments])
-    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
-    fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
-    volume = share[:, :, ours] * size[None, :, None, None]
-    contribution = volume * (prices[:, None] - unit_cost[None, :])
-
     dims4 = (DRAW, SEGMENT, PRICE, VARIANT)
     by_offering = (DRAW, SEGMENT, OFFERING, VARIANT)
     return xr.Dataset(
         {
             "share": ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT), share),
             "volume": (dims4, volume),
-            "revenue": (dims4, volume * prices[:, None]),
+            "revenue": (dims4, revenue),
             "contribution": (dims4, contribution),
             "profit": ((DRAW, PRICE, VARIANT), contribution.sum(axis=1) - fixed_cost),
-            "surplus": (dims4, surplus * size[None, :, None, None]),
+            "surplus": (dims4, surplus),
             "satisfaction": (by_offering, value.satisfaction_index(differentiation, reference_wtp)),
             "perceived_value": (by_offering, reference_wtp + differentiation),
             "value_per_unit": ((DRAW, SEGMENT, ATTRIBUTE), unit_value),
-            "segment_size": (SEGMENT, size),
+            "segment_size": (SEGMENT, segment_size),
             "offering_price": (OFFERING, offering_price),
             "unit_cost": (VARIANT, unit_cost),
             "fixed_cost": (VARIANT, fixed_cost),
