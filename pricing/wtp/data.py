@@ -80,10 +80,12 @@ def _read_text(text: str, label: str) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{label}: not a valid CSV file ({first_line})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    # pandas renames a repeated header to "a.1": check the header as written
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=separator))]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise DataError(f"{label}: duplicate column name(s) {', '.join(map(repr, duplicated))}")
+    frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{label}: has a header but no data rows")
     frame = frame.apply(lambda column: column.astype(str).str.strip())
