@@ -9,7 +9,9 @@ shared read-only between sessions and never modified.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +344,14 @@ def value_map(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
 def summary_table(key: str, _results: xr.Dataset) -> pd.DataFrame:
     """`analysis.summary_table` (every price, segment and metric), cached per results."""
     return analysis.summary_table(_results)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _chart_spec(key: str, _build: Callable[[], Any]) -> dict:
+    return _build().to_dict(validate=False)  # the builders' specs are validated by tests/test_charts.py
+
+
+def chart_spec(key: str, build: Callable[[], Any]) -> dict:
+    """The Vega-Lite spec of the chart `build()` makes, built once per `key` (include the results' cache key
+    and every argument in it): building and validating an Altair chart costs tens of milliseconds."""
+    return copy.deepcopy(_chart_spec(key, build))

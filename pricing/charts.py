@@ -484,3 +484,25 @@ def attribute_wtp_chart(wtp: pd.DataFrame, currency: str) -> alt.LayerChart:
     return alt.layer(zero, whiskers, points).properties(
         width=WIDTH, height=alt.Step(22 * wtp["segment"].nunique() + 10)
     )
+
+
+# ---- cached specs ------------------------------------------------------------------------------------------
+
+
+def price_rule_layer(price: float) -> dict:
+    """A Vega-Lite layer: the dashed rule at our selected price, to add to a cached `curve_chart` spec."""
+    return {
+        "mark": {"type": "rule", "color": "#444", "strokeDash": [5, 4]},
+        "data": {"values": [{"price": float(price)}]},
+        "encoding": {
+            "x": {"field": "price", "type": "quantitative"},
+            "tooltip": [
+                {"field": "price", "type": "quantitative", "title": "selected price", "format": ",.2f"}
+            ],
+        },
+    }
+
+
+def with_layer(spec: dict, layer: dict) -> dict:
+    """A copy of a layered chart's Vega-Lite spec (`chart.to_dict()`) with one more layer on top."""
+    return {**spec, "layer": [*spec["layer"], layer]}

@@ -90,3 +90,17 @@ def test_chart_files(results):
     assert svg.lstrip().startswith(b"<svg") and b"Market share" in svg
     with pytest.raises(PricingError, match="'gif'"):
         charts.chart_bytes(chart, "gif")
+
+
+def test_price_rule_added_to_a_spec_renders_like_the_built_in_rule(results):
+    curves = analysis.price_curves(results, "base")
+    spec = charts.curve_chart(curves, "share", "EUR").to_dict()
+    added = charts.with_layer(spec, charts.price_rule_layer(45.0))
+    assert len(added["layer"]) == len(spec["layer"]) + 1 and added["datasets"] is spec["datasets"]
+    rule = added["layer"][-1]
+    assert rule["mark"]["type"] == "rule" and rule["data"]["values"] == [{"price": 45.0}]
+    import vl_convert
+
+    built_in = charts.curve_chart(curves, "share", "EUR", selected_price=45.0).to_dict()
+    assert vl_convert.vegalite_to_svg(added) == vl_convert.vegalite_to_svg(built_in)
+    assert vl_convert.vegalite_to_svg(added) != vl_convert.vegalite_to_svg(spec)

@@ -150,10 +150,11 @@ with chart_left:
         f"{formatting.money(summary.loc[variant, 'best_price_q95'], currency, 2)})",
         help=help_texts.PROFIT_CURVE,
     )
-    st.altair_chart(
-        charts.curve_chart(curves, "profit", currency, selected_price=price, optimum=best),
-        width="stretch",
-        key="profit_chart",
+    profit_spec = state.chart_spec(
+        f"{key}|profit|{variant}|{best}", lambda: charts.curve_chart(curves, "profit", currency, optimum=best)
+    )
+    st.vega_lite_chart(
+        charts.with_layer(profit_spec, charts.price_rule_layer(price)), width="stretch", key="profit_chart"
     )
 with chart_right:
     demand_metric = st.segmented_control(
@@ -163,10 +164,12 @@ with chart_right:
         key="demand_metric",
         label_visibility="collapsed",
     )
-    st.altair_chart(
-        charts.curve_chart(curves, demand_metric or "share", currency, selected_price=price),
-        width="stretch",
-        key="demand_chart",
+    demand_metric = demand_metric or "share"
+    demand_spec = state.chart_spec(
+        f"{key}|{demand_metric}|{variant}", lambda: charts.curve_chart(curves, demand_metric, currency)
+    )
+    st.vega_lite_chart(
+        charts.with_layer(demand_spec, charts.price_rule_layer(price)), width="stretch", key="demand_chart"
     )
 
 # ---- details -----------------------------------------------------------------------------------------------
@@ -181,9 +184,13 @@ if value_tab.open:
         segment = st.segmented_control(
             "Segment", segment_names, default=segment_names[0], key="value_map_segment"
         )
+        segment = segment or segment_names[0]
         vmap = state.value_map(key, variant, results)
-        st.altair_chart(
-            charts.value_map_chart(vmap, currency, colors, segment or segment_names[0]),
+        st.vega_lite_chart(
+            state.chart_spec(
+                f"{key}|value map|{variant}|{segment}",
+                lambda: charts.value_map_chart(vmap, currency, colors, segment),
+            ),
             width="stretch",
             key="value_map_chart",
         )
@@ -195,7 +202,11 @@ if segment_tab.open:
     with segment_tab:
         st.markdown(f"**Who buys what** at {formatting.money(price, currency, 2)} ({variant})")
         shares = state.offering_shares_at(key, price, variant, results)
-        st.altair_chart(charts.share_chart(shares, colors), width="stretch", key="share_chart")
+        st.vega_lite_chart(
+            state.chart_spec(f"{key}|shares|{price}|{variant}", lambda: charts.share_chart(shares, colors)),
+            width="stretch",
+            key="share_chart",
+        )
         st.caption("`none`: customers of the segment who buy nothing at these prices.")
         per_segment = table[table["segment"] != "all"]
         cols = st.columns(2, gap="large")
@@ -203,8 +214,11 @@ if segment_tab.open:
             with col:
                 label = "Contribution (before fixed cost)" if metric == "profit" else LABELS[metric]
                 st.markdown(f"**{label} by segment**")
-                st.altair_chart(
-                    charts.segment_metric_chart(per_segment, metric, currency),
+                st.vega_lite_chart(
+                    state.chart_spec(
+                        f"{key}|segments|{metric}|{price}|{variant}",
+                        lambda metric=metric: charts.segment_metric_chart(per_segment, metric, currency),
+                    ),
                     width="stretch",
                     key=f"segment_{metric}_chart",
                 )
@@ -218,8 +232,12 @@ if variant_tab.open:
     with variant_tab:
         st.markdown(help_texts.P_BEST)
         probabilities = summary["p_most_profitable"].rename("probability").reset_index()
-        st.altair_chart(
-            charts.probability_chart(probabilities, variant_colors), width="stretch", key="probability_chart"
+        st.vega_lite_chart(
+            state.chart_spec(
+                f"{key}|p best", lambda: charts.probability_chart(probabilities, variant_colors)
+            ),
+            width="stretch",
+            key="probability_chart",
         )
         rows = []
         for name, row in summary.iterrows():
