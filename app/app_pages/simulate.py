@@ -129,6 +129,7 @@ for cell, metric in zip(cells, HEADLINE, strict=True):
         formatting.metric_value(metric, row["mean"], currency),
         delta=delta,
         border=True,
+        height=120,
         help=help_texts.SATISFACTION if metric == "satisfaction" else help_texts.INTERVALS,
     )
     cell.caption(f"90%: {formatting.interval(metric, row['q05'], row['q95'], currency)}")
