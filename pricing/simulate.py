@@ -223,7 +223,9 @@ def simulate(
 
 
 def _check_size(scenario: Scenario, draws: int) -> None:
-    """Refuse a simulation whose arrays would not fit in memory, naming the sizes that multiply up."""
+    """Refuse a simulation without draws, or whose arrays would not fit in memory (naming the sizes)."""
+    if draws < 1:
+        raise ScenarioError(f"market.draws: need at least 1 draw (got {draws})")
     sizes = {
         "draws": draws,
         "segments": len(scenario.segments),

@@ -309,6 +309,8 @@ def test_a_simulation_too_large_for_memory_is_refused_before_allocating():
     ):
         simulate(scenario)
     assert simulate(scenario, draws=100).sizes[DRAW] == 100
+    with pytest.raises(ScenarioError, match=r"market\.draws: need at least 1 draw \(got 0\)"):
+        simulate(scenario, draws=0)
 
 
 # ---- properties ----------------------------------------------------------------------------------------
