@@ -171,7 +171,7 @@ def _aggregate(intervals: Intervals) -> dict[str, np.ndarray]:
     }
 
 
-def _pooled_normal(pm, name: str, center: float, center_sd: float, segment_sd: float, dims: str):
+def _pooled_normal(pm, name: str, center, center_sd: float, segment_sd: float, dims: str | tuple[str, str]):
     """Segment values x_s ~ Normal(c, tau), c ~ Normal(center, center_sd) integrated out, tau ~ Gamma.
 
     Two reparametrisations keep NUTS free of divergences with few segments:
@@ -182,24 +182,33 @@ def _pooled_normal(pm, name: str, center: float, center_sd: float, segment_sd: f
       this removes the funnel in which c's scale follows tau;
     - tau ~ Gamma(2, 2 / segment_sd) (mean `segment_sd`) is zero-avoiding: its density vanishes at 0,
       which keeps the sampler out of the funnel where tau -> 0 and all segments must coincide.
+
+    With `dims` = (rows, segment) and `center` an array over rows, each row is pooled on its own (one
+    vectorised term instead of one per row keeps the compiled model small).
     """
     import pytensor.tensor as pt
 
-    n = len(pm.modelcontext(None).coords[dims])
-    tau = pm.Gamma(f"{name}_segment_sd", alpha=2.0, beta=2.0 / segment_sd)
-    values = pm.Flat(name, dims=dims, initval=np.full(n, center))
+    coords = pm.modelcontext(None).coords
+    dims = (dims,) if isinstance(dims, str) else tuple(dims)
+    n = len(coords[dims[-1]])
+    center = np.asarray(center, dtype=float)
+    tau = pm.Gamma(f"{name}_segment_sd", alpha=2.0, beta=2.0 / segment_sd, dims=dims[:-1] or None)
+    values = pm.Flat(name, dims=dims, initval=np.broadcast_to(center[..., None], (*center.shape, n)).copy())
     a, b = tau**2, center_sd**2
-    deviation = values - center
-    quadratic = (pt.sum(deviation**2) - b * pt.sum(deviation) ** 2 / (a + n * b)) / a
+    deviation = values - center[..., None]
+    quadratic = (pt.sum(deviation**2, axis=-1) - b * pt.sum(deviation, axis=-1) ** 2 / (a + n * b)) / a
     pm.Potential(
         f"{name}_prior",
-        -0.5 * (n * math.log(2 * math.pi) + (n - 1) * pt.log(a) + pt.log(a + n * b) + quadratic),
+        pt.sum(-0.5 * (n * math.log(2 * math.pi) + (n - 1) * pt.log(a) + pt.log(a + n * b) + quadratic)),
     )
     return values
 
 
-def _hierarchical_lognormal(pm, prefix: str, priors: Mapping[str, float], dims: str):
-    """Segment log-medians and log-sds, each partially pooled across segments (see `_pooled_normal`)."""
+def _hierarchical_lognormal(pm, prefix: str, priors: Mapping[str, Any], dims: str | tuple[str, str]):
+    """Segment log-medians and log-sds, each partially pooled across segments (see `_pooled_normal`).
+
+    ``priors["log_wtp_center"]`` may be an array over the first of two `dims` (one centre per row).
+    """
     log_median = _pooled_normal(
         pm,
         f"{prefix}log_median",
@@ -208,10 +217,11 @@ def _hierarchical_lognormal(pm, prefix: str, priors: Mapping[str, float], dims: 
         priors["segment_median_sd"],
         dims,
     )
+    rows = np.shape(priors["log_wtp_center"])
     log_log_sd = _pooled_normal(
         pm,
         f"{prefix}log_log_sd",
-        math.log(priors["wtp_sd_center"]),
+        np.full(rows, math.log(priors["wtp_sd_center"])),
         priors["log_wtp_sd_center_sd"],
         priors["segment_sd_sd"],
         dims,

@@ -75,6 +75,7 @@ PI_LABELS = {
     "very unlikely": 1,
 }
 PRICE_POINTS = ("pmc", "pme", "idp", "opp")
+ANSWER = "answer"  # dim of the four answers' distributions in a Bayesian PSM fit
 
 
 @dataclass(frozen=True)
@@ -294,8 +295,9 @@ class VanWestendorpWTP(IntervalWTPModel):
 
     Roles as in `psm_analysis` (purchase likelihoods are not used). Invalid respondents (answers not strictly
     increasing) are dropped and counted in ``data_notes``; weights scale each respondent's log-likelihood.
-    Besides the contract variables, the posterior holds ``<answer>_log_median`` and ``<answer>_log_sd``
-    (chain, draw, segment) for each answer (too_cheap, cheap, expensive, too_expensive).
+    Besides the contract variables, the posterior holds ``answer_log_median`` and ``answer_log_sd``
+    (chain, draw, answer, segment): the lognormal of each answer (too_cheap, cheap, expensive,
+    too_expensive) per segment, pooled across segments answer by answer.
 
     Parameters
     ----------
@@ -337,22 +339,29 @@ class VanWestendorpWTP(IntervalWTPModel):
         import pymc as pm
 
         model = super().build_model(intervals, priors)
+        model.add_coord(ANSWER, ANSWER_ROLES)
         valid = self.answers.valid
-        exact = {}
+        stats = []
+        for role in ANSWER_ROLES:
+            amounts = getattr(self.answers, role)[valid]
+            exact = Intervals(
+                segment=intervals.segment,
+                segments=intervals.segments,
+                lower=amounts,
+                upper=amounts,
+                weight=intervals.weight,
+                respondent=intervals.respondent,
+            )
+            stats.append(_aggregate(exact))
+        # one (answer, segment) block for the four answers: exact amounts only, no interval terms
+        parts = {key: np.stack([part[key] for part in stats]) for key in stats[0] if key.startswith("exact")}
+        parts |= {key: np.zeros(0) for key in stats[0] if key.startswith("interval")}
+        centres = [float(np.median(np.log(getattr(self.answers, role)[valid]))) for role in ANSWER_ROLES]
         with model:
-            for role in ANSWER_ROLES:
-                amounts = Intervals(
-                    segment=intervals.segment,
-                    segments=intervals.segments,
-                    lower=getattr(self.answers, role)[valid],
-                    upper=getattr(self.answers, role)[valid],
-                    weight=intervals.weight,
-                    respondent=intervals.respondent,
-                )
-                centred = {**priors, "log_wtp_center": float(np.median(np.log(amounts.lower)))}
-                log_median, log_sd = _hierarchical_lognormal(pm, f"{role}_", centred, SEGMENT)
-                exact[role] = interval_loglik(log_median, log_sd, _aggregate(amounts))
-            pm.Potential("answers_loglik", sum(exact.values()))
+            log_median, log_sd = _hierarchical_lognormal(
+                pm, "answer_", {**priors, "log_wtp_center": np.array(centres)}, (ANSWER, SEGMENT)
+            )
+            pm.Potential("answers_loglik", interval_loglik(log_median, log_sd, parts))
         return model
 
     def price_points(self, grid_size: int = 512) -> pd.DataFrame:
@@ -368,15 +377,15 @@ def price_points(idata: az.InferenceData, grid_size: int = 512) -> pd.DataFrame:
     expensive(p) = F_too_expensive(p)), and each point is the lowest grid price meeting the classic rule.
     """
     posterior = idata.posterior
-    missing = [f"{r}_log_median" for r in ANSWER_ROLES if f"{r}_log_median" not in posterior]
-    if missing:
-        raise DataError(f"posterior has no {', '.join(missing)}: price points need a Van Westendorp fit")
+    if "answer_log_median" not in posterior:
+        raise DataError("posterior has no answer_log_median: price points need a Van Westendorp fit")
 
-    def flat(name):
-        return posterior[name].stack(sample=("chain", "draw")).transpose("sample", SEGMENT).values
+    def flat(name, role):
+        values = posterior[name].sel({ANSWER: role}).stack(sample=("chain", "draw"))
+        return values.transpose("sample", SEGMENT).values
 
-    mu = {r: flat(f"{r}_log_median") for r in ANSWER_ROLES}
-    sd = {r: flat(f"{r}_log_sd") for r in ANSWER_ROLES}
+    mu = {r: flat("answer_log_median", r) for r in ANSWER_ROLES}
+    sd = {r: flat("answer_log_sd", r) for r in ANSWER_ROLES}
     low = np.min(mu["too_cheap"] - 4 * sd["too_cheap"])
     high = np.max(mu["too_expensive"] + 4 * sd["too_expensive"])
     log_grid = np.linspace(low, high, grid_size)
