@@ -68,7 +68,7 @@ def time_pymc(model, data) -> float:
     with pymc_model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pm.sample(
-            **SAMPLING, cores=2, random_seed=1, target_accept=0.9, progressbar=False, nuts_sampler="pymc"
+            **SAMPLING, cores=2, random_seed=1, target_accept=0.95, progressbar=False, nuts_sampler="pymc"
         )
     return time.perf_counter() - start
 
@@ -82,7 +82,7 @@ def time_nutpie_parts(model, data) -> tuple[float, float]:
     start = time.perf_counter()
     compiled = nutpie.compile_pymc_model(pymc_model)
     compiled_at = time.perf_counter()
-    nutpie.sample(compiled, **SAMPLING, cores=2, seed=1, target_accept=0.9, progress_bar=False)
+    nutpie.sample(compiled, **SAMPLING, cores=2, seed=1, target_accept=0.95, progress_bar=False)
     return compiled_at - start, time.perf_counter() - compiled_at
 
 

@@ -136,7 +136,7 @@ def _fit_survey(args: argparse.Namespace) -> int:
         options["inconsistent"] = args.inconsistent
     if method == "van_westendorp":
         options["wtp_bounds"] = tuple(args.wtp_bounds.split("-"))
-    model = survey_model(method, _columns(args, method), **options)
+    model = survey_model(method, _columns(args, method), _priors(args.priors), **options)
     model.fit(args.data, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
     if args.output:
         model.save(args.output)
@@ -147,6 +147,18 @@ def _fit_survey(args: argparse.Namespace) -> int:
         if args.output:
             print(f"wrote {args.output}")
     return 0
+
+
+def _priors(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        priors = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PricingError(f"--priors: not JSON ({error.msg}); e.g. '{{\"segment_sd_sd\": 0.2}}'") from None
+    if not isinstance(priors, dict):
+        raise PricingError("--priors: must be a JSON object, e.g. '{\"segment_sd_sd\": 0.2}'")
+    return priors
 
 
 def _psm(args: argparse.Namespace) -> int:
@@ -259,6 +271,11 @@ def _add_fit_commands(commands) -> argparse._SubParsersAction:
                 help="answers that bound each respondent's WTP (default cheap-expensive)",
             )
         _add_sampling_options(sub)
+        sub.add_argument(
+            "--priors",
+            metavar="JSON",
+            help="prior settings over the defaults, e.g. '{\"segment_sd_sd\": 0.2}'",
+        )
         sub.set_defaults(run=_fit_survey)
     return methods
 

@@ -94,6 +94,11 @@ def test_gabor_granger_json_and_table(capsys, tmp_path):
         (["fit", "gabor-granger", "{bad_gg}"], r"column 'answer': lines 3, 4"),
         (["fit", "van-westendorp", "{vw}", "--segment", "region"], r"column 'region' \(segment\) not found"),
         (["fit", "stated", "{empty}"], r"empty.csv: file is empty"),
+        (
+            ["fit", "stated", "{stated}", "--priors", '{{"segment_sd": 1}}'],
+            r"priors: unknown key\(s\) segment_sd",
+        ),
+        (["fit", "stated", "{stated}", "--priors", "[1"], r"--priors: not JSON"),
     ],
 )
 def test_bad_input_is_one_line_naming_column_and_rows_exit_2(capsys, tmp_path, args, message):
@@ -104,6 +109,7 @@ def test_bad_input_is_one_line_naming_column_and_rows_exit_2(capsys, tmp_path, a
         "bad_gg": tmp_path / "bad_gg.csv",
         "bad_stated": tmp_path / "bad_stated.csv",
         "empty": tmp_path / "empty.csv",
+        "stated": DATA / "stated_wtp.csv",
     }
     files["bad_vw"].write_text("too_cheap,cheap,expensive,too_expensive,pc\n5,10,20,30,5\n5,10,lots,30,4\n")
     files["bad_gg"].write_text("respondent,price,answer\n1,10,yes\n1,20,perhaps\n2,10,2\n")
@@ -121,6 +127,7 @@ def test_fit_stated_json_and_saved_posterior(capsys, tmp_path):
     status, out, err = run(
         capsys, "fit", "stated", DATA / "stated_wtp.csv", "--segment", "segment",
         "--draws", 500, "--tune", 500, "--seed", 1, "--output", output, "--json",
+        "--priors", '{"segment_sd_sd": 0.2}',
     )  # fmt: skip
     assert status == 0, err
     result = json.loads(out)
@@ -132,5 +139,6 @@ def test_fit_stated_json_and_saved_posterior(capsys, tmp_path):
         assert abs(result["wtp"][segment]["mean"] - median) / median < 0.1
     idata = load_posterior(output)
     assert metadata(idata)["columns"]["segment"] == "segment"
+    assert metadata(idata)["priors"]["segment_sd_sd"] == 0.2  # overridden, stored with the fit
     mean = float(np.exp(idata.posterior["wtp_log_median"].sel(segment="SMB")).mean())
     assert result["wtp"]["SMB"]["mean"] == pytest.approx(mean)

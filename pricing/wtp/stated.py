@@ -340,12 +340,12 @@ class IntervalWTPModel:
         tune: int = 1000,
         chains: int = 2,
         seed: int = 0,
-        target_accept: float = 0.9,
+        target_accept: float = 0.95,
         progressbar: bool = False,
     ) -> az.InferenceData:
         """Read `source`, sample the posterior with nutpie, check it, and keep it in `self.idata`.
 
-        `target_accept` is NUTS's target acceptance rate (0.9: smaller steps than PyMC's 0.8, fewer
+        `target_accept` is NUTS's target acceptance rate (0.95: smaller steps than PyMC's 0.8, fewer
         divergences in the tails of the between-segment sds). Sampler problems (R-hat > 1.01, ESS < 400,
         divergences) raise a `SamplingWarning` and are listed in
         ``metadata(idata)["diagnostics"]``; the same `seed` gives the same draws.
