@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pricing.errors import DataError
+from pricing.errors import DataError, PricingError
 
 MAX_FILE_BYTES = 200_000_000
 _SHOWN = 5
@@ -98,6 +98,14 @@ def require_columns(frame: pd.DataFrame, columns: Mapping[str, str | None], labe
         if name is not None and name not in frame.columns:
             known = ", ".join(repr(c) for c in frame.columns)
             raise DataError(f"{label}: column {name!r} ({role}) not found; the file has columns {known}")
+
+
+def resolve_columns(columns: Mapping[str, str | None] | None, roles: Mapping[str, str | None]) -> dict:
+    """Role -> column: the defaults (`roles`) overridden by `columns`; an unknown role is an error."""
+    unknown = sorted(set(columns or {}) - set(roles))
+    if unknown:
+        raise PricingError(f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(roles)})")
+    return {**roles, **(columns or {})}
 
 
 def line_list(rows: Iterable[int]) -> str:

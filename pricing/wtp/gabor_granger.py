@@ -64,10 +64,7 @@ def read_answers(
     answers other than yes/no (also y/n, 1/0, true/false), a respondent answering twice at one price, a
     respondent in two segments, weights that are not positive numbers or that differ within a respondent.
     """
-    unknown = sorted(set(columns or {}) - set(ROLES))
-    if unknown:
-        raise PricingError(f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
-    resolved = {**ROLES, **(columns or {})}
+    resolved = survey.resolve_columns(columns, ROLES)
     frame, label, sha256 = survey.read_survey(source)
     survey.require_columns(frame, resolved, label)
     respondent = survey.label_column(frame, resolved["respondent"], label)

@@ -297,13 +297,7 @@ class IntervalWTPModel:
     # -- data
     def resolved_columns(self) -> dict[str, str | None]:
         """Role -> column, defaults overridden by `columns`; an unknown role raises `PricingError`."""
-        columns = dict(self.columns or {})
-        unknown = sorted(set(columns) - set(self.roles))
-        if unknown:
-            raise PricingError(
-                f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(self.roles)})"
-            )
-        return {**self.roles, **columns}
+        return survey.resolve_columns(self.columns, self.roles)
 
     def read(self, source: str | os.PathLike | pd.DataFrame) -> tuple[Intervals, str, dict[str, str]]:
         """Read a survey file (or frame): its `Intervals`, the data's SHA-256 and the columns used."""

@@ -112,10 +112,7 @@ def read_psm(
     Price cells may be blank (the respondent is then invalid and dropped); text in them is an error naming
     the column and lines. Purchase likelihoods must be on `pi_scale` or one of the labels.
     """
-    unknown = sorted(set(columns or {}) - set(ROLES))
-    if unknown:
-        raise PricingError(f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(ROLES)})")
-    resolved = {**ROLES, **(columns or {})}
+    resolved = survey.resolve_columns(columns, ROLES)
     frame, label, sha256 = survey.read_survey(source)
     if (resolved["pi_cheap"] is None) != (resolved["pi_expensive"] is None):
         raise PricingError("columns: give both pi_cheap and pi_expensive (purchase likelihoods) or neither")
