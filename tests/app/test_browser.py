@@ -198,6 +198,41 @@ def test_wtp_page_reads_a_van_westendorp_survey(server, browser, tmp_path):
         page.close()
 
 
+def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
+    """Type `text` into a data editor's cell (row and column counted from 0, by keyboard from the first)."""
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 60, box["y"] + 52)  # the first data row's first column
+    for key, times in (("ArrowDown", row), ("ArrowRight", column)):
+        for _ in range(times):
+            page.keyboard.press(key)
+    time.sleep(0.3)
+    page.keyboard.press("Enter")  # open the cell's editor
+    time.sleep(0.5)
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    time.sleep(0.3)
+    page.keyboard.press("Enter")
+
+
+def test_editing_a_table_cell_validates_and_applies(server, browser):
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{server}/scenario")
+        _settled(page)
+        offerings = page.locator("[data-testid=stDataFrame]").nth(3)  # attributes, segments x2, offerings
+        _edit_cell(page, offerings, row=1, column=2, text="-3")  # TaskHub's price
+        page.wait_for_selector("text=offerings[1].price: Input should be greater than 0", timeout=30000)
+        _settled(page)
+        assert page.locator("[data-testid=stException]").count() == 0
+        _edit_cell(page, page.locator("[data-testid=stDataFrame]").nth(3), row=1, column=2, text="11")
+        page.wait_for_url(re.compile(r"offerings%5BTaskHub%5D\.price=11"), timeout=30000)
+        _settled(page)
+        assert page.locator("text=The scenario is valid").count() == 1
+    finally:
+        page.close()
+
+
 def test_simulate_details_render(server, browser):
     page = browser.new_page(viewport=VIEWPORT)
     try:
