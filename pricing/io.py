@@ -7,6 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a plain `open(path, "w")` would give: the existing file's, else 0o666 less the umask.
+
+    `mkstemp` creates files readable by their owner only; a shared scenario must stay readable.
+    """
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same folder and an atomic rename."""
     path = Path(path)
@@ -16,6 +29,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -29,12 +43,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path` for a writer that needs a file name; rename it into place on success."""
+    """Yield a temporary path beside `path` for a writer needing a name; rename it into place on success."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
