@@ -91,7 +91,10 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
             "satisfaction": [money("satisfaction", r, 1) for _, r in table.iterrows()],
         }
     )
-    note = "best price: maximises expected profit [90% interval of the per-draw optimum]; others at that price, [90% interval]"
+    note = (
+        "best price: maximises expected profit [90% interval of the per-draw optimum]; "
+        "the other figures at that price [90% interval]"
+    )
     return shown.to_string(index=False) + "\n" + note
 
 
