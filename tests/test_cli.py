@@ -188,3 +188,18 @@ def test_cli_in_a_subprocess(tmp_path, scenario_file, broken_file):
     )
     assert done.returncode == EXIT_USAGE
     assert done.stdout == "" and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `pricing schema | head -c 10`: the pipe closes before the command writes.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pricing.cli", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors
