@@ -245,7 +245,7 @@ class Market(_Model):
         None, description="Our prices to simulate; default 50%..150% of our current price in 61 steps."
     )
     integration_nodes: Annotated[int, Field(ge=1, le=200)] = Field(
-        24, description="Quadrature nodes integrating over customers' WTP spread within a segment."
+        16, description="Quadrature nodes integrating over customers' WTP spread within a segment."
     )
 
 

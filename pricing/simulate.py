@@ -77,10 +77,11 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
             from pricing.wtp import fitted_segment_draws  # ArviZ (and PyMC to fit on load) only when needed
 
             fitted = fitted_segment_draws(
-                segment.wtp, segment.name, scenario.base_dir, scenario.seed, draws, rng
+                segment.wtp, segment.name, scenario.base_dir, scenario.seed, draws, rng, names
             )
             for name, values in fitted.items():
-                parameters[name][:, i] = values
+                known = ~np.isnan(values)  # attributes a conjoint fit does not know keep the scenario's
+                parameters[name][:, i][known] = values[known]
     return parameters
 
 

@@ -57,6 +57,11 @@ def test_map_fit_prints_json_and_writes_posterior_and_scenario(capsys, tmp_path)
         np.sort(drawn["wtp_log_median"][:, 1]),
         np.sort(fit.posterior["wtp_log_median"].sel(segment="pros").values.ravel()),
     )
+    # ... and, jointly with the WTP, the fit's money value of each attribute and its logit scale
+    storage = starter.attribute_names.index("storage")
+    np.testing.assert_allclose(np.sort(drawn["value_per_unit"][:, 1, storage]), np.sort(wtp.values.ravel()))
+    scale = fit.posterior["logit_scale"].sel(segment="pros").values.ravel()
+    np.testing.assert_allclose(np.sort(drawn["logit_scale"][:, 1]), np.sort(scale))
     results = simulate(starter, draws=200)
     assert float(results["share"].sum("offering").min()) > 0
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pricing.dims import ATTRIBUTE
 from pricing.errors import DataError, PricingError
 from pricing.wtp.posterior import (
     SamplingWarning,
@@ -78,7 +79,13 @@ def _posterior_for(wtp, segment_name: str, base_dir: Path, seed: int):
 
 
 def fitted_segment_draws(
-    wtp, segment_name: str, base_dir: str | os.PathLike, seed: int, draws: int, rng: np.random.Generator
+    wtp,
+    segment_name: str,
+    base_dir: str | os.PathLike,
+    seed: int,
+    draws: int,
+    rng: np.random.Generator,
+    attribute_names: list[str] | tuple[str, ...] = (),
 ) -> dict[str, np.ndarray]:
     """Posterior draws of one scenario segment whose WTP points to a saved posterior or to survey data.
 
@@ -96,12 +103,34 @@ def fitted_segment_draws(
         Draws wanted.
     rng : numpy.random.Generator
         Resamples the posterior's draws (see `posterior_draws`).
+    attribute_names : list of str
+        The scenario's attributes, in order: a conjoint fit's money value of those it knows replaces the
+        scenario's.
 
     Returns
     -------
     dict
-        ``wtp_log_median`` and ``wtp_log_sd``, each of shape (draws,).
+        ``wtp_log_median`` and ``wtp_log_sd``, each of shape (draws,); for conjoint fits also the joint
+        draws of ``logit_scale`` (draws,) and ``value_per_unit`` (draws, n_attributes), NaN for attributes
+        the fit does not know (they keep the scenario's values).
     """
     idata = _posterior_for(wtp, segment_name, Path(base_dir), seed)
-    fitted = posterior_draws(idata, [wtp.segment or segment_name], draws, rng)
-    return {name: fitted[name][:, 0] for name in ("wtp_log_median", "wtp_log_sd")}
+    name = wtp.segment or segment_name
+    if "wtp_log_median" not in idata.posterior:
+        raise DataError(
+            f"segment {segment_name!r}: the fit in wtp.{wtp.source} has no reference WTP (a choice fit "
+            "without a none alternative); give the segment an elicited wtp and attach the fit in the app"
+        )
+    posterior = idata.posterior
+    fitted_attributes = [str(a) for a in posterior[ATTRIBUTE].values] if ATTRIBUTE in posterior else []
+    shared = [a for a in attribute_names if a in fitted_attributes]
+    fitted = posterior_draws(idata, [name], draws, rng, attribute_names=shared if shared else None)
+    result = {
+        key: fitted[key][:, 0] for key in ("wtp_log_median", "wtp_log_sd", "logit_scale") if key in fitted
+    }
+    if "value_per_unit" in fitted and shared:
+        values = np.full((draws, len(attribute_names)), np.nan)
+        for j, attribute in enumerate(shared):
+            values[:, list(attribute_names).index(attribute)] = fitted["value_per_unit"][:, 0, j]
+        result["value_per_unit"] = values
+    return result
