@@ -108,6 +108,17 @@ def browser():
             chromium.close()
 
 
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser tab; if the test fails, a screenshot goes to test-artifacts/failed-<test>.png."""
+    tab = browser.new_page(viewport=VIEWPORT)
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        tab.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
+    tab.close()
+
+
 def _settled(page, timeout: float = 60.0, quiet: float = 1.0) -> None:
     """Wait until the script run finished, lazy widgets and every chart have drawn, and the page is still."""
     page.wait_for_selector("[data-testid=stApp]", timeout=timeout * 1000)
@@ -149,53 +160,45 @@ def _save(page, name: str) -> None:
         shutil.copyfile(path, Path(extra) / f"{name}.png")
 
 
-def test_price_change_with_keyboard_redraws_and_changes_profit(server, browser):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(server)
-        _settled(page)
-        assert page.locator("[data-testid=stException]").count() == 0
-        profit_before = _metric(page, "Profit")
-        chart = page.locator("[data-testid=stVegaLiteChart]").first
-        picture_before = chart.screenshot()
+def test_price_change_with_keyboard_redraws_and_changes_profit(server, page):
+    page.goto(server)
+    _settled(page)
+    assert page.locator("[data-testid=stException]").count() == 0
+    profit_before = _metric(page, "Profit")
+    chart = page.locator("[data-testid=stVegaLiteChart]").first
+    picture_before = chart.screenshot()
 
-        page.locator("[data-testid=stSlider] input[type=range]").first.focus()
-        for _ in range(4):  # four grid steps up: EUR 12.00 -> 13.00
-            page.keyboard.press("ArrowRight")
-        deadline = time.monotonic() + 30
-        while _metric(page, "Profit") == profit_before and time.monotonic() < deadline:
-            time.sleep(0.2)
-        _settled(page)
-        profit_after = _metric(page, "Profit")
-        assert profit_after != profit_before
-        assert chart.screenshot() != picture_before, "the profit chart did not redraw"
-        page.wait_for_url(re.compile(r"[?&]price=13(&|$)"), timeout=15000)  # the share link follows
-        _save(page, "simulate")
-    finally:
-        page.close()
+    page.locator("[data-testid=stSlider] input[type=range]").first.focus()
+    for _ in range(4):  # four grid steps up: EUR 12.00 -> 13.00
+        page.keyboard.press("ArrowRight")
+    deadline = time.monotonic() + 30
+    while _metric(page, "Profit") == profit_before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    _settled(page)
+    profit_after = _metric(page, "Profit")
+    assert profit_after != profit_before
+    assert chart.screenshot() != picture_before, "the profit chart did not redraw"
+    page.wait_for_url(re.compile(r"[?&]price=13(&|$)"), timeout=15000)  # the share link follows
+    _save(page, "simulate")
 
 
-def test_wtp_page_reads_a_van_westendorp_survey(server, browser, tmp_path):
+def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):
     from test_wtp_page import van_westendorp_csv
 
     survey = tmp_path / "price_sensitivity.csv"
     survey.write_bytes(van_westendorp_csv())
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{server}/wtp")
-        _settled(page)
-        page.get_by_text("Van Westendorp", exact=True).first.click()
-        page.wait_for_selector("text=four price answers", timeout=30000)
-        _settled(page)
-        uploader = page.locator("[data-testid=stFileUploader]").filter(has_text="Upload a survey")
-        uploader.locator("input[type=file]").set_input_files(str(survey))
-        page.wait_for_selector("text=Van Westendorp price sensitivity meter", timeout=30000)
-        _settled(page)
-        assert page.locator("[data-testid=stException]").count() == 0
-        assert page.locator("[data-testid=stMetric]").filter(has_text="OPP").count() == 1
-        _save(page, "wtp")
-    finally:
-        page.close()
+    page.goto(f"{server}/wtp")
+    _settled(page)
+    page.get_by_text("Van Westendorp", exact=True).first.click()
+    page.wait_for_selector("text=four price answers", timeout=30000)
+    _settled(page)
+    uploader = page.locator("[data-testid=stFileUploader]").filter(has_text="Upload a survey")
+    uploader.locator("input[type=file]").set_input_files(str(survey))
+    page.wait_for_selector("text=Van Westendorp price sensitivity meter", timeout=30000)
+    _settled(page)
+    assert page.locator("[data-testid=stException]").count() == 0
+    assert page.locator("[data-testid=stMetric]").filter(has_text="OPP").count() == 1
+    _save(page, "wtp")
 
 
 def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
@@ -215,45 +218,33 @@ def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_editing_a_table_cell_validates_and_applies(server, browser):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{server}/scenario")
-        _settled(page)
-        offerings = page.locator("[data-testid=stDataFrame]").nth(3)  # attributes, segments x2, offerings
-        _edit_cell(page, offerings, row=1, column=2, text="-3")  # TaskHub's price
-        page.wait_for_selector("text=offerings[1].price: Input should be greater than 0", timeout=30000)
+def test_editing_a_table_cell_validates_and_applies(server, page):
+    page.goto(f"{server}/scenario")
+    _settled(page)
+    offerings = page.locator("[data-testid=stDataFrame]").nth(3)  # attributes, segments x2, offerings
+    _edit_cell(page, offerings, row=1, column=2, text="-3")  # TaskHub's price
+    page.wait_for_selector("text=offerings[1].price: Input should be greater than 0", timeout=30000)
+    _settled(page)
+    assert page.locator("[data-testid=stException]").count() == 0
+    _edit_cell(page, page.locator("[data-testid=stDataFrame]").nth(3), row=1, column=2, text="11")
+    page.wait_for_url(re.compile(r"offerings%5BTaskHub%5D\.price=11"), timeout=30000)
+    _settled(page)
+    assert page.locator("text=The scenario is valid").count() == 1
+
+
+def test_simulate_details_render(server, page):
+    page.goto(server)
+    _settled(page)
+    for tab in ("Segments", "Variants", "Value map"):
+        page.get_by_role("tab", name=tab).click()
         _settled(page)
         assert page.locator("[data-testid=stException]").count() == 0
-        _edit_cell(page, page.locator("[data-testid=stDataFrame]").nth(3), row=1, column=2, text="11")
-        page.wait_for_url(re.compile(r"offerings%5BTaskHub%5D\.price=11"), timeout=30000)
-        _settled(page)
-        assert page.locator("text=The scenario is valid").count() == 1
-    finally:
-        page.close()
-
-
-def test_simulate_details_render(server, browser):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(server)
-        _settled(page)
-        for tab in ("Segments", "Variants", "Value map"):
-            page.get_by_role("tab", name=tab).click()
-            _settled(page)
-            assert page.locator("[data-testid=stException]").count() == 0
-            _save(page.locator("[data-testid=stTabs]").first, f"simulate-{tab.lower().replace(' ', '-')}")
-    finally:
-        page.close()
+        _save(page.locator("[data-testid=stTabs]").first, f"simulate-{tab.lower().replace(' ', '-')}")
 
 
 @pytest.mark.parametrize("name", [n for n in PAGES if n not in ("simulate", "wtp")])
-def test_every_page_renders(server, browser, name):
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        page.goto(f"{server}/{PAGES[name]}")
-        _settled(page)
-        assert page.locator("[data-testid=stException]").count() == 0
-        _save(page, name)
-    finally:
-        page.close()
+def test_every_page_renders(server, page, name):
+    page.goto(f"{server}/{PAGES[name]}")
+    _settled(page)
+    assert page.locator("[data-testid=stException]").count() == 0
+    _save(page, name)
