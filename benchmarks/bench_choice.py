@@ -19,21 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
 
-from make_choice_data import make_choice_data  # noqa: E402
+from make_choice_data import COLUMNS, make_choice_data  # noqa: E402
 
-from pricing.wtp.choice import ChoiceColumns, fit_choice  # noqa: E402
-
-COLUMNS = ChoiceColumns(
-    id="id",
-    task="task",
-    alt="alt",
-    choice="choice",
-    price="price",
-    attributes=("storage", "speed", "colour"),
-    none_alt="none",
-    segment="segment",
-    refs={"colour": "green"},
-)
+from pricing.wtp.choice import fit_choice  # noqa: E402
 
 
 def run(sampler: str, draws: int, tune: int, chains: int, respondents: int, seed: int) -> dict:

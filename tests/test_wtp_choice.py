@@ -28,6 +28,7 @@ from pricing.wtp.posterior import load_posterior, posterior_draws
 
 HEATING = Path(__file__).parents[2] / "shared" / "data" / "heating" / "heating_wide.csv"
 sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
+from make_choice_data import COLUMNS as CONJOINT  # noqa: E402
 from make_choice_data import make_choice_data  # noqa: E402
 
 ALTERNATIVES = ("gc", "gr", "ec", "er", "hp")
@@ -350,18 +351,6 @@ def test_predict_refuses_unknown_levels():
 
 
 # ---- synthetic conjoint with segments and a none alternative ---------------------------------------------
-
-CONJOINT = ChoiceColumns(
-    id="id",
-    task="task",
-    alt="alt",
-    choice="choice",
-    price="price",
-    attributes=("storage", "speed", "colour"),
-    none_alt="none",
-    segment="segment",
-    refs={"colour": "green"},
-)
 
 
 @pytest.fixture(scope="module")

@@ -14,27 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing.wtp.choice import ChoiceColumns, fit_choice
+from pricing.wtp.choice import fit_choice
 from pricing.wtp.posterior import SamplingWarning
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
+from make_choice_data import COLUMNS as CONJOINT  # noqa: E402
 from make_choice_data import TRUE_MEAN, TRUE_SD, make_choice_data  # noqa: E402
 from test_wtp_choice import MODEL_A, MODEL_B, PUBLISHED_A, PUBLISHED_B, heating_long  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-CONJOINT = ChoiceColumns(
-    id="id",
-    task="task",
-    alt="alt",
-    choice="choice",
-    price="price",
-    attributes=("storage", "speed", "colour"),
-    none_alt="none",
-    segment="segment",
-    refs={"colour": "green"},
-)
 
 
 @pytest.fixture(scope="module")

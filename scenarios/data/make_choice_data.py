@@ -15,6 +15,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pricing.wtp.choice import ChoiceColumns
+
+#: How the columns of this data map to a choice model (green is the colour's reference level).
+COLUMNS = ChoiceColumns(
+    id="id",
+    task="task",
+    alt="alt",
+    choice="choice",
+    price="price",
+    attributes=("storage", "speed", "colour"),
+    none_alt="none",
+    segment="segment",
+    refs={"colour": "green"},
+)
 PRICES = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0)
 STORAGE = (1.0, 2.0, 4.0)
 SPEED = (1.0, 2.0, 3.0)
