@@ -128,7 +128,9 @@ def _settled(page, timeout: float = 60.0, quiet: float = 1.0) -> None:
         snapshot = page.evaluate(
             """() => {
                 const q = (s) => document.querySelectorAll(s).length;
-                return [q('*'), q('[data-testid=stStatusWidget]'),
+                const app = document.querySelector('[data-testid=stApp]');
+                const state = app ? app.getAttribute('data-test-script-state') : 'initial';
+                return [q('*'), state === 'notRunning' ? 0 : 1,
                         q('[data-testid=stSkeleton], [data-testid=stSkeletonElement]'),
                         q('[data-testid=stVegaLiteChart]'),
                         q('[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg')];
