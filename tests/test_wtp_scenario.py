@@ -111,3 +111,18 @@ def test_survey_data_is_fitted_on_load_once(tmp_path):
     assert abs(np.median(parameters["wtp_log_sd"][:, 0]) - 0.35) < 0.08
     simulate(scenario, draws=50)
     assert len(wtp._fits_on_load) == before + 1  # fitted once, reused by the second call
+
+
+def test_a_replaced_posterior_file_is_read_again(tmp_path):
+    """Saved posteriors are cached per file version: a refit written over the file must be seen."""
+    from pricing.wtp.posterior import save_posterior
+
+    shutil.copy(POSTERIOR, tmp_path / "fit.nc")
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text("{posterior: fit.nc, segment: SMB}"))
+    before = segment_parameters(load_scenario(path), 50, np.random.default_rng(0))["wtp_log_median"]
+    idata = load_posterior(POSTERIOR)
+    idata.posterior["wtp_log_median"] = idata.posterior["wtp_log_median"] + 1.0  # WTP x e
+    save_posterior(idata, tmp_path / "fit.nc")
+    after = segment_parameters(load_scenario(path), 50, np.random.default_rng(0))["wtp_log_median"]
+    np.testing.assert_allclose(after, before + 1.0)

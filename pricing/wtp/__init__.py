@@ -6,6 +6,7 @@ method modules are imported on first use so that loading a saved posterior stays
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -62,6 +63,12 @@ def fit_survey(method: str, source, columns=None, priors=None, **sample_options:
     return model
 
 
+@functools.lru_cache(maxsize=16)
+def _load_posterior_cached(path: str, mtime_ns: int, size: int):
+    """A saved posterior, read once per file version (the app re-simulates on every competitor price)."""
+    return load_posterior(path)
+
+
 def _posterior_for(wtp, segment_name: str, base_dir: Path, seed: int):
     path = base_dir / (wtp.posterior or wtp.data)
     if not path.is_file():
@@ -70,7 +77,8 @@ def _posterior_for(wtp, segment_name: str, base_dir: Path, seed: int):
             f"(paths are relative to the scenario file's folder {base_dir})"
         )
     if wtp.source == "posterior":
-        return load_posterior(path)
+        stat = path.stat()
+        return _load_posterior_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     columns = json.dumps(dict(wtp.columns), sort_keys=True)
     key = (str(path.resolve()), file_sha256(path), wtp.method, columns, seed)
     if key not in _fits_on_load:  # fitting takes seconds: once per data file, method, columns and seed
