@@ -20,6 +20,7 @@ from pricing.errors import PricingError
 OUR_COLOR = "#1f5fa8"
 COMPETITOR_COLORS = ("#e8762d", "#c03d3e", "#3a9e8f", "#8c6bb1", "#b07a3b", "#d4679d", "#6b8e23", "#7f7f7f")
 NONE_COLOR = "#b8b8b8"
+SEGMENT_COLORS = ("#5c6bc0", "#2a9d5c", "#d98c1f", "#a23b72", "#00897b", "#8d6e63", "#c0ca33", "#455a64")
 VARIANT_COLORS = ("#1f5fa8", "#2a9d5c", "#d98c1f", "#a23b72", "#5c6bc0", "#8d6e63", "#00897b", "#c0ca33")
 BAND_OPACITY = 0.22
 WIDTH = 560
@@ -60,6 +61,11 @@ def offering_colors(offerings: Sequence[str]) -> dict[str, str]:
 def variant_colors(variants: Sequence[str]) -> dict[str, str]:
     """Colour of each variant, in scenario order."""
     return {name: VARIANT_COLORS[i % len(VARIANT_COLORS)] for i, name in enumerate(variants)}
+
+
+def segment_colors(segments: Sequence[str]) -> dict[str, str]:
+    """Colour of each customer segment, in order (a palette apart from the offerings')."""
+    return {name: SEGMENT_COLORS[i % len(SEGMENT_COLORS)] for i, name in enumerate(segments)}
 
 
 def _scale(colors: dict[str, str], present: Sequence[str] | None = None) -> alt.Scale:
@@ -444,13 +450,19 @@ def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -
     )
 
 
-def attribute_wtp_chart(wtp: pd.DataFrame, currency: str) -> alt.LayerChart:
+def attribute_wtp_chart(
+    wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None
+) -> alt.LayerChart:
     """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
 
     `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
     """
     y = alt.Y("attribute:N", title=None, sort=list(dict.fromkeys(wtp["attribute"])))
-    color = alt.Color("segment:N", legend=alt.Legend(title=None, orient="top"))
+    color = alt.Color(
+        "segment:N",
+        scale=_scale(colors, wtp["segment"].unique()) if colors else alt.Undefined,
+        legend=alt.Legend(title=None, orient="top"),
+    )
     offset = alt.YOffset("segment:N")
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
     whiskers = (

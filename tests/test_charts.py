@@ -29,6 +29,7 @@ def test_offering_colours_are_fixed_per_position_and_none_is_grey():
     many = charts.offering_colors([f"o{i}" for i in range(12)])
     assert many["o1"] == many["o9"]  # the palette wraps round after eight competitors
     assert len(set(charts.variant_colors(["a", "b", "c"]).values())) == 3
+    assert charts.segment_colors(["x", "y"]) == {"x": charts.SEGMENT_COLORS[0], "y": charts.SEGMENT_COLORS[1]}
 
 
 def test_metric_titles_carry_units():

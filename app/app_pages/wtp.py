@@ -310,7 +310,10 @@ if fits:
     if "wtp_log_median" in idata.posterior:
         st.markdown("**WTP per segment**: share of each segment's customers who would pay at least the price")
         demand = wtp_fits.demand(idata, wtp_fits.price_range(idata))
-        st.altair_chart(charts.wtp_demand_chart(demand, currency), width="stretch", key="wtp_demand_chart")
+        palette = charts.segment_colors([str(x) for x in idata.posterior["segment"].values])
+        st.altair_chart(
+            charts.wtp_demand_chart(demand, currency, palette), width="stretch", key="wtp_demand_chart"
+        )
         if "summary" in record:
             table = record["summary"].rename(
                 columns={
@@ -330,7 +333,11 @@ if fits:
     if "attribute_wtp" in record:
         st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
         st.altair_chart(
-            charts.attribute_wtp_chart(record["attribute_wtp"], currency),
+            charts.attribute_wtp_chart(
+                record["attribute_wtp"],
+                currency,
+                charts.segment_colors([str(x) for x in idata.posterior["segment"].values]),
+            ),
             width="stretch",
             key="attribute_wtp_chart",
         )
@@ -350,8 +357,8 @@ if fits:
     missing = [s.name for s in current.segments if s.name not in fit_segments]
     if missing:
         attach_col.caption(
-            f"Segments of the scenario missing from the fit: {', '.join(missing)} (the fit has "
-            f"{', '.join(fit_segments)}); rename segments on the Scenario page to match."
+            f"Not in the fit, so they keep the scenario's estimates: {', '.join(missing)} (the fit has "
+            f"{', '.join(fit_segments)}). Segments match by name; rename them on the Scenario page."
         )
     if "choice_fit" in record:
         starter_col.button(
