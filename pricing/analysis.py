@@ -118,24 +118,22 @@ def variant_summary(results: xr.Dataset) -> pd.DataFrame:
     """
     optimum = expected_best_price(results)
     per_draw = best_price(results).quantile([0.05, 0.95], dim=DRAW)
-    p_best = probability_most_profitable(results)
-    view = market_view(results).sel({SEGMENT: ALL})
-    ours = results.attrs.get("our_offering", str(results[OFFERING].values[0]))
-    rows = []
-    for variant in results[VARIANT].values:
-        at = view.sel({VARIANT: variant, PRICE: optimum.sel({VARIANT: variant}).item(), OFFERING: ours})
-        row = {
-            VARIANT: variant,
-            "best_price": float(optimum.sel({VARIANT: variant})),
-            "best_price_q05": float(per_draw.sel({VARIANT: variant, "quantile": 0.05})),
-            "best_price_q95": float(per_draw.sel({VARIANT: variant, "quantile": 0.95})),
-            "p_most_profitable": float(p_best.sel({VARIANT: variant})),
+    # each variant at its own best price (pointwise selection), our offering only, market totals
+    view = _our_view(results.sel({PRICE: optimum})).sel({SEGMENT: ALL})
+    table = pd.DataFrame(
+        {
+            VARIANT: results[VARIANT].values,
+            "best_price": optimum.values,
+            "best_price_q05": per_draw.sel(quantile=0.05).values,
+            "best_price_q95": per_draw.sel(quantile=0.95).values,
+            "p_most_profitable": probability_most_profitable(results).values,
         }
-        for metric in ("share", "volume", "revenue", "profit", "satisfaction"):
-            stats = interval(at[metric])
-            row |= {f"{metric}_{k}": float(stats[k]) for k in ("mean", "q05", "q95")}
-        rows.append(row)
-    return pd.DataFrame(rows)
+    )
+    for metric in ("share", "volume", "revenue", "profit", "satisfaction"):
+        stats = interval(view[metric].transpose(DRAW, VARIANT))
+        for k in ("mean", "q05", "q95"):
+            table[f"{metric}_{k}"] = stats[k].values
+    return table
 
 
 def value_map(results: xr.Dataset, variant: str | None = None) -> pd.DataFrame:
