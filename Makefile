@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 export PYTENSOR_FLAGS ?= blas__ldflags=-lopenblas
 export PYTHONHASHSEED := 0
 
-.PHONY: app test test-fast bench lint system-deps screenshots
+.PHONY: app test test-fast bench bench-fits lint system-deps screenshots
 
 app: $(STAMP) system-deps
 	$(PY) -m streamlit run app/streamlit_app.py
@@ -22,6 +22,12 @@ screenshots: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_app.py
+
+# The model-fitting benchmarks: several minutes (the mixed logit alone takes about two).
+bench-fits: $(STAMP) system-deps
+	$(PY) benchmarks/bench_wtp.py
+	$(PY) benchmarks/bench_choice.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pricing app tests benchmarks
