@@ -218,7 +218,7 @@ class Variant(_Model):
 
 
 class PriceGrid(_Model):
-    """Prices of our offering to simulate: `steps` evenly spaced from `min` to `max`, plus the current price."""
+    """Prices of our offering to simulate: `steps` evenly spaced from `min` to `max`, and the current one."""
 
     min: PositiveMoney
     max: PositiveMoney
