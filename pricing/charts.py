@@ -36,6 +36,14 @@ METRIC_LABELS = {
     "surplus": ("Consumer surplus", ",.0f"),
 }
 MONEY_METRICS = ("revenue", "profit", "surplus")
+#: Short names of our headline metrics, in the order the pages show them (tiles, tables, pickers).
+HEADLINE_METRICS = {
+    "share": "Market share",
+    "volume": "Units sold",
+    "revenue": "Revenue",
+    "profit": "Profit",
+    "satisfaction": "Satisfaction",
+}
 
 
 def metric_title(metric: str, currency: str) -> str:

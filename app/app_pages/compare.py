@@ -13,14 +13,8 @@ from pricing import analysis, charts
 from pricing.errors import PricingError
 from pricing.scenario import scenario_hash
 
-METRICS = ("share", "volume", "revenue", "profit", "satisfaction")
-LABELS = {
-    "share": "Market share",
-    "volume": "Units sold",
-    "revenue": "Revenue",
-    "profit": "Profit",
-    "satisfaction": "Satisfaction",
-}
+LABELS = charts.HEADLINE_METRICS
+METRICS = tuple(LABELS)
 
 
 def _changes(current) -> str:

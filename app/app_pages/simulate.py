@@ -13,14 +13,8 @@ from pricing import charts
 from pricing.errors import ScenarioError
 from pricing.scenario import scenario_hash, with_changes
 
-HEADLINE = ("share", "volume", "revenue", "profit", "satisfaction")
-LABELS = {
-    "share": "Market share",
-    "volume": "Units sold",
-    "revenue": "Revenue",
-    "profit": "Profit",
-    "satisfaction": "Satisfaction",
-}
+LABELS = charts.HEADLINE_METRICS
+HEADLINE = tuple(LABELS)
 
 
 def _set_view(field: str, key: str) -> None:
