@@ -81,6 +81,10 @@ def _scale(colors: dict[str, str], present: Sequence[str] | None = None) -> alt.
     return alt.Scale(domain=names, range=[colors[n] for n in names])
 
 
+# Channels are spelled as objects (alt.Y("mean:Q"), not "mean:Q"): Altair 6 turns each bare shorthand into a
+# channel by hashing its whole schema, about 4 ms a time, which the app pays on every re-simulation.
+
+
 def curve_chart(
     curves: pd.DataFrame,
     metric: str,
@@ -115,7 +119,7 @@ def curve_chart(
             legend=alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=500),
         )
     else:
-        color = alt.value(OUR_COLOR)
+        color = alt.ColorValue(OUR_COLOR)
     tooltip = [
         alt.Tooltip("price:Q", title="price", format=",.2f"),
         alt.Tooltip("mean:Q", title="mean", format=y_format),
@@ -126,19 +130,21 @@ def curve_chart(
         tooltip.insert(0, alt.Tooltip(f"{color_by}:N"))
     base = alt.Chart(data).encode(x=x)
     band = base.mark_area(opacity=BAND_OPACITY).encode(
-        y=alt.Y("q05:Q", title=y_title, axis=alt.Axis(format=y_format)), y2="q95:Q", color=color
+        y=alt.Y("q05:Q", title=y_title, axis=alt.Axis(format=y_format)), y2=alt.Y2("q95"), color=color
     )
-    line = base.mark_line(strokeWidth=2.5).encode(y="mean:Q", color=color, tooltip=tooltip)
+    line = base.mark_line(strokeWidth=2.5).encode(y=alt.Y("mean:Q"), color=color, tooltip=tooltip)
     layers = [band, line]
     if selected_price is not None:
         layers.append(
             alt.Chart(pd.DataFrame({"price": [selected_price], "label": ["selected price"]}))
             .mark_rule(color="#444", strokeDash=[5, 4])
-            .encode(x="price:Q", tooltip=[alt.Tooltip("price:Q", title="selected price", format=",.2f")])
+            .encode(
+                x=alt.X("price:Q"), tooltip=[alt.Tooltip("price:Q", title="selected price", format=",.2f")]
+            )
         )
     if optimum is not None and color_by is None:
         at = data.iloc[(data["price"] - optimum).abs().argsort()[:1]]
-        point = alt.Chart(at).encode(x="price:Q", y="mean:Q")
+        point = alt.Chart(at).encode(x=alt.X("price:Q"), y=alt.Y("mean:Q"))
         layers.append(
             point.mark_point(shape="diamond", size=160, filled=True, color="#111").encode(
                 tooltip=[alt.Tooltip("price:Q", title="best price", format=",.2f")]
@@ -183,7 +189,12 @@ def value_map_chart(
     interval = (
         alt.Chart(data)
         .mark_rule(strokeWidth=3, opacity=0.5)
-        .encode(x="perceived_value_q05:Q", x2="perceived_value_q95:Q", y="price:Q", color=color)
+        .encode(
+            x=alt.X("perceived_value_q05:Q"),
+            x2=alt.X2("perceived_value_q95"),
+            y=alt.Y("price:Q"),
+            color=color,
+        )
     )
     points = (
         alt.Chart(data)
@@ -202,7 +213,9 @@ def value_map_chart(
         )
     )
     labels = (
-        alt.Chart(data).mark_text(dy=-16, fontWeight="bold").encode(x=x, y=y, text="offering:N", color=color)
+        alt.Chart(data)
+        .mark_text(dy=-16, fontWeight="bold")
+        .encode(x=x, y=y, text=alt.Text("offering:N"), color=color)
     )
     return alt.layer(equivalence, interval, points, labels).properties(
         width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
