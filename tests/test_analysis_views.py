@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from pricing import analysis
 from pricing.errors import PricingError
@@ -171,3 +174,50 @@ def test_parameters_from_fit_without_a_shared_segment_say_so(small_scenario):
         PricingError, match=r"none of the scenario's segments \(budget, premium\) is in the fit"
     ):
         analysis.parameters_from_fit(small_scenario, _fit(["SMB"]))
+
+
+@given(
+    values=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=7),
+        elements=st.floats(-1e6, 1e6) | st.just(np.nan),
+    ),
+    data=st.data(),
+)
+@settings(max_examples=200, deadline=None)
+def test_stats_are_numpys_mean_and_linear_quantiles(values, data):
+    axis = data.draw(st.integers(0, values.ndim - 1))
+    stats = analysis._stats(values, axis=axis)
+    with np.errstate(invalid="ignore"):
+        expected = np.quantile(values, analysis.QUANTILES, axis=axis)
+    for k, q in zip(("q05", "q50", "q95"), expected, strict=True):
+        np.testing.assert_allclose(stats[k], q, rtol=1e-12, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(stats["mean"], values.mean(axis=axis), equal_nan=True)
+
+
+def test_stats_by_hand():
+    stats = analysis._stats(np.array([[4.0, 1.0, 3.0, 2.0, 5.0]]), axis=1)  # sorted 1..5: q at 1 + 4q
+    assert stats["q05"][0] == pytest.approx(1.2)
+    assert stats["q50"][0] == 3.0
+    assert stats["q95"][0] == pytest.approx(4.8)
+    assert stats["mean"][0] == 3.0
+
+
+def test_price_curves_of_one_segment(results):
+    curves = analysis.price_curves(results, "faster", segment="premium").set_index(["metric", "price"])
+    volume = results.volume.sel(segment="premium", variant="faster").transpose("draw", "price").values
+    assert np.allclose(curves.loc["volume", "mean"].values, volume.mean(axis=0))
+    assert np.allclose(curves.loc["volume", "q95"].values, np.quantile(volume, 0.95, axis=0))
+    share = results.share.sel(segment="premium", offering="Ours", variant="faster").transpose("draw", "price")
+    assert np.allclose(curves.loc["share", "q05"].values, np.quantile(share.values, 0.05, axis=0))
+    contribution = results.contribution.sel(segment="premium", variant="faster").mean("draw").values
+    assert np.allclose(curves.loc["profit", "mean"].values, contribution)  # per segment: no fixed cost
+
+
+def test_views_name_an_unknown_variant_or_segment(results):
+    with pytest.raises(PricingError, match="unknown variant 'fastest'.*base, faster"):
+        analysis.metrics_at(results, 45.0, "fastest")
+    with pytest.raises(PricingError, match="unknown variant 'fastest'"):
+        analysis.value_map(results, "fastest")
+    with pytest.raises(PricingError, match="unknown segment 'nobody'.*all"):
+        analysis.price_curves(results, "base", segment="nobody")
