@@ -205,7 +205,6 @@ def write_results(results: xr.Dataset, path: str | Path) -> None:
 # ---- views for the app: one price, one variant, curves over price, paired comparisons --------------------
 
 
-
 def nearest_price(results: xr.Dataset, price: float) -> float:
     """The simulated price of ours closest to `price` (currency)."""
     prices = results[PRICE].values
