@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-import altair as alt
 import pandas as pd
 import xarray as xr
 
@@ -77,14 +76,14 @@ def result_sheets(
 
 def chart_builders(
     scenario: Scenario, results: xr.Dataset, price: float, variant: str, segment: str | None = None
-) -> dict[str, Callable[[], alt.TopLevelMixin]]:
+) -> dict[str, Callable[[], charts.Spec]]:
     """Each exportable chart of the current view, by name, built on demand."""
     currency = scenario.currency
     ours = scenario.our_offering.name
     colors = charts.offering_colors([ours] + [o.name for o in scenario.offerings if o.name != ours])
     segment = segment or scenario.segments[0].name
 
-    def curve(metric: str) -> alt.TopLevelMixin:
+    def curve(metric: str) -> charts.Spec:
         curves = analysis.price_curves(results, variant)
         best = (
             float(analysis.expected_best_price(results).sel(variant=variant)) if metric == "profit" else None

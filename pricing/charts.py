@@ -1,6 +1,7 @@
-"""Altair charts of simulation results and WTP fits: each builder takes a tidy table and returns a chart.
+"""Charts of simulation results and WTP fits: each builder takes a tidy table and returns a Vega-Lite spec.
 
-The builders never show anything themselves (the app, a notebook or `chart_bytes` does). Colours are
+The specs are plain dicts built with Altair; the builders never show anything themselves (the app's
+`st.vega_lite_chart`, a notebook or `chart_bytes` does). Colours are
 consistent everywhere: `offering_colors` gives each offering of a scenario its colour (ours always the
 first, `none` always grey) and `variant_colors` each variant its colour, so the same offering looks the same
 in every chart and every exported picture.
@@ -8,13 +9,18 @@ in every chart and every exported picture.
 
 from __future__ import annotations
 
-import io
+import functools
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
+import vl_convert
 
 from pricing.errors import PricingError
+
+Spec = dict[str, Any]  #: a Vega-Lite spec, ready for JSON (st.vega_lite_chart, vl-convert, a browser)
 
 #: Our offering's colour, then the competitors' in scenario order (Tableau 10, colour-blind friendly order).
 OUR_COLOR = "#1f5fa8"
@@ -81,8 +87,34 @@ def _scale(colors: dict[str, str], present: Sequence[str] | None = None) -> alt.
     return alt.Scale(domain=names, range=[colors[n] for n in names])
 
 
+def _spec(chart: alt.TopLevelMixin) -> Spec:
+    """The chart's Vega-Lite spec (checked against the schema by tests/test_charts.py, not on each call)."""
+    return chart.to_dict(validate=False)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows of a table as JSON-ready records (Python numbers and strings, missing values as null)."""
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    for values in columns.values():
+        for i, v in enumerate(values):
+            if isinstance(v, float) and v != v:  # NaN (invalid JSON)
+                values[i] = None
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _filled(template: str, **datasets: pd.DataFrame) -> Spec:
+    """A template's spec (its JSON, from a cached builder) with its named datasets filled in.
+
+    The app redraws the same few charts with new numbers on every control change; building an Altair chart
+    costs 10-20 ms, so each such chart's structure is built once per set of structural arguments
+    (`functools.lru_cache`) from named data (`alt.NamedData`), and only the data is filled in per call.
+    The template is kept as JSON text so that each call gets a spec of its own to change.
+    """
+    return json.loads(template) | {"datasets": {name: _records(frame) for name, frame in datasets.items()}}
+
+
 # Channels are spelled as objects (alt.Y("mean:Q"), not "mean:Q"): Altair 6 turns each bare shorthand into a
-# channel by hashing its whole schema, about 4 ms a time, which the app pays on every re-simulation.
+# channel by hashing its whole schema, about 4 ms a time.
 
 
 def curve_chart(
@@ -95,7 +127,7 @@ def curve_chart(
     color_by: str | None = None,
     colors: dict[str, str] | None = None,
     title: str | None = None,
-) -> alt.LayerChart:
+) -> Spec:
     """A metric over our price: mean line and 90% band, a rule at the selected price, the optimum marked.
 
     Parameters
@@ -110,12 +142,37 @@ def curve_chart(
     data = curves[curves["metric"] == metric]
     if data.empty:
         raise PricingError(f"curve_chart: no rows for metric {metric!r}")
+    palette = None
+    if color_by is not None and colors:
+        present = set(data[color_by])
+        palette = tuple((name, color) for name, color in colors.items() if name in present)
+    marked = optimum is not None and color_by is None
+    template = _curve_template(metric, currency, color_by, palette, title, selected_price is not None, marked)
+    columns = ["price", "mean", "q05", "q95"] + ([color_by] if color_by is not None else [])
+    datasets = {"curve": data[columns]}
+    if selected_price is not None:
+        datasets["selected"] = pd.DataFrame({"price": [float(selected_price)]})
+    if marked:
+        datasets["optimum"] = data.iloc[(data["price"] - optimum).abs().argsort()[:1]][["price", "mean"]]
+    return _filled(template, **datasets)
+
+
+@functools.lru_cache(maxsize=256)
+def _curve_template(
+    metric: str,
+    currency: str,
+    color_by: str | None,
+    palette: tuple[tuple[str, str], ...] | None,
+    title: str | None,
+    selected: bool,
+    marked: bool,
+) -> str:
     x = alt.X("price:Q", title=f"Our price ({currency})", scale=alt.Scale(zero=False))
     y_title, y_format = metric_title(metric, currency), metric_format(metric)
     if color_by is not None:
         color = alt.Color(
             f"{color_by}:N",
-            scale=_scale(colors, data[color_by].unique()) if colors else alt.Undefined,
+            scale=_scale(dict(palette)) if palette else alt.Undefined,
             legend=alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=500),
         )
     else:
@@ -128,23 +185,22 @@ def curve_chart(
     ]
     if color_by is not None:
         tooltip.insert(0, alt.Tooltip(f"{color_by}:N"))
-    base = alt.Chart(data).encode(x=x)
+    base = alt.Chart(alt.NamedData("curve")).encode(x=x)
     band = base.mark_area(opacity=BAND_OPACITY).encode(
         y=alt.Y("q05:Q", title=y_title, axis=alt.Axis(format=y_format)), y2=alt.Y2("q95"), color=color
     )
     line = base.mark_line(strokeWidth=2.5).encode(y=alt.Y("mean:Q"), color=color, tooltip=tooltip)
     layers = [band, line]
-    if selected_price is not None:
+    if selected:
         layers.append(
-            alt.Chart(pd.DataFrame({"price": [selected_price], "label": ["selected price"]}))
+            alt.Chart(alt.NamedData("selected"))
             .mark_rule(color="#444", strokeDash=[5, 4])
             .encode(
                 x=alt.X("price:Q"), tooltip=[alt.Tooltip("price:Q", title="selected price", format=",.2f")]
             )
         )
-    if optimum is not None and color_by is None:
-        at = data.iloc[(data["price"] - optimum).abs().argsort()[:1]]
-        point = alt.Chart(at).encode(x=alt.X("price:Q"), y=alt.Y("mean:Q"))
+    if marked:
+        point = alt.Chart(alt.NamedData("optimum")).encode(x=alt.X("price:Q"), y=alt.Y("mean:Q"))
         layers.append(
             point.mark_point(shape="diamond", size=160, filled=True, color="#111").encode(
                 tooltip=[alt.Tooltip("price:Q", title="best price", format=",.2f")]
@@ -156,12 +212,10 @@ def curve_chart(
             )
         )
     chart = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
-    return chart.properties(title=title) if title else chart
+    return json.dumps(_spec(chart.properties(title=title) if title else chart))
 
 
-def value_map_chart(
-    value_map: pd.DataFrame, currency: str, colors: dict[str, str], segment: str
-) -> alt.LayerChart:
+def value_map_chart(value_map: pd.DataFrame, currency: str, colors: dict[str, str], segment: str) -> Spec:
     """The value map of one segment: perceived value (x, with 90% interval) against price (y) per offering.
 
     The dashed value-equivalence line has slope 1: offerings on it give the market's average value for
@@ -176,60 +230,56 @@ def value_map_chart(
     low = max(float(data["perceived_value_q05"].min()), offset)
     high = max(float(data["perceived_value_q95"].max()), low)
     line = pd.DataFrame({"perceived_value": [low, high], "price": [low - offset, high - offset]})
+    present = set(data["offering"])
+    palette = tuple((name, color) for name, color in colors.items() if name in present)
+    columns = ["offering", "price", "perceived_value", "perceived_value_q05", "perceived_value_q95"]
+    offerings = data[columns + ["fair_price", "surplus"]]
+    return _filled(_value_map_template(currency, palette, segment), line=line, offerings=offerings)
+
+
+@functools.lru_cache(maxsize=256)
+def _value_map_template(currency: str, palette: tuple[tuple[str, str], ...], segment: str) -> str:
     x = alt.X("perceived_value:Q", title=f"Perceived value ({currency})", scale=alt.Scale(zero=False))
     y = alt.Y("price:Q", title=f"Price ({currency})", scale=alt.Scale(zero=False))
-    color = alt.Color(
-        "offering:N", scale=_scale(colors, data["offering"]), legend=alt.Legend(title=None, orient="top")
-    )
+    color = alt.Color("offering:N", scale=_scale(dict(palette)), legend=alt.Legend(title=None, orient="top"))
+    offerings = alt.Chart(alt.NamedData("offerings"))
     equivalence = (
-        alt.Chart(line)
+        alt.Chart(alt.NamedData("line"))
         .mark_line(color="#777", strokeDash=[6, 4])
         .encode(x=x, y=y, tooltip=[alt.Tooltip("price:Q", title="value-equivalent price", format=",.2f")])
     )
-    interval = (
-        alt.Chart(data)
-        .mark_rule(strokeWidth=3, opacity=0.5)
-        .encode(
-            x=alt.X("perceived_value_q05:Q"),
-            x2=alt.X2("perceived_value_q95"),
-            y=alt.Y("price:Q"),
-            color=color,
-        )
+    interval = offerings.mark_rule(strokeWidth=3, opacity=0.5).encode(
+        x=alt.X("perceived_value_q05:Q"), x2=alt.X2("perceived_value_q95"), y=alt.Y("price:Q"), color=color
     )
-    points = (
-        alt.Chart(data)
-        .mark_circle(size=220, opacity=1)
-        .encode(
-            x=x,
-            y=y,
-            color=color,
-            tooltip=[
-                alt.Tooltip("offering:N"),
-                alt.Tooltip("price:Q", format=",.2f"),
-                alt.Tooltip("perceived_value:Q", title="perceived value", format=",.2f"),
-                alt.Tooltip("fair_price:Q", title="value-equivalent price", format=",.2f"),
-                alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
-            ],
-        )
+    points = offerings.mark_circle(size=220, opacity=1).encode(
+        x=x,
+        y=y,
+        color=color,
+        tooltip=[
+            alt.Tooltip("offering:N"),
+            alt.Tooltip("price:Q", format=",.2f"),
+            alt.Tooltip("perceived_value:Q", title="perceived value", format=",.2f"),
+            alt.Tooltip("fair_price:Q", title="value-equivalent price", format=",.2f"),
+            alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
+        ],
     )
-    labels = (
-        alt.Chart(data)
-        .mark_text(dy=-16, fontWeight="bold")
-        .encode(x=x, y=y, text=alt.Text("offering:N"), color=color)
+    labels = offerings.mark_text(dy=-16, fontWeight="bold").encode(
+        x=x, y=y, text=alt.Text("offering:N"), color=color
     )
-    return alt.layer(equivalence, interval, points, labels).properties(
+    chart = alt.layer(equivalence, interval, points, labels).properties(
         width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
     )
+    return json.dumps(_spec(chart))
 
 
-def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> alt.Chart:
+def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> Spec:
     """Stacked bars: each segment's customers split over the offerings and `none` (buy nothing).
 
     `shares` has the columns of `pricing.analysis.offering_shares_at` (segment, offering, mean, ...).
     """
     order = {name: i for i, name in enumerate(colors)}
     data = shares.assign(order=shares["offering"].map(order))
-    return (
+    chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
@@ -251,9 +301,10 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> alt.Chart:
         )
         .properties(width=WIDTH, height=alt.Step(44))
     )
+    return _spec(chart)
 
 
-def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> alt.LayerChart:
+def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> Spec:
     """Bars of one of our metrics per segment with its 90% interval (rows of `analysis.metrics_at`)."""
     data = metrics[metrics["metric"] == metric]
     if data.empty:
@@ -274,11 +325,15 @@ def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> a
             ],
         )
     )
-    whiskers = alt.Chart(data).mark_rule(color="#222", strokeWidth=1.5).encode(y=y, x="q05:Q", x2="q95:Q")
-    return alt.layer(bars, whiskers).properties(width=WIDTH // 2 - 20, height=alt.Step(40))
+    whiskers = (
+        alt.Chart(data)
+        .mark_rule(color="#222", strokeWidth=1.5)
+        .encode(y=y, x=alt.X("q05:Q"), x2=alt.X2("q95"))
+    )
+    return _spec(alt.layer(bars, whiskers).properties(width=WIDTH // 2 - 20, height=alt.Step(40)))
 
 
-def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> alt.LayerChart:
+def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> Spec:
     """P(most profitable) per variant (columns variant, probability) as labelled bars."""
     y = alt.Y("variant:N", title=None, sort=list(probabilities["variant"]))
     bars = (
@@ -299,10 +354,10 @@ def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> al
     text = bars.mark_text(align="left", dx=4, color="#222").encode(
         text=alt.Text("probability:Q", format=".0%")
     )
-    return alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=alt.Step(40))
+    return _spec(alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=alt.Step(40)))
 
 
-def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> alt.LayerChart:
+def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> Spec:
     """Each option's per-draw difference to the reference on one metric: mean and 90% interval.
 
     `comparison` has the columns of `pricing.analysis.compare_options`.
@@ -311,18 +366,18 @@ def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> al
     title, fmt = metric_title(metric, currency), metric_format(metric)
     y = alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=260))
     x_title = f"Difference in {title[0].lower()}{title[1:]} vs reference"
-    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x=alt.X("x:Q"))
     whiskers = (
         alt.Chart(data)
         .mark_rule(strokeWidth=3, color=OUR_COLOR)
-        .encode(y=y, x=alt.X("diff_q05:Q", title=x_title, axis=alt.Axis(format=fmt)), x2="diff_q95:Q")
+        .encode(y=y, x=alt.X("diff_q05:Q", title=x_title, axis=alt.Axis(format=fmt)), x2=alt.X2("diff_q95"))
     )
     points = (
         alt.Chart(data)
         .mark_point(filled=True, size=120, color=OUR_COLOR)
         .encode(
             y=y,
-            x="diff_mean:Q",
+            x=alt.X("diff_mean:Q"),
             tooltip=[
                 alt.Tooltip("option:N"),
                 alt.Tooltip("diff_mean:Q", title="mean difference", format=fmt),
@@ -332,20 +387,17 @@ def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> al
             ],
         )
     )
-    return alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=alt.Step(48))
+    return _spec(alt.layer(zero, whiskers, points).properties(width=WIDTH // 2 - 20, height=alt.Step(48)))
 
 
-def chart_bytes(chart: alt.TopLevelMixin, fmt: str, scale: float = 2.0) -> bytes:
-    """The chart as a PNG (at `scale` x resolution) or SVG file's bytes, rendered offline by vl-convert."""
+def chart_bytes(spec: Spec, fmt: str, scale: float = 2.0) -> bytes:
+    """A chart's PNG (at `scale` x resolution) or SVG file, rendered offline by vl-convert."""
     if fmt not in ("png", "svg"):
         raise PricingError(f"chart format {fmt!r} is not supported; use 'png' or 'svg'")
+    version = "_".join(alt.SCHEMA_VERSION.split(".")[:2])  # the Vega-Lite the specs are written for
     if fmt == "png":
-        buffer = io.BytesIO()
-        chart.save(buffer, format="png", scale_factor=scale)
-        return buffer.getvalue()
-    text = io.StringIO()
-    chart.save(text, format="svg")
-    return text.getvalue().encode("utf-8")
+        return vl_convert.vegalite_to_png(spec, vl_version=version, scale=scale)
+    return vl_convert.vegalite_to_svg(spec, vl_version=version).encode("utf-8")
 
 
 # ---- willingness to pay ----------------------------------------------------------------------------------
@@ -364,9 +416,7 @@ PRICE_POINT_LABELS = {
 }
 
 
-def wtp_demand_chart(
-    demand: pd.DataFrame, currency: str, colors: dict[str, str] | None = None
-) -> alt.LayerChart:
+def wtp_demand_chart(demand: pd.DataFrame, currency: str, colors: dict[str, str] | None = None) -> Spec:
     """Share of each segment's customers whose WTP is at least the price, with its 90% credible band.
 
     `demand` has columns segment, price, q05, q50, q95 (shares).
@@ -380,10 +430,10 @@ def wtp_demand_chart(
     base = alt.Chart(demand).encode(x=x, color=color)
     band = base.mark_area(opacity=BAND_OPACITY).encode(
         y=alt.Y("q05:Q", title="Customers with WTP at or above the price", axis=alt.Axis(format=".0%")),
-        y2="q95:Q",
+        y2=alt.Y2("q95"),
     )
     line = base.mark_line(strokeWidth=2.5).encode(
-        y="q50:Q",
+        y=alt.Y("q50:Q"),
         tooltip=[
             alt.Tooltip("segment:N"),
             alt.Tooltip("price:Q", format=",.2f"),
@@ -392,10 +442,10 @@ def wtp_demand_chart(
             alt.Tooltip("q95:Q", title="95%", format=".1%"),
         ],
     )
-    return alt.layer(band, line).properties(width=WIDTH, height=HEIGHT)
+    return _spec(alt.layer(band, line).properties(width=WIDTH, height=HEIGHT))
 
 
-def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currency: str) -> alt.LayerChart:
+def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currency: str) -> Spec:
     """The classic Van Westendorp chart: the four cumulative curves and the price points where they cross.
 
     `curves` has columns price, too_cheap, not_cheap, not_expensive, too_expensive (shares, as
@@ -430,18 +480,20 @@ def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currenc
         rules = (
             alt.Chart(marks)
             .mark_rule(color="#555", strokeDash=[4, 3])
-            .encode(x="price:Q", tooltip=[alt.Tooltip("point:N"), alt.Tooltip("price:Q", format=",.2f")])
+            .encode(
+                x=alt.X("price:Q"), tooltip=[alt.Tooltip("point:N"), alt.Tooltip("price:Q", format=",.2f")]
+            )
         )
         labels = (
             alt.Chart(marks)
             .mark_text(angle=270, align="left", dx=-4, dy=-6, color="#333")
-            .encode(x="price:Q", y=alt.value(4), text=alt.Text("short:N"))
+            .encode(x=alt.X("price:Q"), y=alt.YValue(4), text=alt.Text("short:N"))
         )
         layers += [rules, labels]
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return _spec(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
 
 
-def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -> alt.LayerChart:
+def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -> Spec:
     """Gabor-Granger: share buying (bars) and revenue per respondent (line, right axis) per tested price.
 
     `table` has columns price, share, revenue (`pricing.wtp.gabor_granger.gabor_granger_table`).
@@ -462,18 +514,13 @@ def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -
     best = (
         alt.Chart(table[table["price"] == best_price])
         .mark_text(dy=-12, fontWeight="bold", color="#d98c1f")
-        .encode(x="price:O", y="revenue:Q", text=alt.value("best"))
+        .encode(x=alt.X("price:O"), y=alt.Y("revenue:Q"), text=alt.TextValue("best"))
     )
-    return (
-        alt.layer(bars, alt.layer(revenue, best))
-        .resolve_scale(y="independent")
-        .properties(width=WIDTH, height=HEIGHT)
-    )
+    chart = alt.layer(bars, alt.layer(revenue, best)).resolve_scale(y="independent")
+    return _spec(chart.properties(width=WIDTH, height=HEIGHT))
 
 
-def attribute_wtp_chart(
-    wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None
-) -> alt.LayerChart:
+def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None) -> Spec:
     """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
 
     `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
@@ -485,7 +532,7 @@ def attribute_wtp_chart(
         legend=alt.Legend(title=None, orient="top"),
     )
     offset = alt.YOffset("segment:N")
-    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x="x:Q")
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x=alt.X("x:Q"))
     whiskers = (
         alt.Chart(wtp)
         .mark_rule(strokeWidth=3)
@@ -493,7 +540,7 @@ def attribute_wtp_chart(
             y=y,
             yOffset=offset,
             x=alt.X("q05:Q", title=f"Willingness to pay ({currency})"),
-            x2="q95:Q",
+            x2=alt.X2("q95"),
             color=color,
         )
     )
@@ -503,7 +550,7 @@ def attribute_wtp_chart(
         .encode(
             y=y,
             yOffset=offset,
-            x="mean:Q",
+            x=alt.X("mean:Q"),
             color=color,
             tooltip=[
                 alt.Tooltip("segment:N"),
@@ -514,9 +561,10 @@ def attribute_wtp_chart(
             ],
         )
     )
-    return alt.layer(zero, whiskers, points).properties(
+    chart = alt.layer(zero, whiskers, points).properties(
         width=WIDTH, height=alt.Step(22 * wtp["segment"].nunique() + 10)
     )
+    return _spec(chart)
 
 
 # ---- cached specs ------------------------------------------------------------------------------------------

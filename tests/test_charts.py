@@ -1,12 +1,34 @@
-"""Chart builders: colours per offering, specs that carry the data asked for, PNG and SVG files."""
+"""Chart builders: colours per offering, valid Vega-Lite specs carrying the data asked for, PNG and SVG."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import pandas as pd
 import pytest
+import vl_convert
+from altair.utils.schemapi import validate_jsonschema
+from altair.vegalite.v6.schema.core import load_schema
 
 from pricing import analysis, charts
 from pricing.errors import PricingError
 from pricing.simulate import simulate
+
+VEGA_LITE = load_schema()
+
+
+def valid(spec: dict) -> dict:
+    """The spec, after checking it against the Vega-Lite schema and that it is strict JSON (no NaN)."""
+    validate_jsonschema(spec, VEGA_LITE)
+    json.dumps(spec, allow_nan=False)
+    return spec
+
+
+def marks(spec: dict) -> list[str]:
+    return [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -41,67 +63,124 @@ def test_metric_titles_carry_units():
 def test_curve_chart_marks_the_optimum_and_selected_price(results):
     curves = analysis.price_curves(results, "base")
     best = float(analysis.expected_best_price(results).sel(variant="base"))
-    spec = charts.curve_chart(curves, "profit", "EUR", selected_price=45.0, optimum=best).to_dict()
-    layers = spec["layer"]
-    assert [
-        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers
-    ] == [
-        "area",
-        "line",
-        "rule",
-        "point",
-        "text",
-    ]
-    datasets = spec["datasets"]
-    optimum_rows = [rows for rows in datasets.values() if len(rows) == 1 and "metric" in rows[0]]
-    assert optimum_rows[0][0]["price"] == best
-    assert layers[0]["encoding"]["y"]["title"] == "Profit (EUR)"
+    spec = valid(charts.curve_chart(curves, "profit", "EUR", selected_price=45.0, optimum=best))
+    assert marks(spec) == ["area", "line", "rule", "point", "text"]
+    profit = curves[curves.metric == "profit"]
+    assert spec["datasets"]["optimum"] == [{"price": best, "mean": profit["mean"].max()}]
+    assert spec["datasets"]["selected"] == [{"price": 45.0}]
+    assert [row["price"] for row in spec["datasets"]["curve"]] == profit["price"].tolist()
+    assert [row["q95"] for row in spec["datasets"]["curve"]] == profit["q95"].tolist()
+    assert spec["layer"][0]["encoding"]["y"]["title"] == "Profit (EUR)"
     with pytest.raises(PricingError, match="no rows for metric 'nope'"):
         charts.curve_chart(curves, "nope", "EUR")
 
 
+def test_overlaid_curves_colour_each_option_and_mark_no_optimum(results):
+    curves = pd.concat(
+        [analysis.price_curves(results, v).assign(option=v) for v in ("base", "faster")], ignore_index=True
+    )
+    palette = charts.variant_colors(["base", "faster", "unused"])
+    spec = valid(charts.curve_chart(curves, "share", "EUR", optimum=45.0, color_by="option", colors=palette))
+    assert marks(spec) == ["area", "line"]
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert scale == {"domain": ["base", "faster"], "range": [palette["base"], palette["faster"]]}
+    assert {row["option"] for row in spec["datasets"]["curve"]} == {"base", "faster"}
+
+
+def test_chart_specs_are_independent_of_each_other_and_of_the_cached_template(results):
+    curves = analysis.price_curves(results, "base")
+    first = charts.curve_chart(curves, "share", "EUR")
+    first["layer"][0]["mark"]["opacity"] = 1.0  # a caller changing its spec in place...
+    first["datasets"]["curve"].clear()
+    again = charts.curve_chart(curves, "share", "EUR")  # ...changes nobody else's
+    assert again["layer"][0]["mark"]["opacity"] == charts.BAND_OPACITY
+    assert len(again["datasets"]["curve"]) == results.sizes["price"]
+    other = charts.curve_chart(analysis.price_curves(results, "faster"), "share", "EUR")
+    assert {k: v for k, v in other.items() if k != "datasets"} == {
+        k: v for k, v in again.items() if k != "datasets"
+    }  # same structure, other numbers
+    assert other["datasets"] != again["datasets"]
+
+
+def test_missing_values_become_null_not_nan():
+    curves = pd.DataFrame(
+        {
+            "price": [1.0, 2.0],
+            "metric": "share",
+            "mean": [0.5, np.nan],
+            "q05": [0.4, np.nan],
+            "q95": [0.6, 0.7],
+        }
+    )
+    spec = valid(charts.curve_chart(curves, "share", "EUR"))
+    assert spec["datasets"]["curve"][1] == {"price": 2.0, "mean": None, "q05": None, "q95": 0.7}
+
+
 def test_value_map_chart_draws_the_value_equivalence_line(results):
     vmap = analysis.value_map(results, "base")
-    spec = charts.value_map_chart(vmap, "EUR", charts.offering_colors(["Ours", "Rival"]), "budget").to_dict()
-    line = next(rows for rows in spec["datasets"].values() if len(rows) == 2 and "offering" not in rows[0])
+    spec = valid(charts.value_map_chart(vmap, "EUR", charts.offering_colors(["Ours", "Rival"]), "budget"))
     rows = vmap[vmap.segment == "budget"]
     offset = float((rows.perceived_value - rows.fair_price).iloc[0])
-    for point in line:  # slope 1, through each offering's (value, value-equivalent price)
+    for point in spec["datasets"]["line"]:  # slope 1, through each offering's (value, value-equivalent price)
         assert point["perceived_value"] - point["price"] == pytest.approx(offset)
+    assert [row["perceived_value"] for row in spec["datasets"]["offerings"]] == rows[
+        "perceived_value"
+    ].tolist()
+    assert spec["title"] == "Value map: budget"
     with pytest.raises(PricingError, match="segment 'x'"):
         charts.value_map_chart(vmap, "EUR", {}, "x")
 
 
-def test_other_charts_build(results):
+def test_other_charts_are_valid_vega_lite(results):
     colors = charts.offering_colors(["Ours", "Rival"])
-    charts.share_chart(analysis.offering_shares_at(results, 45.0, "base"), colors).to_dict()
-    charts.segment_metric_chart(analysis.metrics_at(results, 45.0, "base"), "profit", "EUR").to_dict()
-    charts.probability_chart(
-        analysis.variant_probabilities(results), charts.variant_colors(["base", "faster"])
-    ).to_dict()
+    valid(charts.share_chart(analysis.offering_shares_at(results, 45.0, "base"), colors))
+    valid(charts.segment_metric_chart(analysis.metrics_at(results, 45.0, "base"), "profit", "EUR"))
+    valid(
+        charts.probability_chart(
+            analysis.variant_probabilities(results), charts.variant_colors(["base", "faster"])
+        )
+    )
     comparison = analysis.compare_options({"a": (results, 45.0, "base"), "b": (results, 45.0, "faster")})
-    charts.difference_chart(comparison[comparison.option != "a"], "profit", "EUR").to_dict()
+    valid(charts.difference_chart(comparison[comparison.option != "a"], "profit", "EUR"))
+    colors = charts.segment_colors(["a", "b"])
+    demand = pd.DataFrame(
+        {"segment": ["a", "a", "b", "b"], "price": [1.0, 2.0] * 2, "q05": 0.1, "q50": 0.5, "q95": 0.9}
+    )
+    valid(charts.wtp_demand_chart(demand, "EUR", colors))
+    psm = pd.DataFrame(
+        {"price": [1.0, 2.0], "too_cheap": [0.8, 0.1], "not_cheap": [0.2, 0.9], "not_expensive": [0.9, 0.3]}
+    ).assign(too_expensive=[0.1, 0.7])
+    spec = valid(charts.van_westendorp_chart(psm, {"opp": 1.5, "pme": float("nan")}, "EUR"))
+    points = [rows for rows in spec["datasets"].values() if "short" in rows[0]]
+    assert [row["short"] for row in points[0]] == ["OPP"]  # a price point that does not exist is not drawn
+    valid(
+        charts.gabor_granger_chart(
+            pd.DataFrame({"price": [1.0, 2.0], "share": [0.9, 0.4], "revenue": [0.9, 0.8]}), 1.0, "EUR"
+        )
+    )
+    wtp = pd.DataFrame({"segment": ["a", "b"], "attribute": "x", "mean": [1.0, 2.0], "q05": 0.0, "q95": 3.0})
+    valid(charts.attribute_wtp_chart(wtp, "EUR", colors))
 
 
 def test_chart_files(results):
-    chart = charts.curve_chart(analysis.price_curves(results, "base"), "share", "EUR")
-    png = charts.chart_bytes(chart, "png")
+    spec = charts.curve_chart(analysis.price_curves(results, "base"), "share", "EUR")
+    png = charts.chart_bytes(spec, "png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = charts.chart_bytes(chart, "svg")
+    width = int.from_bytes(png[16:20], "big")  # IHDR: twice the chart's pixels at the default scale
+    assert width == 2 * int.from_bytes(charts.chart_bytes(spec, "png", scale=1.0)[16:20], "big")
+    svg = charts.chart_bytes(spec, "svg")
     assert svg.lstrip().startswith(b"<svg") and b"Market share" in svg
     with pytest.raises(PricingError, match="'gif'"):
-        charts.chart_bytes(chart, "gif")
+        charts.chart_bytes(spec, "gif")
 
 
 def test_price_rule_added_to_a_spec_renders_like_the_built_in_rule(results):
     curves = analysis.price_curves(results, "base")
-    spec = charts.curve_chart(curves, "share", "EUR").to_dict()
+    spec = charts.curve_chart(curves, "share", "EUR")
     added = charts.with_layer(spec, charts.price_rule_layer(45.0))
     assert len(added["layer"]) == len(spec["layer"]) + 1 and added["datasets"] is spec["datasets"]
     rule = added["layer"][-1]
     assert rule["mark"]["type"] == "rule" and rule["data"]["values"] == [{"price": 45.0}]
-    import vl_convert
-
-    built_in = charts.curve_chart(curves, "share", "EUR", selected_price=45.0).to_dict()
+    built_in = charts.curve_chart(curves, "share", "EUR", selected_price=45.0)
     assert vl_convert.vegalite_to_svg(added) == vl_convert.vegalite_to_svg(built_in)
     assert vl_convert.vegalite_to_svg(added) != vl_convert.vegalite_to_svg(spec)

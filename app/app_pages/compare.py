@@ -148,7 +148,7 @@ if len(options) >= 2:
         cols = st.columns(2, gap="large")
         for col, metric in zip(cols * 2, ("profit", "share", "revenue", "satisfaction"), strict=False):
             with col:
-                st.altair_chart(
+                st.vega_lite_chart(
                     charts.difference_chart(others, metric, currency),
                     width="stretch",
                     key=f"difference_{metric}",
@@ -159,7 +159,7 @@ if len(options) >= 2:
     for col, metric in ((left, "profit"), (right, "share")):
         with col:
             st.markdown(f"**{LABELS[metric]} over our price**")
-            st.altair_chart(
+            st.vega_lite_chart(
                 charts.curve_chart(curves, metric, currency, color_by="option", colors=palette),
                 width="stretch",
                 key=f"overlay_{metric}",

@@ -72,7 +72,7 @@ with st.container(border=True):
     )
     builder = exports.chart_builders(current, results, price, variant, segment)[name]
     chart = builder()
-    st.altair_chart(chart, width="stretch", key="export_preview")
+    st.vega_lite_chart(chart, width="stretch", key="export_preview")
     png_col, svg_col = st.columns(2)
     file_name = f"{stem}-{name.replace(' ', '-')}"
     png_col.download_button(

@@ -176,7 +176,7 @@ else:
                 classic = None
             if classic and method == "gabor_granger":
                 st.subheader("Gabor-Granger: demand and revenue per tested price")
-                st.altair_chart(
+                st.vega_lite_chart(
                     charts.gabor_granger_chart(classic["table"], classic["best_price"], currency),
                     width="stretch",
                     key="gabor_granger_chart",
@@ -187,7 +187,7 @@ else:
                 )
             if classic and method == "van_westendorp":
                 st.subheader("Van Westendorp price sensitivity meter")
-                st.altair_chart(
+                st.vega_lite_chart(
                     charts.van_westendorp_chart(classic["curves"], classic["points"], currency),
                     width="stretch",
                     key="van_westendorp_chart",
@@ -311,7 +311,7 @@ if fits:
         st.markdown("**WTP per segment**: share of each segment's customers who would pay at least the price")
         demand = wtp_fits.demand(idata, wtp_fits.price_range(idata))
         palette = charts.segment_colors([str(x) for x in idata.posterior["segment"].values])
-        st.altair_chart(
+        st.vega_lite_chart(
             charts.wtp_demand_chart(demand, currency, palette), width="stretch", key="wtp_demand_chart"
         )
         if "summary" in record:
@@ -332,7 +332,7 @@ if fits:
         st.dataframe(points.round(2), hide_index=True, width="stretch")
     if "attribute_wtp" in record:
         st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
-        st.altair_chart(
+        st.vega_lite_chart(
             charts.attribute_wtp_chart(
                 record["attribute_wtp"],
                 currency,

@@ -184,6 +184,24 @@ def test_price_change_with_keyboard_redraws_and_changes_profit(server, page):
     _save(page, "simulate")
 
 
+def test_competitor_price_change_redraws_the_curves_with_new_numbers(server, page):
+    page.goto(server)
+    _settled(page)
+    share_before = _metric(page, "Market share")
+    demand = page.locator("[data-testid=stVegaLiteChart]").nth(1)  # the share curve, beside the profit curve
+    picture_before = demand.screenshot()
+    rival = page.locator("[data-testid=stNumberInput] input").first
+    rival.fill("30.00")  # a much dearer rival: our share rises at every price of ours
+    rival.press("Enter")
+    deadline = time.monotonic() + 30
+    while _metric(page, "Market share") == share_before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    _settled(page)
+    assert float(_metric(page, "Market share").rstrip("%")) > float(share_before.rstrip("%"))
+    assert demand.screenshot() != picture_before, "the share curve kept its old data"
+    page.wait_for_url(re.compile(r"\.price=30(&|$)"), timeout=15000)  # the share link carries the change
+
+
 def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):
     from test_wtp_page import van_westendorp_csv
 
