@@ -226,9 +226,11 @@ def _edit_cell(page, grid, row: int, column: int, text: str) -> None:
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 60, box["y"] + 52)  # the first data row's first column
+    time.sleep(0.5)  # the grid takes the focus: keys pressed before that are lost (the edit lands a row up)
     for key, times in (("ArrowDown", row), ("ArrowRight", column)):
         for _ in range(times):
             page.keyboard.press(key)
+            time.sleep(0.1)
     time.sleep(0.3)
     page.keyboard.press("Enter")  # open the cell's editor
     time.sleep(0.5)
