@@ -202,6 +202,20 @@ def test_competitor_price_change_redraws_the_curves_with_new_numbers(server, pag
     page.wait_for_url(re.compile(r"\.price=30(&|$)"), timeout=15000)  # the share link carries the change
 
 
+def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
+    from pricing.scenario import load_scenario
+
+    page.goto(f"{server}/?scenario=saas_team_plan&offerings%5BTaskHub%5D.price=11")
+    _settled(page)
+    with page.expect_download(timeout=30000) as download:
+        page.get_by_role("button", name="Download scenario file").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".yaml"
+    scenario = load_scenario(path)  # the file the CLI reads, with the change from the link
+    assert next(o.price for o in scenario.offerings if o.name == "TaskHub") == 11.0
+
+
 def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):
     from test_wtp_page import van_westendorp_csv
 
