@@ -11,6 +11,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -66,6 +67,25 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.output:
         analysis.write_results(results, args.output)
         print(f"wrote {args.output}")
+    return 0
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from pricing.bundle import pack_scenario, scenario_files
+    from pricing.io import atomic_write_bytes
+    from pricing.scenario import load_scenario
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".zip" or not output.parent.is_dir():
+        raise PricingError(f"output {output}: give a .zip file in an existing folder")
+    scenario = load_scenario(args.file)
+    content = pack_scenario(scenario)
+    try:
+        atomic_write_bytes(output, content)
+    except OSError as error:
+        raise PricingError(f"output {output}: cannot write ({error.strerror or error})") from None
+    files = ", ".join(scenario_files(scenario)) or "no data files"
+    print(f"wrote {output} ({len(content):,} bytes: the scenario and {files})")
     return 0
 
 
@@ -444,6 +464,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
     simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     simulate.set_defaults(run=_simulate)
+
+    pack = commands.add_parser(
+        "pack", help="zip a scenario with the posterior and survey files it uses (opens anywhere)"
+    )
+    pack.add_argument("file", metavar="FILE")
+    pack.add_argument("--output", "-o", metavar="OUT", required=True, help="the zip file to write")
+    pack.set_defaults(run=_pack)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)

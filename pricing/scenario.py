@@ -443,8 +443,13 @@ def _set_base_dir(scenario: Scenario, folder: Path) -> None:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; problems raise `ScenarioError` naming the field."""
+    """Read and validate a scenario file (YAML, or a zip of it with its data: `pricing.bundle`); problems
+    raise `ScenarioError` naming the field."""
     path = Path(path)
+    if path.suffix.lower() == ".zip":
+        from pricing.bundle import open_bundle  # imports this module
+
+        return open_bundle(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

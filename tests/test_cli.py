@@ -1,4 +1,4 @@
-"""The `pricing` command: validate, simulate, schema; bad input is one line and exit status 2."""
+"""The `pricing` command: validate, simulate, pack, schema; bad input is one line and exit status 2."""
 
 import json
 import subprocess
@@ -203,3 +203,31 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     process.stderr.close()
     assert process.wait(timeout=120) == 1
     assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
+# ---- pack ------------------------------------------------------------------------------------------------
+
+
+def test_pack_then_validate_and_simulate_the_zip_elsewhere(capsys, tmp_path):
+    bundle = tmp_path / "survey.zip"
+    status, out, _ = run(capsys, "pack", ROOT / "scenarios" / "team_plan_survey.yaml", "-o", bundle)
+    assert status == 0 and out[0].startswith(f"wrote {bundle}") and "data/team_plan_wtp.nc" in out[0]
+    status, out, _ = run(capsys, "validate", bundle)
+    assert status == 0 and "ok ('B2B SaaS team plan, WTP from a survey'" in out[0]
+    status, packed, _ = run(capsys, "simulate", bundle, "--draws", "200")
+    status_yaml, direct, _ = run(
+        capsys, "simulate", ROOT / "scenarios" / "team_plan_survey.yaml", "--draws", "200"
+    )
+    assert status == status_yaml == 0 and packed == direct  # the same numbers from the zip
+
+
+def test_pack_problems_are_one_line(capsys, tmp_path, scenario_file):
+    status, _, err = run(capsys, "pack", scenario_file, "-o", tmp_path / "x.tar")
+    assert status == EXIT_USAGE and "give a .zip file" in err[0]
+    moved = tmp_path / "moved.yaml"
+    moved.write_text((ROOT / "scenarios" / "team_plan_survey.yaml").read_text())
+    status, _, err = run(capsys, "pack", moved, "-o", tmp_path / "x.zip")
+    assert status == EXIT_USAGE and "data/team_plan_wtp.nc: file not found" in err[0]
+    assert not (tmp_path / "x.zip").exists()
+    status, _, err = run(capsys, "validate", tmp_path / "missing.zip")
+    assert status == EXIT_USAGE
