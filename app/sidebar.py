@@ -7,8 +7,9 @@ import state
 import streamlit as st
 import tables
 
+from pricing import bundle
 from pricing.errors import ScenarioError
-from pricing.scenario import dump_scenario, scenario_from_dict
+from pricing.scenario import Scenario, dump_scenario, scenario_from_dict
 
 UPLOAD_KEY = "scenario_upload"
 PICK_KEY = "scenario_pick"
@@ -32,7 +33,7 @@ def _upload() -> None:
     if uploaded is None:
         return
     try:
-        scenario = state.parse_cached(uploaded.getvalue())
+        scenario = state.parse_upload(uploaded.name, uploaded.getvalue())
     except ScenarioError as error:
         state.message("upload", [f"{uploaded.name}: {p}" for p in error.problems])
         return
@@ -69,10 +70,11 @@ def render() -> None:
             st.error(problem)
         st.file_uploader(
             "Open a scenario file",
-            type=["yaml", "yml"],
+            type=["yaml", "yml", "zip"],
             key=UPLOAD_KEY,
             on_change=_upload,
-            help="A scenario YAML file, as the `pricing` command line reads and the Export page writes.",
+            help="A scenario YAML file, as the `pricing` command line reads and the Export page writes, or "
+            "a zip of it with the survey and posterior files it uses (`pricing pack`).",
         )
         for problem in state.messages("upload"):
             st.error(problem, icon="⚠️")
@@ -103,11 +105,33 @@ def render() -> None:
             key="sidebar_download",
             on_click="ignore",
         )
+        zip_download(current, "sidebar_download_zip")
         if query is not None:
             st.caption("Link to this scenario and view (copy from the address bar, or here):")
             st.code(_link(query), language=None, wrap_lines=True)
         else:
             st.caption("Uploaded and blank scenarios are shared as files: download it above.")
+
+
+def zip_download(current: Scenario, key: str) -> None:
+    """A button for a zip of the scenario and the files its segments take WTP from (when there are any)."""
+    files = bundle.scenario_files(current)
+    if not files:
+        return
+    missing = [written for written, path in files.items() if not path.is_file()]
+    if missing:
+        st.caption(f"Data file not found, so no zip to share: {', '.join(missing)}")
+        return
+    st.download_button(
+        "Download with its data (.zip)",
+        lambda: bundle.pack_scenario(current),
+        file_name=f"{file_stem(current.name)}.zip",
+        mime="application/zip",
+        width="stretch",
+        key=key,
+        on_click="ignore",
+        help=f"The scenario and the files it takes WTP from ({', '.join(files)}): it opens anywhere.",
+    )
 
 
 def file_stem(name: str) -> str:

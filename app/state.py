@@ -21,7 +21,7 @@ import streamlit as st
 import tables
 import xarray as xr
 
-from pricing import analysis
+from pricing import analysis, bundle
 from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import (
     Scenario,
@@ -100,6 +100,19 @@ def _parse_cached(digest: str, _text: bytes) -> Scenario:
 def parse_cached(text: bytes) -> Scenario:
     """Parse scenario text once per distinct content (raises `ScenarioError`)."""
     return _parse_cached(hashlib.sha256(text).hexdigest(), text)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _unpack_cached(digest: str, _content: bytes) -> Scenario:
+    return bundle.unpack_temporary(_content)
+
+
+def parse_upload(name: str, content: bytes) -> Scenario:
+    """An uploaded scenario: YAML text, or a zip of it with its data files (`pricing.bundle`), unpacked
+    once per distinct content into a folder of its own so that its relative paths resolve."""
+    if name.lower().endswith(".zip"):
+        return _unpack_cached(hashlib.sha256(content).hexdigest(), content)
+    return parse_cached(content)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

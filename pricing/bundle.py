@@ -111,9 +111,19 @@ def open_bundle(path: str | Path) -> Scenario:
             content = file.read(MAX_ZIP_BYTES + 1)
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read file ({error.strerror or error})") from None
+    return unpack_temporary(content)
+
+
+def unpack_temporary(content: bytes) -> Scenario:
+    """`unpack_scenario` into a new temporary folder, kept while Python runs (its files are read lazily)."""
     folder = tempfile.mkdtemp(prefix="pricing-scenario-")
+    try:
+        scenario = unpack_scenario(content, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     atexit.register(shutil.rmtree, folder, True)
-    return unpack_scenario(content, folder)
+    return scenario
 
 
 def _is_top_level_yaml(name: str) -> bool:

@@ -6,7 +6,7 @@ import exports
 import formatting
 import state
 import streamlit as st
-from sidebar import file_stem
+from sidebar import file_stem, zip_download
 
 from pricing import charts
 from pricing.scenario import dump_scenario
@@ -28,12 +28,13 @@ with st.container(border=True):
     st.caption("The YAML file the `pricing` command line reads; open it again from the sidebar.")
     st.download_button(
         "Download scenario (.yaml)",
-        dump_scenario(current),
+        lambda: dump_scenario(current),
         file_name=f"{stem}.yaml",
         mime="application/x-yaml",
         key="export_scenario",
         on_click="ignore",
     )
+    zip_download(current, "export_scenario_zip")
 
 with st.container(border=True):
     st.subheader("Results")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pricing.bundle import pack_scenario
 from pricing.scenario import dump_scenario, load_scenario, with_changes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +170,38 @@ def test_uploading_a_scenario_file_opens_it_and_a_bad_one_says_why():
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "bad.yaml" in errors and "segments" in errors
     assert at.title[0].value == "B2B SaaS team plan"
+
+
+def test_a_survey_scenario_travels_as_a_zip_with_its_posterior():
+    at = open_app(scenario="team_plan_survey")
+    zipped = [b for b in at.sidebar.get("download_button") if "zip" in b.proto.label]
+    assert len(zipped) == 1  # the bundled survey scenario takes WTP from a posterior file
+    profit = metric(at, "Profit")
+    packed = pack_scenario(load_scenario(ROOT / "scenarios" / "team_plan_survey.yaml"))
+
+    at = open_app()  # another session, another scenario: upload the zip
+    at.sidebar.file_uploader[0].upload("survey.zip", packed, "application/zip").run()
+    assert not at.exception and not at.sidebar.error
+    assert at.title[0].value == "B2B SaaS team plan, WTP from a survey"
+    assert metric(at, "Profit") == profit  # the posterior came along: the same numbers
+
+    at = open_app()
+    at.sidebar.file_uploader[0].upload("evil.zip", zip_bytes({"a.yaml": b"x", "../x": b"x"})).run()
+    assert not at.exception
+    assert "evil.zip: ../x: a path outside the zip's folder" in " ".join(e.value for e in at.sidebar.error)
+    assert at.title[0].value == "B2B SaaS team plan"
+    assert not [b for b in at.sidebar.get("download_button") if "zip" in b.proto.label]  # no files: no zip
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
 
 
 def test_blank_template_is_a_valid_scenario():

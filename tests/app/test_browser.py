@@ -214,6 +214,16 @@ def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
     assert path.suffix == ".yaml"
     scenario = load_scenario(path)  # the file the CLI reads, with the change from the link
     assert next(o.price for o in scenario.offerings if o.name == "TaskHub") == 11.0
+    assert page.get_by_role("button", name="Download with its data (.zip)").count() == 0  # no data files
+
+    page.goto(f"{server}/?scenario=team_plan_survey")  # WTP from a posterior file: a zip carries it
+    _settled(page)
+    with page.expect_download(timeout=30000) as download:
+        page.get_by_role("button", name="Download with its data (.zip)").click()
+    bundle = tmp_path / download.value.suggested_filename
+    download.value.save_as(bundle)
+    assert bundle.suffix == ".zip"
+    assert load_scenario(bundle).segments[0].wtp.posterior == "data/team_plan_wtp.nc"
 
 
 def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):
