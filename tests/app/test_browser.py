@@ -202,15 +202,21 @@ def test_competitor_price_change_redraws_the_curves_with_new_numbers(server, pag
     page.wait_for_url(re.compile(r"\.price=30(&|$)"), timeout=15000)  # the share link carries the change
 
 
+def _download(page, button: str, folder: Path) -> Path:
+    """Click a download button and save the file the browser receives into `folder`."""
+    with page.expect_download(timeout=30000) as download:
+        page.get_by_role("button", name=button).click()
+    path = folder / download.value.suggested_filename
+    download.value.save_as(path)
+    return path
+
+
 def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
     from pricing.scenario import load_scenario
 
     page.goto(f"{server}/?scenario=saas_team_plan&offerings%5BTaskHub%5D.price=11")
     _settled(page)
-    with page.expect_download(timeout=30000) as download:
-        page.get_by_role("button", name="Download scenario file").click()
-    path = tmp_path / download.value.suggested_filename
-    download.value.save_as(path)
+    path = _download(page, "Download scenario file", tmp_path)
     assert path.suffix == ".yaml"
     scenario = load_scenario(path)  # the file the CLI reads, with the change from the link
     assert next(o.price for o in scenario.offerings if o.name == "TaskHub") == 11.0
@@ -218,10 +224,7 @@ def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
 
     page.goto(f"{server}/?scenario=team_plan_survey")  # WTP from a posterior file: a zip carries it
     _settled(page)
-    with page.expect_download(timeout=30000) as download:
-        page.get_by_role("button", name="Download with its data (.zip)").click()
-    bundle = tmp_path / download.value.suggested_filename
-    download.value.save_as(bundle)
+    bundle = _download(page, "Download with its data (.zip)", tmp_path)
     assert bundle.suffix == ".zip"
     assert load_scenario(bundle).segments[0].wtp.posterior == "data/team_plan_wtp.nc"
 
