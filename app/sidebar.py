@@ -88,12 +88,9 @@ def render() -> None:
         st.caption(
             f"{source}{' (changed)' if changed else ''} · {current.currency} · {current.market.draws:,} draws"
         )
-        fit = st.session_state.get(state.FIT)
-        if fit:
-            _, notes, problem = state.fit_status(current)
-            st.caption(f"Using the fit **{fit['label']}**: " + "; ".join(notes) if notes else fit["label"])
-            if problem:
-                st.warning(f"The fit {fit['label']!r} is not used: {problem}")
+        notes = state.fit_notes(current)
+        if notes:
+            st.caption(f"Using the fit **{st.session_state[state.FIT]['label']}**: " + "; ".join(notes))
         for problem in state.messages("link"):
             st.warning(problem, icon="🔗")
         st.download_button(

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import links
-import numpy as np
 import pandas as pd
 import streamlit as st
 import tables
@@ -47,7 +46,7 @@ DRAFT_GENERATION = "draft_generation"  # bumped when the draft is rebuilt: fresh
 DRAFT_PROBLEMS = "draft_problems"  # ScenarioError.problems of the draft, [] when valid
 VIEW = "view"  # {"price": our selected price, "variant": selected variant}
 MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
-FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
+FIT = "fit"  # the attached WTP fit: {"label", "key", "notes", "before"} or None (see attach_fit)
 FITS = "fits"  # fits made or uploaded this session, by label
 COMPARE = "compare_options"  # saved options for the compare page: list of dicts
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
@@ -282,44 +281,69 @@ def commit_draft() -> None:
 # ---- the attached WTP fit ----------------------------------------------------------------------------------
 
 
-def fit_key() -> str:
-    """Cache key part of the attached fit ('' when none)."""
-    fit = st.session_state.get(FIT)
-    return fit["key"] if fit else ""
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _fit_parameters(key: str, _scenario: Scenario, _idata: Any) -> tuple[dict | None, list[str], str | None]:
+def attach_fit(record: dict[str, Any]) -> str | None:
+    """Make the current scenario take what a fit knows: it then points to the fit, saved beside it, so the
+    scenario file or zip downloaded carries it (`pricing.bundle.with_fit`). Returns a problem, or None."""
+    current = scenario()
     try:
-        parameters, notes = analysis.parameters_from_fit(_scenario, _idata)
+        new, notes = bundle.with_fit(current, record["idata"], f"fit-{record['key']}")
     except PricingError as error:
-        return None, [], str(error)
-    return parameters, notes, None
+        return str(error)
+    old = {s.name: s.posterior_files() for s in current.segments}
+    fitted = {s.name for s in new.segments if s.posterior_files() != old[s.name]}
+    before = {
+        s.name: s.model_dump(mode="json", include={"wtp", "logit_scale", "value_per_unit"})
+        for s in current.segments
+        if s.name in fitted
+    }
+    st.session_state[FIT] = {"label": record["label"], "key": record["key"], "notes": notes, "before": before}
+    set_scenario(new)
+    return None
 
 
-def fit_status(current: Scenario | None = None) -> tuple[dict[str, np.ndarray] | None, list[str], str | None]:
-    """The attached fit's parameters for a scenario, notes on what comes from it, and a problem (or None)."""
+def detach_fit() -> None:
+    """Give the segments the attached fit changed back their previous WTP, price sensitivity and values."""
     fit = st.session_state.get(FIT)
+    st.session_state[FIT] = None
     if not fit:
-        return None, [], None
+        return
+    current = scenario()
+    names = {s.name for s in current.segments}
+    changes = {
+        f"segments[{name}].{field}": value
+        for name, fields in fit["before"].items()
+        if name in names
+        for field, value in fields.items()
+    }
+    try:
+        set_scenario(with_changes(current, changes))
+    except ScenarioError:  # the segments were edited since: keep them as they are
+        pass
+
+
+def fit_notes(current: Scenario | None = None) -> list[str]:
+    """What the current scenario takes from the attached fit ([] when none is attached or it no longer
+    points to it)."""
+    fit = st.session_state.get(FIT)
     current = scenario() if current is None else current
-    return _fit_parameters(f"{scenario_hash(current)}|{fit['key']}", current, fit["idata"])
+    if not fit or not any(fit["key"] in f for s in current.segments for f in s.posterior_files()):
+        return []
+    return fit["notes"]
 
 
 # ---- cached computations -----------------------------------------------------------------------------------
 
 
 @st.cache_resource(max_entries=8, show_spinner="Simulating the market...")  # ~25 MB each
-def _simulate_cached(key: str, _scenario: Scenario, _parameters: dict | None) -> xr.Dataset:
-    return simulate(_scenario, parameters=_parameters)
+def _simulate_cached(key: str, _scenario: Scenario) -> xr.Dataset:
+    return simulate(_scenario)
 
 
 def results(current: Scenario | None = None) -> tuple[xr.Dataset, str]:
     """Simulation results of a scenario (default the current one) and their cache key."""
     current = scenario() if current is None else current
-    parameters, _, _ = fit_status(current)
-    key = scenario_hash(current) + ("|" + fit_key() if parameters is not None else "")
-    return _simulate_cached(key, current, parameters), key
+    key = scenario_hash(current) + "|" + str(current.base_dir)  # its files' folder: fits live in their own
+    return _simulate_cached(key, current), key
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)

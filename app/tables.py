@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pricing.scenario import ElicitedWTP, Scenario, scenario_to_dict
+from pricing.scenario import WTP_SOURCES, Scenario, scenario_to_dict
 
 EXPECT, VALUE, LEVEL = "expect:", "value:", "level:"
 KANO_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent")
@@ -22,8 +22,8 @@ OWNERS = ("us", "competitor")
 CHOICE_RULES = ("logit", "first_choice")
 
 ATTRIBUTE_COLUMNS = ("name", "unit", "kano", "description")
-#: WTP fields of a segment, as the schema has them (numbers first, then e.g. a fitted posterior's path).
-WTP_FIELDS = tuple(ElicitedWTP.model_fields)
+#: WTP fields of a segment, as the schema has them (the source, its numbers, then a fit's file and settings).
+WTP_FIELDS = tuple(dict.fromkeys(f for model in WTP_SOURCES.values() for f in model.model_fields))
 WTP_NUMBERS = ("median", "spread", "low", "high", "coverage", "uncertainty", "spread_uncertainty")
 SEGMENT_COLUMNS = ("name", "size", "logit_scale", *(f"wtp_{n}" for n in WTP_FIELDS), "value_uncertainty")
 NUMBER_COLUMNS = ("size", "logit_scale", *(f"wtp_{n}" for n in WTP_NUMBERS), "value_uncertainty")
@@ -33,7 +33,7 @@ VARIANT_COLUMNS = ("name", "description", "extra_unit_cost", "fixed_cost")
 TABLES = ("attributes", "segments", "offerings", "variants")
 
 BLANK = {
-    "schema_version": 1,
+    "schema_version": 2,
     "name": "New scenario",
     "description": "Describe the pricing question here.",
     "currency": "EUR",
@@ -81,7 +81,12 @@ def _cell(value: Any) -> Any:
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns:
-        if column.startswith((EXPECT, VALUE, LEVEL)) or column in NUMBER_COLUMNS or column in MONEY_COLUMNS:
+        numeric = (
+            column.startswith((EXPECT, VALUE, LEVEL)) or column in NUMBER_COLUMNS or column in MONEY_COLUMNS
+        )
+        if (
+            numeric and not frame[column].map(lambda v: isinstance(v, str)).any()
+        ):  # text: a posterior reference
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
         else:
             frame[column] = frame[column].astype("object")
@@ -95,7 +100,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     segment_rows = []
     for s in data["segments"]:
         wtp = s["wtp"]
-        row = {"name": s["name"], "size": s["size"], "logit_scale": s["logit_scale"]}
+        row = {"name": s["name"], "size": s["size"], "logit_scale": _text_if_mapping(s["logit_scale"])}
         for field in WTP_FIELDS:  # mappings (e.g. a survey's columns) are edited as JSON text
             value = wtp.get(field)
             if isinstance(value, dict):
@@ -103,7 +108,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
             row[f"wtp_{field}"] = value
         row["value_uncertainty"] = s["value_uncertainty"]
         row |= {EXPECT + a: s["expectations"].get(a) for a in attributes}
-        row |= {VALUE + a: s["value_per_unit"].get(a) for a in attributes}
+        row |= {VALUE + a: _text_if_mapping(s["value_per_unit"].get(a)) for a in attributes}
         segment_rows.append(row)
     offering_rows = [
         {"name": o["name"], "owner": o["owner"], "price": o["price"], "unit_cost": o["unit_cost"]}
@@ -144,6 +149,13 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def _text_if_mapping(value: Any) -> Any:
+    """A mapping (e.g. a reference to a posterior) as JSON text for an editor cell; numbers as they are."""
+    if isinstance(value, dict):
+        return json.dumps({k: v for k, v in value.items() if v is not None})
+    return value
+
+
 def _json_cell(value: Any) -> Any:
     """Text holding a JSON object (e.g. a survey's columns) as the object; anything else as it is."""
     if isinstance(value, str) and value.strip().startswith("{"):
@@ -155,7 +167,8 @@ def _json_cell(value: Any) -> Any:
 
 
 def _by_attribute(row: dict, prefix: str, attributes: list[str]) -> dict[str, Any]:
-    return {a: _cell(row.get(prefix + a)) for a in attributes if _cell(row.get(prefix + a)) is not None}
+    cells = {a: _json_cell(_cell(row.get(prefix + a))) for a in attributes}
+    return {a: value for a, value in cells.items() if value is not None}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -178,7 +191,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
                 {
                     "name": row.get("name"),
                     "size": row.get("size"),
-                    "logit_scale": row.get("logit_scale"),
+                    "logit_scale": _json_cell(row.get("logit_scale")),
                     "wtp": wtp,
                     "value_uncertainty": row.get("value_uncertainty"),
                     "expectations": _by_attribute(row, EXPECT, attributes),
@@ -210,7 +223,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
         )
     general = _present(dict(draft["general"]))
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         **general,
         "attributes": [_present(r) for r in attribute_rows],
         "segments": segments,

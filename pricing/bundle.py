@@ -18,7 +18,14 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from pricing.errors import DataError, ScenarioError
-from pricing.scenario import Scenario, dump_scenario, load_scenario, scenario_from_dict, scenario_to_dict
+from pricing.scenario import (
+    Scenario,
+    dump_scenario,
+    load_scenario,
+    scenario_from_dict,
+    scenario_to_dict,
+    with_changes,
+)
 
 SCENARIO_NAME = "scenario.yaml"
 DATA_FOLDER = "data"
@@ -29,13 +36,10 @@ _DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same scenario packs to 
 
 
 def scenario_files(scenario: Scenario) -> dict[str, Path]:
-    """The files a scenario's segments take their WTP from: path as written in the scenario -> file."""
-    files = {}
-    for segment in scenario.segments:
-        written = segment.wtp.posterior or segment.wtp.data
-        if written is not None:
-            files[written] = scenario.base_dir / written
-    return files
+    """The files a scenario takes parameters from (posteriors, survey data): path as written -> file."""
+    return {
+        name: scenario.base_dir / name for segment in scenario.segments for name in segment.posterior_files()
+    }
 
 
 def pack_scenario(scenario: Scenario) -> bytes:
@@ -52,10 +56,12 @@ def pack_scenario(scenario: Scenario) -> bytes:
         renamed[written] = name
     data = scenario_to_dict(scenario)
     for segment in data["segments"]:
-        wtp = segment.get("wtp", {})
-        for key in ("posterior", "data"):
-            if key in wtp:
-                wtp[key] = renamed[wtp[key]]
+        wtp = segment["wtp"]
+        if "file" in wtp:
+            wtp["file"] = renamed[wtp["file"]]
+        for ref in [segment["logit_scale"], *segment.get("value_per_unit", {}).values()]:
+            if isinstance(ref, dict):
+                ref["posterior"] = renamed[ref["posterior"]]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():
         members[name] = files[written].read_bytes()
@@ -124,6 +130,25 @@ def unpack_temporary(content: bytes) -> Scenario:
         raise
     atexit.register(shutil.rmtree, folder, True)
     return scenario
+
+
+def with_fit(scenario: Scenario, idata, name: str) -> tuple[Scenario, list[str]]:
+    """The scenario taking what a WTP fit knows, with the fit saved beside it as ``data/<name>.nc``.
+
+    The scenario is copied with its files into a folder of its own (as `unpack_temporary` does), the fit
+    saved there, and its segments pointed to it (`pricing.wtp.scenario_with_fit`): saving or packing the
+    result carries the fit, and reopening it gives the same numbers. Returns the scenario and notes on what
+    comes from the fit. Raises `DataError` when the fit shares no segment with the scenario.
+    """
+    from pricing.wtp.parameters import scenario_with_fit
+    from pricing.wtp.posterior import save_posterior
+
+    file = f"{DATA_FOLDER}/{name}.nc"
+    changes, notes = scenario_with_fit(scenario, idata, file)
+    copy = unpack_temporary(pack_scenario(scenario))
+    (copy.base_dir / DATA_FOLDER).mkdir(exist_ok=True)
+    save_posterior(idata, copy.base_dir / file)
+    return with_changes(copy, changes), notes
 
 
 def _is_top_level_yaml(name: str) -> bool:

@@ -89,6 +89,18 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from pricing.scenario import SCHEMA_VERSION, migrate_file
+
+    output = args.output or args.file
+    version = migrate_file(args.file, args.output)
+    if version == SCHEMA_VERSION:
+        print(f"{args.file}: already version {SCHEMA_VERSION}; wrote {output} unchanged in content")
+    else:
+        print(f"{args.file}: version {version} -> {SCHEMA_VERSION}; wrote {output}")
+    return 0
+
+
 def _format_variants(table: pd.DataFrame, currency: str) -> str:
     def money(prefix: str, row: pd.Series, digits: int = 0) -> str:
         return (
@@ -471,6 +483,14 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("file", metavar="FILE")
     pack.add_argument("--output", "-o", metavar="OUT", required=True, help="the zip file to write")
     pack.set_defaults(run=_pack)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="rewrite a scenario file in the current schema version (2); comments are not kept",
+    )
+    migrate.add_argument("file", metavar="FILE")
+    migrate.add_argument("--output", "-o", metavar="OUT", help="write OUT instead of rewriting FILE")
+    migrate.set_defaults(run=_migrate)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)

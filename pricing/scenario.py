@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from pricing.errors import ScenarioError
 from pricing.io import atomic_write_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 12
 MAX_MONEY = 1e9
@@ -58,19 +58,40 @@ class Attribute(_Model):
     description: str = Field("", max_length=500, description="What the attribute means to customers.")
 
 
+FilePath = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class PosteriorRef(_Model):
+    """A parameter taken from a saved posterior (a ``.nc`` file from ``pricing fit ... --output``).
+
+    Written in place of a number, e.g. ``logit_scale: {posterior: fits/cbc.nc}``; the simulation then uses
+    the posterior's draws of that parameter, jointly with every other parameter taken from the same file
+    (`pricing.wtp.posterior_parameters`). The path is relative to the scenario file.
+    """
+
+    posterior: FilePath = Field(description="Saved posterior (.nc), relative to the scenario file.")
+    segment: Name | None = Field(
+        None, description="Segment's name in the posterior (default: this segment's name)."
+    )
+    attribute: Name | None = Field(
+        None, description="Attribute's name in the posterior, for value_per_unit (default: the same)."
+    )
+    variable: Annotated[str, Field(min_length=1, max_length=80)] | None = Field(
+        None, description="Variable in the posterior (default: the one named like the field)."
+    )
+
+
 class ElicitedWTP(_Model):
     """WTP of a segment's customers for the reference offering, as a lognormal elicited from experts.
 
     Give either `median` and `spread` (sd of log WTP across customers) or `low` and `high` (the central
     `coverage` share of customers lies between them). `uncertainty` and `spread_uncertainty` are how unsure we
     are of those numbers themselves (sd of the log median and of the log spread across posterior draws).
-
-    Or take WTP from survey data: `posterior` names a saved fit (``pricing fit ... --output fit.nc``), or
-    `data` and `method` name a survey file fitted when the scenario is simulated (see `pricing.wtp`); paths
-    are relative to the scenario file, `segment` is the segment's name in the fit (default: this segment's).
-    The simulator then uses the posterior draws of the median and spread instead.
     """
 
+    source: Literal["elicited"] = Field(
+        "elicited", description="elicited (these numbers), posterior (a saved fit) or data (a survey file)."
+    )
     median: PositiveMoney | None = Field(
         None, description="Median customer's WTP for the reference offering."
     )
@@ -90,41 +111,14 @@ class ElicitedWTP(_Model):
     spread_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log spread across draws."
     )
-    posterior: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        None, description="Saved WTP posterior (.nc, from `pricing fit`), relative to the scenario file."
-    )
-    data: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        None, description="Survey CSV to fit when simulating, relative to the scenario file (with `method`)."
-    )
-    method: Literal["stated", "gabor_granger", "van_westendorp"] | None = Field(
-        None, description="Survey method of `data`: stated, gabor_granger or van_westendorp."
-    )
-    columns: dict[Name, Name] = Field(
-        default_factory=dict, description="Column of each role in `data`, e.g. {segment: region}."
-    )
-    segment: Name | None = Field(
-        None, description="Segment's name in the posterior or data (default: this segment's name)."
-    )
-
-    @property
-    def source(self) -> Literal["elicited", "posterior", "data"]:
-        """Where the WTP comes from: elicited numbers, a saved posterior, or survey data fitted on load."""
-        return "posterior" if self.posterior else "data" if self.data else "elicited"
 
     @model_validator(mode="after")
     def _one_parametrisation(self) -> ElicitedWTP:
-        if self.posterior is not None or self.data is not None:
-            return self._check_fitted()
-        for name in ("method", "segment"):
-            if getattr(self, name) is not None:
-                raise ValueError(f"{name} goes with `posterior` or `data`")
-        if self.columns:
-            raise ValueError("columns go with `data`")
         by_median = self.median is not None or self.spread is not None
         by_range = self.low is not None or self.high is not None
         if by_median == by_range:
             raise ValueError(
-                "give either median and spread, or low and high (or a posterior, or data and method)"
+                "give either median and spread, or low and high (or source: posterior / data with a file)"
             )
         if by_median and (self.median is None or self.spread is None):
             raise ValueError("median and spread go together: give both")
@@ -135,26 +129,9 @@ class ElicitedWTP(_Model):
                 raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
         return self
 
-    def _check_fitted(self) -> ElicitedWTP:
-        if self.posterior is not None and self.data is not None:
-            raise ValueError("give either a posterior or data, not both")
-        elicited = ("median", "spread", "low", "high", "coverage", "uncertainty", "spread_uncertainty")
-        given = [n for n in elicited if getattr(self, n) != type(self).model_fields[n].default]
-        if given:
-            raise ValueError(
-                f"{', '.join(given)}: not used with a posterior or data (the fit carries its own uncertainty)"
-            )
-        if self.data is not None and self.method is None:
-            raise ValueError("method is required with data (stated, gabor_granger or van_westendorp)")
-        if self.posterior is not None and (self.method is not None or self.columns):
-            raise ValueError("method and columns go with `data`; a posterior records its own")
-        return self
-
     @property
     def log_median(self) -> float:
         """Log of the median customer's WTP (currency)."""
-        if self.source != "elicited":
-            raise ValueError(f"WTP from {self.source}: draw it with pricing.simulate.segment_parameters")
         return math.log(self.median) if self.median is not None else 0.5 * math.log(self.low * self.high)
 
     @property
@@ -168,26 +145,101 @@ class ElicitedWTP(_Model):
         return math.log(self.high / self.low) / (2 * z)
 
 
+class PosteriorWTP(_Model):
+    """WTP from a saved fit (``pricing fit ... --output fit.nc``): the simulator takes its posterior draws of
+    the segment's ``wtp_log_median`` and ``wtp_log_sd``."""
+
+    source: Literal["posterior"] = Field(description="posterior: WTP from a saved fit.")
+    file: FilePath = Field(description="Saved WTP posterior (.nc), relative to the scenario file.")
+    segment: Name | None = Field(
+        None, description="Segment's name in the posterior (default: this segment's name)."
+    )
+
+
+class SurveyWTP(_Model):
+    """WTP from survey data, fitted with `method` when the scenario is simulated (once per file and seed)."""
+
+    source: Literal["data"] = Field(description="data: WTP from a survey file fitted on load.")
+    file: FilePath = Field(description="Survey CSV, relative to the scenario file.")
+    method: Literal["stated", "gabor_granger", "van_westendorp"] = Field(
+        description="Survey method of the file: stated, gabor_granger or van_westendorp."
+    )
+    columns: dict[Name, Name] = Field(
+        default_factory=dict, description="Column of each role in the file, e.g. {segment: region}."
+    )
+    segment: Name | None = Field(
+        None, description="Segment's name in the data (default: this segment's name)."
+    )
+
+
+WTP_SOURCES = {"elicited": ElicitedWTP, "posterior": PosteriorWTP, "data": SurveyWTP}
+
+
+def _wtp_tag(value: Any) -> str | None:
+    source = value.get("source", "elicited") if isinstance(value, Mapping) else getattr(value, "source", None)
+    return f"wtp:{source}" if source in WTP_SOURCES else None
+
+
+def _value_tag(value: Any) -> str:
+    return "value:posterior" if isinstance(value, Mapping | PosteriorRef) else "value:number"
+
+
+WTPSource = Annotated[
+    Annotated[ElicitedWTP, Tag("wtp:elicited")]
+    | Annotated[PosteriorWTP, Tag("wtp:posterior")]
+    | Annotated[SurveyWTP, Tag("wtp:data")],
+    Discriminator(
+        _wtp_tag,
+        custom_error_type="wtp_source",
+        custom_error_message="source must be elicited (the default), posterior or data",
+    ),
+]
+UnitValue = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]
+
+
+def _or_posterior(number: Any) -> Any:
+    """A number field that may instead point to a posterior (`PosteriorRef`)."""
+    return Annotated[
+        Annotated[number, Tag("value:number")] | Annotated[PosteriorRef, Tag("value:posterior")],
+        Discriminator(_value_tag),
+    ]
+
+
+#: Union tags pydantic puts in error locations: left out of the paths we report.
+_TAGS = {f"wtp:{s}" for s in WTP_SOURCES} | {"value:number", "value:posterior"}
+
+
 class Segment(_Model):
     """A group of customers with their own WTP, expectations and value of each attribute."""
 
     name: Name
     size: Annotated[float, Field(ge=0, le=MAX_COUNT)] = Field(description="Customers in the market.")
-    wtp: ElicitedWTP = Field(description="WTP for a reference offering that exactly meets expectations.")
-    logit_scale: PositiveMoney = Field(
+    wtp: WTPSource = Field(
+        description="WTP for a reference offering that exactly meets expectations: elicited numbers (the "
+        "default), a saved posterior (source: posterior) or survey data (source: data)."
+    )
+    logit_scale: _or_posterior(PositiveMoney) = Field(
         description="Price sensitivity as a money amount: utility = (perceived value - price) / logit_scale. "
-        "Small = customers almost surely pick the best value for money; large = choices are noisy."
+        "Small = customers almost surely pick the best value for money; large = choices are noisy. "
+        "Or {posterior: fit.nc} for a conjoint fit's draws."
     )
     expectations: dict[Name, Level] = Field(
         default_factory=dict, description="Expected level of each attribute; unlisted ones default to 0."
     )
-    value_per_unit: dict[Name, Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]] = Field(
+    value_per_unit: dict[Name, _or_posterior(UnitValue)] = Field(
         default_factory=dict,
-        description="Money value of one unit of each attribute above or below expectation; unlisted = 0.",
+        description="Money value of one unit of each attribute above or below expectation; unlisted = 0. "
+        "A value may be {posterior: fit.nc} for a conjoint fit's draws.",
     )
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+
+    def posterior_files(self) -> list[str]:
+        """Files this segment takes parameters from, as written (saved posteriors and survey data)."""
+        refs = [self.logit_scale, *self.value_per_unit.values()]
+        files = [self.wtp.file] if self.wtp.source != "elicited" else []
+        return files + [r.posterior for r in refs if isinstance(r, PosteriorRef)]
 
 
 class Offering(_Model):
@@ -252,7 +304,7 @@ class Market(_Model):
 class Scenario(_Model):
     """A complete, self-contained pricing question (see the module docstring)."""
 
-    schema_version: Literal[1] = Field(description="Version of this file format.")
+    schema_version: Literal[2] = Field(description="Version of this file format (2).")
     name: Name
     description: str = Field("", max_length=5000)
     currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
@@ -291,6 +343,8 @@ class Scenario(_Model):
         for i, s in enumerate(self.segments):
             check_keys(f"segments[{i}].expectations", s.expectations)
             check_keys(f"segments[{i}].value_per_unit", s.value_per_unit)
+            if isinstance(s.logit_scale, PosteriorRef) and s.logit_scale.attribute is not None:
+                problems.append(f"segments[{i}].logit_scale.attribute: goes with value_per_unit only")
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
@@ -355,6 +409,8 @@ class _SafeLoader(yaml.SafeLoader):
 def _format_location(loc: tuple) -> str:
     path = ""
     for part in loc:
+        if part in _TAGS:  # which member of a union pydantic tried: not part of the file's path
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -367,13 +423,20 @@ _PYDANTIC_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
 
 def _problems(error: ValidationError) -> list[str]:
     problems = []
-    for e in error.errors(include_url=False):
+    errors = error.errors(include_url=False)
+    for e in errors:
+        inner = [o for o in errors if len(o["loc"]) > len(e["loc"]) and o["loc"][: len(e["loc"])] == e["loc"]]
+        if e["type"] == "too_short" and inner:  # a list left empty by its items' own errors: those say it
+            continue
         message = _PYDANTIC_PREFIX.sub("", e["msg"])
         path = _format_location(e["loc"])
         if e["type"] == "value_error":  # our own validators: one problem per line
             problems += [f"{path}: {line}" if path else line for line in message.split("\n")]
             continue
-        if e["type"] == "extra_forbidden":
+        if e["type"] == "wtp_source":
+            source = e["input"].get("source") if isinstance(e["input"], Mapping) else e["input"]
+            message += f" (got {repr(source)[:60]})"
+        elif e["type"] == "extra_forbidden":
             message = "unknown field (check its spelling and indentation)"
         elif e["type"] == "missing":
             message = "required field is missing"
@@ -384,15 +447,21 @@ def _problems(error: ValidationError) -> list[str]:
     return problems
 
 
-def scenario_from_dict(data: Any) -> Scenario:
-    """Validate plain data (as read from YAML or JSON) into a `Scenario`, or raise `ScenarioError`."""
+def scenario_from_dict(data: Any, base_dir: Path | None = None) -> Scenario:
+    """Validate plain data (as read from YAML or JSON) into a `Scenario`, or raise `ScenarioError`.
+
+    Version-1 data is migrated first (`migrate`); `base_dir` is the folder its relative paths start from.
+    """
     if not isinstance(data, Mapping):
         raise ScenarioError(f"a scenario must be a mapping of fields, got {type(data).__name__}")
     version = data.get("schema_version")
-    if type(version) is not int or version != SCHEMA_VERSION:  # not `true` or 1.0, which equal 1
+    if type(version) is not int or version not in (1, SCHEMA_VERSION):  # not `true` or 1.0, which equal 1
         raise ScenarioError(
-            f"schema_version: {version!r} is not supported (this version of pricing reads {SCHEMA_VERSION})"
+            f"schema_version: {version!r} is not supported (this version of pricing reads 1 and "
+            f"{SCHEMA_VERSION}, and saves {SCHEMA_VERSION})"
         )
+    if version == 1:
+        data = migrate(data, base_dir)
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
@@ -401,8 +470,61 @@ def scenario_from_dict(data: Any) -> Scenario:
         raise ScenarioError(f"a number or structure is too large: {error}") from None
 
 
-def parse_scenario(text: str | bytes) -> Scenario:
-    """Parse and validate the text of a scenario file."""
+def migrate(data: Mapping[str, Any], base_dir: Path | None = None) -> dict[str, Any]:
+    """Version-1 scenario data as version 2 (plain data in, plain data out; anything else is kept as is).
+
+    Version 1 had one WTP mapping whose keys told the source: ``posterior: fit.nc`` or ``data: survey.csv``
+    (with ``method`` and ``columns``), else elicited numbers. Version 2 names the source (``source:
+    posterior|data``, the path under ``file``). A version-1 WTP from a conjoint (``choice``) posterior also
+    took the fit's ``logit_scale`` and the ``value_per_unit`` of the attributes it knows; version 2 writes
+    them as references to the same file, so the numbers stay the same. Which attributes a conjoint fit knows
+    is read from the file (found from `base_dir`); a file that cannot be read is left for loading to report.
+    """
+    data = json.loads(json.dumps(data))  # a deep copy of plain data
+    data["schema_version"] = SCHEMA_VERSION
+    segments = data.get("segments")
+    for segment in segments if isinstance(segments, list) else []:
+        wtp = segment.get("wtp") if isinstance(segment, dict) else None
+        if not isinstance(wtp, dict) or "source" in wtp:
+            continue
+        if "posterior" in wtp:
+            wtp["source"], wtp["file"] = "posterior", wtp.pop("posterior")
+            fitted = _choice_attributes(base_dir, wtp["file"]) if isinstance(wtp["file"], str) else None
+            if fitted is not None:
+                ref = {"posterior": wtp["file"]} | ({"segment": wtp["segment"]} if "segment" in wtp else {})
+                segment["logit_scale"] = dict(ref)
+                values = segment.setdefault("value_per_unit", {})
+                attributes = data.get("attributes") or []
+                names = [a.get("name") for a in attributes if isinstance(a, dict)]
+                for name in names:
+                    if name in fitted and isinstance(values, dict):
+                        values[name] = dict(ref)
+        elif "data" in wtp:
+            wtp["source"], wtp["file"] = "data", wtp.pop("data")
+        else:
+            continue  # elicited: the default source
+        segment["wtp"] = {"source": wtp.pop("source"), **wtp}
+    return data
+
+
+def _choice_attributes(base_dir: Path | None, file: str) -> list[str] | None:
+    """Attributes of a saved conjoint posterior (None when it is not one, or cannot be read)."""
+    path = (base_dir or Path.cwd()) / file
+    if not path.is_file():
+        return None
+    try:
+        import xarray as xr
+
+        with xr.open_dataset(path, group="posterior") as posterior:
+            if posterior.attrs.get("method") != "choice" or "attribute" not in posterior.coords:
+                return None
+            return [str(a) for a in posterior["attribute"].values]
+    except Exception:  # a foreign or broken file: loading the scenario reports it
+        return None
+
+
+def parse_scenario(text: str | bytes, base_dir: Path | None = None) -> Scenario:
+    """Parse and validate the text of a scenario file (`base_dir`: its folder, for migrating version 1)."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise ScenarioError(
@@ -429,7 +551,7 @@ def parse_scenario(text: str | bytes) -> Scenario:
         raise ScenarioError(f"{where}not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
-    return scenario_from_dict(data)
+    return scenario_from_dict(data, base_dir)
 
 
 # Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and
@@ -450,6 +572,13 @@ def load_scenario(path: str | Path) -> Scenario:
         from pricing.bundle import open_bundle  # imports this module
 
         return open_bundle(path)
+    raw = _read_scenario_file(path)
+    scenario = parse_scenario(raw, path.resolve().parent)
+    _set_base_dir(scenario, path.resolve().parent)
+    return scenario
+
+
+def _read_scenario_file(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -457,12 +586,22 @@ def load_scenario(path: str | Path) -> Scenario:
                 f"{path}: file is {size:,} bytes; scenario files are limited to {MAX_FILE_BYTES:,}"
             )
         with path.open("rb") as file:  # a device or pipe reports size 0: never read more than the limit
-            raw = file.read(MAX_FILE_BYTES + 1)
+            return file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read file ({error.strerror or error})") from None
-    scenario = parse_scenario(raw)
-    _set_base_dir(scenario, path.resolve().parent)
-    return scenario
+
+
+def migrate_file(path: str | Path, output: str | Path | None = None) -> int:
+    """Rewrite a scenario file as version 2 (in place, or to `output`), atomically; returns the version it
+    had. The content is validated first: an invalid file is reported and left untouched. Comments and
+    formatting are not kept (the file is written as `save_scenario` writes)."""
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        raise ScenarioError(f"{path}: migrate a scenario's YAML file, not a zip (open the zip and save it)")
+    scenario = load_scenario(path)
+    data = yaml.load(_read_scenario_file(path), Loader=_SafeLoader)  # noqa: S506 - a yaml.SafeLoader
+    save_scenario(scenario, path if output is None else output)
+    return data["schema_version"]
 
 
 # ---- saving --------------------------------------------------------------------------------------------

@@ -49,39 +49,44 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     """Per-draw parameters of every segment: the simulator's only input from WTP.
 
     Returns arrays `wtp_log_median` (draw, segment), `wtp_log_sd` (draw, segment), `value_per_unit`
-    (draw, segment, attribute; currency per unit) and `logit_scale` (draw, segment; currency). Elicited WTP
-    is drawn around the stated median and spread with the stated uncertainty; WTP pointing to a saved
-    posterior or survey data takes that posterior's draws (`pricing.wtp.fitted_segment_draws`).
+    (draw, segment, attribute; currency per unit) and `logit_scale` (draw, segment; currency). Elicited
+    numbers are drawn around their stated values with the stated uncertainty; every parameter the scenario
+    points to a posterior (a saved fit or survey data) takes that posterior's draws, through
+    `pricing.wtp.posterior_parameters` (the one path from posteriors into the simulation).
     """
+    from pricing.scenario import PosteriorRef
+
     names = scenario.attribute_names
     segments = scenario.segments
     n_seg, n_attr = len(segments), len(names)
+
+    def number(value, default: float) -> float:
+        return default if isinstance(value, PosteriorRef) else value
+
     elicited = [s.wtp.source == "elicited" for s in segments]
     median = np.array([s.wtp.log_median if e else 0.0 for s, e in zip(segments, elicited, strict=True)])
     spread = np.array([s.wtp.log_sd if e else 1.0 for s, e in zip(segments, elicited, strict=True)])
-    median_sd = np.array([s.wtp.uncertainty for s in segments])
-    spread_sd = np.array([s.wtp.spread_uncertainty for s in segments])
-    unit_value = np.array([[s.value_per_unit.get(a, 0.0) for a in names] for s in segments]).reshape(
-        n_seg, n_attr
+    median_sd = np.array([s.wtp.uncertainty if e else 0.0 for s, e in zip(segments, elicited, strict=True)])
+    spread_sd = np.array(
+        [s.wtp.spread_uncertainty if e else 0.0 for s, e in zip(segments, elicited, strict=True)]
     )
+    unit_value = np.array(
+        [[number(s.value_per_unit.get(a, 0.0), 0.0) for a in names] for s in segments]
+    ).reshape(n_seg, n_attr)
     value_sd = np.array([s.value_uncertainty for s in segments])
     parameters = {
         "wtp_log_median": median + median_sd * rng.standard_normal((draws, n_seg)),
         "wtp_log_sd": spread * np.exp(spread_sd * rng.standard_normal((draws, n_seg))),
         "value_per_unit": unit_value
         * np.exp(value_sd[:, None] * rng.standard_normal((draws, n_seg, n_attr))),
-        "logit_scale": np.broadcast_to(np.array([s.logit_scale for s in segments]), (draws, n_seg)).copy(),
+        "logit_scale": np.broadcast_to(
+            np.array([number(s.logit_scale, 1.0) for s in segments]), (draws, n_seg)
+        ).copy(),
     }
-    for i, segment in enumerate(segments):
-        if not elicited[i]:
-            from pricing.wtp import fitted_segment_draws  # ArviZ (and PyMC to fit on load) only when needed
+    if any(s.posterior_files() for s in segments):
+        from pricing.wtp.parameters import posterior_parameters  # ArviZ (PyMC to fit on load) only if needed
 
-            fitted = fitted_segment_draws(
-                segment.wtp, segment.name, scenario.base_dir, scenario.seed, draws, rng, names
-            )
-            for name, values in fitted.items():
-                known = ~np.isnan(values)  # attributes a conjoint fit does not know keep the scenario's
-                parameters[name][:, i][known] = values[known]
+        parameters = posterior_parameters(scenario, parameters, rng)
     return parameters
 
 

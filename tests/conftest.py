@@ -24,7 +24,7 @@ EXAMPLE_FILES = sorted(SCENARIOS.glob("*.yaml"))
 def small_scenario_dict() -> dict:
     """A small valid scenario as plain data: two attributes, two segments, us + one rival, two variants."""
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "name": "small",
         "currency": "EUR",
         "seed": 7,
@@ -73,7 +73,7 @@ def monopoly_dict(
     """One segment, one offering (ours), no attributes and no uncertainty: every draw is the same."""
     low, high, steps = price_grid
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "name": "monopoly",
         "segments": [
             {

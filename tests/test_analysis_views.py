@@ -119,63 +119,6 @@ def test_compare_options_problems(results, small_scenario):
         analysis.compare_options({"a": (results, 45.0, "base"), "b": (other, 45.0, "base")})
 
 
-def _fit(segments, attributes=None, chains=2, draws=50, seed=0):
-    import arviz as az
-
-    rng = np.random.default_rng(seed)
-    posterior = {
-        "wtp_log_median": np.log(20.0) + 0.01 * rng.standard_normal((chains, draws, len(segments))),
-        "wtp_log_sd": np.full((chains, draws, len(segments)), 0.3),
-    }
-    dims = {"wtp_log_median": ["segment"], "wtp_log_sd": ["segment"]}
-    coords = {"segment": segments}
-    if attributes:
-        posterior["value_per_unit"] = np.full((chains, draws, len(segments), len(attributes)), 7.0)
-        posterior["logit_scale"] = np.full((chains, draws, len(segments)), 1.5)
-        dims |= {"value_per_unit": ["segment", "attribute"], "logit_scale": ["segment"]}
-        coords["attribute"] = attributes
-    return az.from_dict(posterior=posterior, dims=dims, coords=coords)
-
-
-def test_parameters_from_fit_replace_the_segments_and_attributes_the_fit_knows():
-    from pathlib import Path
-
-    from pricing.scenario import load_scenario
-    from pricing.simulate import segment_parameters
-
-    scenario = load_scenario(Path(__file__).parent.parent / "scenarios" / "saas_team_plan.yaml")
-    scenario = with_changes(scenario, {"market.draws": 80})
-    fit = _fit(["SMB", "Startups", "Elsewhere"], attributes=["support_hours", "colour"])
-    parameters, notes = analysis.parameters_from_fit(scenario, fit)
-    own = segment_parameters(scenario, 80, np.random.default_rng(scenario.seed))
-    startups, smb, enterprise = 0, 1, 2
-    support = scenario.attribute_names.index("support_hours")
-    assert np.all(np.abs(np.exp(parameters["wtp_log_median"][:, [startups, smb]]) - 20.0) < 1.0)
-    assert np.array_equal(parameters["wtp_log_median"][:, enterprise], own["wtp_log_median"][:, enterprise])
-    assert np.all(parameters["wtp_log_sd"][:, smb] == 0.3)
-    assert np.all(parameters["logit_scale"][:, smb] == 1.5)
-    assert np.all(parameters["logit_scale"][:, enterprise] == scenario.segments[enterprise].logit_scale)
-    assert np.all(parameters["value_per_unit"][:, smb, support] == 7.0)
-    uptime = scenario.attribute_names.index("uptime")
-    assert np.array_equal(parameters["value_per_unit"][:, :, uptime], own["value_per_unit"][:, :, uptime])
-    assert notes == [
-        "WTP from the fit: Startups, SMB; from the scenario: Enterprise",
-        "price sensitivity from the fit: Startups, SMB",
-        "value per unit from the fit: support_hours",
-    ]
-    # the simulator takes them, and the same seed gives the same numbers
-    again, _ = analysis.parameters_from_fit(scenario, fit)
-    assert all(np.array_equal(parameters[k], again[k]) for k in parameters)
-    assert simulate(scenario, parameters=parameters).sizes["draw"] == 80
-
-
-def test_parameters_from_fit_without_a_shared_segment_say_so(small_scenario):
-    with pytest.raises(
-        PricingError, match=r"none of the scenario's segments \(budget, premium\) is in the fit"
-    ):
-        analysis.parameters_from_fit(small_scenario, _fit(["SMB"]))
-
-
 @given(
     values=hnp.arrays(
         np.float64,

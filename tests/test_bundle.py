@@ -59,8 +59,8 @@ def test_load_scenario_opens_a_zip_and_files_of_two_folders_with_one_name_both_g
     other.mkdir()
     (other / "team_plan_wtp.nc").write_bytes((SCENARIOS / "data/team_plan_wtp.nc").read_bytes())
     data = scenario_to_dict(survey_scenario)
-    data["segments"][0]["wtp"]["posterior"] = str(SCENARIOS / "data/team_plan_wtp.nc")  # absolute
-    data["segments"][1]["wtp"]["posterior"] = "elsewhere/team_plan_wtp.nc"  # relative, same file name
+    data["segments"][0]["wtp"]["file"] = str(SCENARIOS / "data/team_plan_wtp.nc")  # absolute
+    data["segments"][1]["wtp"]["file"] = "elsewhere/team_plan_wtp.nc"  # relative, same file name
     yaml_path = tmp_path / "two.yaml"
     save_scenario(scenario_from_dict(data), yaml_path)
     scenario = load_scenario(yaml_path)
@@ -74,7 +74,7 @@ def test_load_scenario_opens_a_zip_and_files_of_two_folders_with_one_name_both_g
             SCENARIO_NAME,
         ]
     reopened = load_scenario(bundle)
-    assert [s.wtp.posterior for s in reopened.segments[:2]] == [
+    assert [s.wtp.file for s in reopened.segments[:2]] == [
         "data/team_plan_wtp.nc",
         "data/2-team_plan_wtp.nc",
     ]

@@ -105,7 +105,7 @@ MALFORMED = {
     "not YAML": ("schema_version: 1\nname: [unclosed\n", "not valid YAML"),
     "NUL character": ("schema_version: 1\nname: a\x00b\n", "not valid YAML"),
     "non-text key": ("schema_version: 1\n3: x\n", "key 3 must be text"),
-    "schema_version 2": (changed(_set(["schema_version"], 2)), "schema_version: 2 is not supported"),
+    "schema_version 3": (changed(_set(["schema_version"], 3)), "schema_version: 3 is not supported"),
     "schema_version text": (changed(_set(["schema_version"], "1")), "schema_version: '1' is not supported"),
     "schema_version true": (changed(_set(["schema_version"], True)), "schema_version: True is not supported"),
     "schema_version 1.0": (changed(_set(["schema_version"], 1.0)), "schema_version: 1.0 is not supported"),
@@ -390,7 +390,7 @@ def test_json_schema_rejects_what_the_loader_rejects():
         _set(["segments", 0, "size"], -1),
         _set(["market", "choice_rule"], "probit"),
         _delete(["offerings", 0, "price"]),
-        _set(["schema_version"], 2),
+        _set(["schema_version"], 3),
     ):
         data = copy.deepcopy(small_scenario_dict())
         mutate(data)

@@ -48,9 +48,10 @@ def test_map_fit_prints_json_and_writes_posterior_and_scenario(capsys, tmp_path)
     assert result["wtp"]["storage"]["pros"]["mean"] == pytest.approx(float(wtp.mean()))
     starter = load_scenario(scenario)
     assert [s.name for s in starter.segments] == ["students", "pros"]
-    assert starter.segments[1].value_per_unit["storage"] == pytest.approx(float(wtp.mean()), rel=1e-5)
+    assert starter.segments[1].value_per_unit["storage"].posterior == "fit.nc"
     # the starter's WTP points to the saved fit, so the simulator takes the fit's own draws
-    assert starter.segments[0].wtp.posterior == "fit.nc" and starter.segments[0].wtp.segment == "students"
+    assert starter.segments[0].wtp.file == "fit.nc" and starter.segments[0].wtp.segment == "students"
+    assert starter.segments[1].logit_scale.posterior == "fit.nc"
     total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
     drawn = segment_parameters(starter, total, np.random.default_rng(0))
     np.testing.assert_allclose(

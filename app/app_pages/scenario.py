@@ -12,11 +12,24 @@ import state
 import streamlit as st
 import tables
 
-from pricing.scenario import Attribute, ElicitedWTP, Market, Offering, Segment, Variant
+from pricing.scenario import WTP_SOURCES, Attribute, ElicitedWTP, Market, Offering, Segment, Variant
 
 
 def _describe(model, field: str) -> str | None:
     return model.model_fields[field].description
+
+
+def _wtp_help(field: str) -> str | None:
+    """Help of a WTP field, from whichever source type has it (elicited, posterior, data)."""
+    model = next(m for m in WTP_SOURCES.values() if field in m.model_fields)
+    return _describe(model, field)
+
+
+def _number_or_text(frame, column: str, config):
+    """A number column's config, or a text one when a cell holds a reference to a posterior (JSON text)."""
+    if frame[column].dtype == object:
+        return st.column_config.TextColumn(config["label"], help=config.get("help"))
+    return config
 
 
 def _field(section: str, field: str, key: str) -> None:
@@ -192,8 +205,11 @@ with st.container(border=True):
     for field in tables.WTP_FIELDS:
         if field not in tables.WTP_NUMBERS:  # WTP from a fit: file paths, survey method, columns as JSON
             segment_config[f"wtp_{field}"] = st.column_config.TextColumn(
-                f"WTP {field}", help=_describe(ElicitedWTP, field)
+                f"WTP {field}", help=_wtp_help(field)
             )
+    segment_config["logit_scale"] = _number_or_text(
+        draft["segments"], "logit_scale", segment_config["logit_scale"]
+    )
     edited_segments = st.data_editor(
         draft["segments"],
         key=key("segments"),
@@ -217,8 +233,12 @@ with st.container(border=True):
             attribute_config[tables.EXPECT + a] = st.column_config.NumberColumn(
                 f"{a}: expected", help=_describe(Segment, "expectations")
             )
-            attribute_config[tables.VALUE + a] = st.column_config.NumberColumn(
-                f"{a}: value/unit {money}", help=_describe(Segment, "value_per_unit")
+            attribute_config[tables.VALUE + a] = _number_or_text(
+                draft["segments"],
+                tables.VALUE + a,
+                st.column_config.NumberColumn(
+                    f"{a}: value/unit {money}", help=_describe(Segment, "value_per_unit")
+                ),
             )
         edited_segment_attributes = st.data_editor(
             draft["segments"],

@@ -47,7 +47,7 @@ variant_colors = charts.variant_colors([v.name for v in current.variants])
 st.title(current.name)
 if current.description:
     st.caption(current.description)
-_, fit_notes, _ = state.fit_status(current)
+fit_notes = state.fit_notes(current)
 if fit_notes:
     st.info(
         f"Using the WTP fit **{st.session_state[state.FIT]['label']}**: {'; '.join(fit_notes)}.", icon="📊"

@@ -50,11 +50,11 @@ def _use_example(method: str, path: str) -> None:
 
 
 def _attach(label: str) -> None:
-    st.session_state[state.FIT] = st.session_state[state.FITS][label]
+    state.message("wtp_attach", state.attach_fit(st.session_state[state.FITS][label]))
 
 
 def _detach() -> None:
-    st.session_state[state.FIT] = None
+    state.detach_fit()
 
 
 def _open_starter(label: str) -> None:
@@ -64,7 +64,7 @@ def _open_starter(label: str) -> None:
     record = st.session_state[state.FITS][label]
     scenario = scenario_from_dict(starter_scenario(record["choice_fit"], name=f"Starter from {label}"))
     state.set_scenario(scenario, base_name=None, source=f"starter from fit {label}")
-    st.session_state[state.FIT] = record
+    state.message("wtp_attach", state.attach_fit(record))
 
 
 current = state.scenario()
@@ -342,9 +342,12 @@ if fits:
             key="attribute_wtp_chart",
         )
     attach_col, starter_col, download_col = st.columns(3)
-    if attached and attached["label"] == label:
+    if attached and attached["key"] == record["key"] and state.fit_notes(current):
         attach_col.button("Stop using this fit", on_click=_detach, key="wtp_detach")
-        attach_col.caption("The simulation uses this fit's WTP.")
+        attach_col.caption(
+            "The scenario points to this fit (saved beside it: the scenario zip carries it): "
+            + "; ".join(attached["notes"])
+        )
     else:
         attach_col.button(
             "Use this fit in the simulation",
@@ -353,6 +356,8 @@ if fits:
             type="primary",
             key="wtp_attach",
         )
+    for problem in state.messages("wtp_attach"):
+        attach_col.error(problem, icon="⚠️")
     fit_segments = [str(s) for s in idata.posterior["segment"].values]
     missing = [s.name for s in current.segments if s.name not in fit_segments]
     if missing:

@@ -80,8 +80,9 @@ def starter_scenario(
       ``spread = mean wtp_log_sd``, ``uncertainty = sd of wtp_log_median`` over draws. Without a none
       alternative the WTP is not identified: a placeholder (median = the median price, spread 0.5,
       uncertainty 0.5) is written and the description says to replace it with an elicited one. With
-      `posterior_path` (the saved fit, relative to the scenario file) and a none alternative, each
-      segment's wtp points to the saved posterior instead, so the simulator takes its draws;
+      `posterior_path` (the saved fit, relative to the scenario file), each segment's ``logit_scale`` and
+      ``value_per_unit`` (and, with a none alternative, its wtp) point to the saved posterior instead, so
+      the simulator takes its joint draws;
     - offerings: one per alternative of the design (the none alternative excepted) at its mean price and
       mean numeric levels, modal categorical level; the reference alternative (or the first) is ours.
     """
@@ -105,8 +106,9 @@ def starter_scenario(
         means = value.mean((CHAIN, DRAW))
         relative = (value.std((CHAIN, DRAW)) / np.abs(means)).values
         relative = relative[np.isfinite(relative)]
+        ref = {"posterior": posterior_path, "segment": str(segment)}
         if has_wtp and posterior_path is not None:
-            wtp = {"posterior": posterior_path, "segment": str(segment)}
+            wtp = {"source": "posterior", "file": posterior_path, "segment": str(segment)}
         elif has_wtp:
             log_median = selected["wtp_log_median"].values
             log_sd = selected["wtp_log_sd"].values
@@ -128,10 +130,11 @@ def starter_scenario(
                 "name": str(segment),
                 "size": float(np.sum(arrays.respondent_segment == index)),
                 "wtp": wtp,
-                "logit_scale": _round(selected["logit_scale"].mean()),
+                "logit_scale": dict(ref) if posterior_path else _round(selected["logit_scale"].mean()),
                 "expectations": expectations,
                 "value_per_unit": {
-                    str(a): _round(v) for a, v in zip(means[ATTRIBUTE].values, means.values, strict=True)
+                    str(a): dict(ref) if posterior_path else _round(v)
+                    for a, v in zip(means[ATTRIBUTE].values, means.values, strict=True)
                 },
                 "value_uncertainty": _clip(np.median(relative) if relative.size else 0.0, 0.0, 2.0),
             }
@@ -182,7 +185,7 @@ def starter_scenario(
             "segment's wtp is a PLACEHOLDER (median price, spread 0.5); replace it with an elicited one."
         )
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "name": name,
         "description": description,
         "currency": currency,

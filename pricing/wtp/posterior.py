@@ -304,6 +304,14 @@ def segment_names(idata: az.InferenceData) -> list[str]:
 # ---- draws for the simulator ---------------------------------------------------------------------------
 
 
+def draw_index(total: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of `draws` draws out of a posterior's `total` (chain-major): all of them in order when the
+    numbers agree, else a random choice (without replacement when there are enough)."""
+    if draws == total:
+        return np.arange(total)
+    return rng.choice(total, size=draws, replace=draws > total)
+
+
 def posterior_draws(
     idata: az.InferenceData,
     segment_names: Sequence[str],
@@ -355,10 +363,7 @@ def posterior_draws(
                 )
         selection[ATTRIBUTE] = list(attribute_names)
     total = posterior.sizes[CHAIN] * posterior.sizes[DRAW]
-    if draws == total:
-        index = np.arange(total)
-    else:
-        index = rng.choice(total, size=draws, replace=draws > total)
+    index = draw_index(total, draws, rng)
     result = {}
     for name in names:
         array = posterior[name].sel({k: v for k, v in selection.items() if k in posterior[name].dims})

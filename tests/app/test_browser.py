@@ -226,7 +226,7 @@ def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
     _settled(page)
     bundle = _download(page, "Download with its data (.zip)", tmp_path)
     assert bundle.suffix == ".zip"
-    assert load_scenario(bundle).segments[0].wtp.posterior == "data/team_plan_wtp.nc"
+    assert load_scenario(bundle).segments[0].wtp.file == "data/team_plan_wtp.nc"
 
 
 def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):

@@ -165,13 +165,21 @@ def test_every_exported_chart_renders(small_scenario):
         assert svg.lstrip().startswith(b"<svg") and b"NaN" not in svg, name
 
 
-@pytest.mark.skipif("posterior" not in tables.WTP_FIELDS, reason="the schema has no fitted WTP sources")
 def test_draft_keeps_a_segment_whose_wtp_comes_from_survey_data(saas):
     data = saas.model_dump(mode="json")
-    data["segments"][1]["wtp"] = {"data": "survey.csv", "method": "stated", "columns": {"amount": "wtp_eur"}}
+    data["segments"][1]["wtp"] = {
+        "source": "data",
+        "file": "survey.csv",
+        "method": "stated",
+        "columns": {"amount": "wtp_eur"},
+    }
+    data["segments"][1]["logit_scale"] = {"posterior": "cbc.nc"}
+    data["segments"][1]["value_per_unit"]["uptime"] = {"posterior": "cbc.nc", "attribute": "up"}
     scenario = scenario_from_dict(data)
     draft = tables.scenario_to_draft(scenario)
     assert draft["segments"].loc[1, "wtp_columns"] == '{"amount": "wtp_eur"}'
     back = scenario_from_dict(tables.draft_to_data(draft))
-    assert back.segments[1].wtp.columns == {"amount": "wtp_eur"} and back.segments[1].wtp.data == "survey.csv"
+    assert back.segments[1].wtp.columns == {"amount": "wtp_eur"} and back.segments[1].wtp.file == "survey.csv"
+    assert draft["segments"].loc[1, "logit_scale"] == '{"posterior": "cbc.nc"}'
+    assert back.segments[1].value_per_unit["uptime"].attribute == "up"
     assert scenario_hash(back) == scenario_hash(scenario)

@@ -216,3 +216,59 @@ def test_survey_mapping_and_settings_survive_a_page_switch():
     assert at.number_input(key="wtp_draws_van_westendorp").value == 300
     assert any("psm.csv" in c.value for c in at.caption)  # the uploaded survey is still there
     assert not [w.value for w in at.warning if "Session State" in w.value]
+
+
+def _stated_posterior_bytes() -> bytes:
+    """A saved stated-WTP posterior of seeded synthetic draws (Startups ~30, SMB ~14): no sampling."""
+    import arviz as az
+
+    from pricing.wtp.posterior import attach_metadata
+
+    rng = np.random.default_rng(4)
+    shape = (2, 100, 2)
+    idata = az.from_dict(
+        posterior={
+            "wtp_log_median": np.log([MEDIANS["Startups"], MEDIANS["SMB"]]) + 0.05 * rng.normal(size=shape),
+            "wtp_log_sd": 0.25 + 0.01 * rng.random(shape),
+        },
+        coords={"segment": ["Startups", "SMB"]},
+        dims={"wtp_log_median": ["segment"], "wtp_log_sd": ["segment"]},
+    )
+    attach_metadata(
+        idata, method="stated", columns={}, data_sha256="0" * 64, priors={}, diagnostics={"ok": True}
+    )
+    return wtp_fits.posterior_bytes(idata)
+
+
+def test_use_this_fit_writes_a_scenario_that_points_to_it_and_stop_gives_the_old_one_back(tmp_path):
+    from pricing import bundle
+    from pricing.scenario import load_scenario, scenario_hash
+    from pricing.simulate import simulate
+
+    at = open_wtp("stated")
+    original = at.session_state["scenario"]
+    at.file_uploader(key="wtp_posterior_upload").upload("saved.nc", _stated_posterior_bytes()).run()
+    assert not at.exception and "saved.nc" in at.session_state["fits"]
+    at.switch_page("app_pages/simulate.py").run()
+    share_without = metric(at, "Market share")
+    at.switch_page("app_pages/wtp.py").run()
+    at.button(key="wtp_attach").click().run()
+    assert not at.exception
+    attached = at.session_state["scenario"]
+    startups, smb, enterprise = attached.segments
+    assert startups.wtp.source == smb.wtp.source == "posterior" and startups.wtp.file.startswith("data/fit-")
+    assert (attached.base_dir / startups.wtp.file).is_file() and enterprise == original.segments[2]
+    at.switch_page("app_pages/simulate.py").run()
+    assert not at.exception
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    assert "WTP from the fit: Startups, SMB; from the scenario: Enterprise" in notes
+    assert metric(at, "Market share") > share_without  # Startups now pay ~30 instead of ~9
+    # the scenario zip carries the fit: reopened elsewhere, the same numbers
+    zipped = tmp_path / "with-fit.zip"
+    zipped.write_bytes(bundle.pack_scenario(attached))
+    again = load_scenario(zipped)
+    assert np.array_equal(simulate(again)["profit"].values, simulate(attached)["profit"].values)
+    at.switch_page("app_pages/wtp.py").run()
+    at.button(key="wtp_detach").click().run()
+    assert not at.exception
+    assert scenario_hash(at.session_state["scenario"]) == scenario_hash(original)

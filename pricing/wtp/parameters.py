@@ -1,0 +1,257 @@
+"""The one path from any posterior into the simulation: scenario references -> per-draw parameters.
+
+A scenario points to posteriors in three ways: a segment's WTP (``wtp: {source: posterior, file: fit.nc}``
+or ``{source: data, file: survey.csv, method: ...}``, fitted on load) and any number written as a
+`pricing.scenario.PosteriorRef` (``logit_scale: {posterior: fit.nc}``, ``value_per_unit: {uptime:
+{posterior: fit.nc}}``). `posterior_requests` lists every such reference as a `PosteriorRequest`: which slot
+of the simulation's parameter arrays it fills and from which variable of which file. `posterior_parameters`
+fills them. Nothing else lays posterior draws over the simulation's parameters: the app's "use this fit"
+writes a scenario that points to the fit (`scenario_with_fit`), so a saved or zipped scenario reproduces the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
+from pricing.errors import DataError
+from pricing.wtp.posterior import draw_index
+
+#: Draws and chains of a survey fitted when a scenario is simulated (`source: data`).
+FIT_ON_LOAD = {"draws": 1000, "tune": 1000, "chains": 2}
+_fits_on_load: dict[tuple, Any] = {}
+
+
+@dataclass(frozen=True)
+class PosteriorRequest:
+    """One slot of the simulation's parameters to fill from a posterior variable.
+
+    ``parameters[target][:, *index]`` receives the (draws, ...) values of ``variable`` selected at
+    ``coords``; its remaining dims (e.g. a pair of Kano weights) must match the slot's trailing shape.
+    ``fit`` is (method, columns) for survey data fitted on load, None for a saved posterior. ``where`` is the
+    scenario path that asked, for messages.
+    """
+
+    target: str
+    index: tuple[int, ...]
+    file: str
+    variable: str
+    coords: tuple[tuple[str, str], ...]
+    where: str
+    fit: tuple[str, str] | None = None
+    label: str = field(default="", compare=False)
+
+
+def posterior_requests(scenario) -> list[PosteriorRequest]:
+    """Every reference of the scenario to a posterior, as requests (in scenario order).
+
+    New kinds of posterior (retention, Kano categories or weights, satisfaction effects) add their fields'
+    references here, with ``target`` the key of the parameters dict their simulation code reads.
+    """
+    from pricing.scenario import PosteriorRef
+
+    requests = []
+    names = scenario.attribute_names
+    for i, segment in enumerate(scenario.segments):
+        where = f"segments[{i}]"
+        wtp = segment.wtp
+        if wtp.source != "elicited":
+            fit = (
+                (wtp.method, json.dumps(dict(wtp.columns), sort_keys=True)) if wtp.source == "data" else None
+            )
+            coords = ((SEGMENT, wtp.segment or segment.name),)
+            for variable in ("wtp_log_median", "wtp_log_sd"):
+                requests.append(
+                    PosteriorRequest(variable, (i,), wtp.file, variable, coords, f"{where}.wtp", fit)
+                )
+        if isinstance(segment.logit_scale, PosteriorRef):
+            requests.append(_request("logit_scale", (i,), segment.logit_scale, segment.name, where))
+        for attribute, value in segment.value_per_unit.items():
+            if isinstance(value, PosteriorRef):
+                j = names.index(attribute)
+                path = f"{where}.value_per_unit.{attribute}"
+                coords_attribute = ((ATTRIBUTE, value.attribute or attribute),)
+                requests.append(
+                    _request("value_per_unit", (i, j), value, segment.name, path, coords_attribute)
+                )
+    return requests
+
+
+def _request(target, index, ref, segment_name, where, extra_coords=()) -> PosteriorRequest:
+    coords = ((SEGMENT, ref.segment or segment_name), *extra_coords)
+    return PosteriorRequest(target, index, ref.posterior, ref.variable or target, coords, where)
+
+
+def posterior_parameters(
+    scenario,
+    parameters: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+    requests: Sequence[PosteriorRequest] | None = None,
+) -> dict[str, np.ndarray]:
+    """The simulation's per-draw parameters with every slot the scenario points to a posterior filled.
+
+    This is the only function through which posterior draws reach the simulation: WTP (``wtp_log_median``,
+    ``wtp_log_sd``), ``logit_scale``, ``value_per_unit`` today, and any later kind of posterior (retention,
+    Kano, satisfaction effects) the same way: give the scenario a `pricing.scenario.PosteriorRef` field, add
+    its requests to `posterior_requests` (target = the parameters key your code reads, index = the slot) and
+    make sure ``parameters`` has that key, shaped (draw, ...).
+
+    Each file is read once (cached by path, modification time and size) and one set of draw indices is
+    chosen per file (`pricing.wtp.posterior.draw_index`), so all parameters taken from one fit keep their
+    joint posterior (e.g. a conjoint's price scale and attribute values, or segments of one hierarchical
+    fit). Files are visited in the order the scenario first names them, so the same scenario and `rng` state
+    give the same draws.
+
+    Parameters
+    ----------
+    scenario : pricing.scenario.Scenario
+        Its ``base_dir`` resolves the relative paths; its seed seeds a survey fitted on load.
+    parameters : dict of str to numpy.ndarray
+        The scenario's own per-draw parameters (`pricing.simulate.segment_parameters`), each (draw, ...).
+        Not modified: the result holds copies of the arrays it changes.
+    rng : numpy.random.Generator
+        Source of the draw indices.
+    requests : list of PosteriorRequest, optional
+        Default: `posterior_requests` of the scenario.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``parameters`` with the requested slots replaced by posterior draws. Raises `DataError` naming the
+        scenario field when a file is missing or lacks the variable, segment or attribute asked for.
+    """
+    requests = posterior_requests(scenario) if requests is None else list(requests)
+    result = dict(parameters)
+    if not requests:
+        return result
+    draws = len(next(iter(parameters.values())))
+    by_source: dict[tuple, list[PosteriorRequest]] = defaultdict(list)
+    for request in requests:
+        by_source[(request.file, request.fit)].append(request)
+    copied = set()
+    for (file, fit), group in by_source.items():
+        idata = _source_posterior(scenario, file, fit, group[0].where)
+        posterior = idata.posterior
+        index = draw_index(posterior.sizes[CHAIN] * posterior.sizes[DRAW], draws, rng)
+        for request in group:
+            values = _values(posterior, request, index)
+            if request.target not in result:
+                raise DataError(f"{request.where}: the simulation has no parameter {request.target!r}")
+            if request.target not in copied:
+                result[request.target] = np.array(result[request.target], dtype=float)
+                copied.add(request.target)
+            slot = result[request.target][(slice(None), *request.index)]
+            if slot.shape != values.shape:
+                raise DataError(
+                    f"{request.where}: {request.variable} in {file} has shape {values.shape[1:]} per draw, "
+                    f"expected {slot.shape[1:]}"
+                )
+            result[request.target][(slice(None), *request.index)] = values
+    return result
+
+
+def _values(posterior, request: PosteriorRequest, index: np.ndarray) -> np.ndarray:
+    name = request.variable
+    if name not in posterior:
+        known = ", ".join(str(v) for v in posterior.data_vars)
+        hint = (
+            " (a conjoint fit without a none alternative identifies no reference WTP: keep an elicited wtp)"
+            if name.startswith("wtp_")
+            else ""
+        )
+        raise DataError(f"{request.where}: {request.file} has no variable {name!r} (it has {known}){hint}")
+    array = posterior[name]
+    selection = {}
+    for dim, label in request.coords:
+        if dim not in array.dims:
+            continue
+        labels = [str(x) for x in array[dim].values]
+        if label not in labels:
+            raise DataError(
+                f"{request.where}: {request.file} has no {dim} {label!r} (it has {', '.join(labels)})"
+            )
+        selection[dim] = labels.index(label)
+    array = array.isel(selection)
+    other = [d for d in array.dims if d not in (CHAIN, DRAW)]
+    array = array.transpose(CHAIN, DRAW, *other)
+    stacked = array.values.reshape((-1, *array.shape[2:]))
+    return np.asarray(stacked[index], dtype=float)
+
+
+def _source_posterior(scenario, file: str, fit: tuple[str, str] | None, where: str):
+    base_dir = Path(scenario.base_dir)
+    path = base_dir / file
+    if not path.is_file():
+        raise DataError(
+            f"{where}: file {file!r} not found (paths are relative to the scenario file's folder {base_dir})"
+        )
+    if fit is None:
+        stat = path.stat()
+        return _load_posterior_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    from pricing.wtp import fit_survey
+    from pricing.wtp.posterior import file_sha256
+
+    method, columns = fit
+    key = (str(path.resolve()), file_sha256(path), method, columns, scenario.seed)
+    if key not in _fits_on_load:  # fitting takes seconds: once per data file, method, columns and seed
+        model = fit_survey(method, path, json.loads(columns), seed=scenario.seed, **FIT_ON_LOAD)
+        _fits_on_load[key] = model.idata
+    return _fits_on_load[key]
+
+
+@functools.lru_cache(maxsize=16)
+def _load_posterior_cached(path: str, mtime_ns: int, size: int):
+    """A saved posterior, read once per file version (the app re-simulates on every competitor price)."""
+    from pricing.wtp.posterior import load_posterior
+
+    return load_posterior(path)
+
+
+def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make a scenario take what a fit knows from `file`.
+
+    Segments match by name: a fit with WTP gives them ``wtp: {source: posterior, file}``; a conjoint fit
+    also gives their ``logit_scale`` and the ``value_per_unit`` of the attributes it knows (by name).
+    Returns the changes and notes for people (what comes from the fit, what stays the scenario's). Raises
+    `DataError` when the fit shares no segment with the scenario.
+    """
+    posterior = idata.posterior
+    fitted = [str(s) for s in posterior[SEGMENT].values]
+    names = [s.name for s in scenario.segments]
+    shared = [n for n in names if n in fitted]
+    if not shared:
+        raise DataError(
+            f"fit: none of the scenario's segments ({', '.join(names)}) is in the fit "
+            f"(it has {', '.join(fitted)}); rename the segments to match"
+        )
+    attributes = [str(a) for a in posterior[ATTRIBUTE].values] if "value_per_unit" in posterior else []
+    attributes = [a for a in scenario.attribute_names if a in attributes]
+    changes: dict[str, Any] = {}
+    for name in shared:
+        if "wtp_log_median" in posterior:
+            changes[f"segments[{name}].wtp"] = {"source": "posterior", "file": file}
+        if "logit_scale" in posterior:
+            changes[f"segments[{name}].logit_scale"] = {"posterior": file}
+        for attribute in attributes:
+            changes[f"segments[{name}].value_per_unit.{attribute}"] = {"posterior": file}
+    others = [n for n in names if n not in shared]
+    notes = []
+    if "wtp_log_median" in posterior:
+        notes.append(
+            f"WTP from the fit: {', '.join(shared)}"
+            + (f"; from the scenario: {', '.join(others)}" if others else "")
+        )
+    if "logit_scale" in posterior:
+        notes.append(f"price sensitivity from the fit: {', '.join(shared)}")
+    if attributes:
+        notes.append(f"value per unit from the fit: {', '.join(attributes)}")
+    return changes, notes
