@@ -476,7 +476,8 @@ def _path_problems(where: str, path: str, data: Any, schema: dict) -> list[str]:
 
 
 def _resolve(spec: dict, root: dict) -> dict:
-    """A JSON Schema node with its $ref followed and an optional (anyOf with null) unwrapped."""
+    """A JSON Schema node with its $ref followed, an optional (anyOf with null) unwrapped and the members of
+    a union (oneOf) merged."""
     while True:
         if "$ref" in spec:
             spec = root["$defs"][spec["$ref"].rsplit("/", 1)[-1]]
@@ -484,6 +485,10 @@ def _resolve(spec: dict, root: dict) -> dict:
             options = [s for s in spec["anyOf"] if s.get("type") != "null"]
             structured = [s for s in options if "$ref" in s or s.get("type") in ("object", "array")]
             spec = (structured or options or [{}])[0]
+        elif "oneOf" in spec:  # a tagged union (a WTP source; a number or a posterior): any member's fields
+            options = [_resolve(s, root) for s in spec["oneOf"]]
+            merged = {k: v for option in options for k, v in option.get("properties", {}).items()}
+            return {"type": "object", "properties": merged} if merged else (options or [{}])[0]
         else:
             return spec
 
