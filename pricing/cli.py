@@ -61,7 +61,8 @@ def _simulate(args: argparse.Namespace) -> int:
     table = analysis.variant_summary(results)
     print(
         f"{scenario.name}: {scenario.market.draws} draws, seed {scenario.seed}, "
-        f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
+        f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today; "
+        f"revenue and profit per {scenario.period}"
     )
     print(_format_variants(table, scenario.currency))
     if args.output:

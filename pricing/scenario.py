@@ -39,6 +39,9 @@ PositiveMoney = Annotated[float, Field(gt=0, le=MAX_MONEY)]
 Level = Annotated[float, Field(ge=-MAX_LEVEL, le=MAX_LEVEL)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Kano = Literal["must_be", "one_dimensional", "attractive", "indifferent"]
+#: The time period that units, revenue, costs and profit are counted over (segment sizes are customers in it).
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[str, ...] = Period.__args__
 
 
 class _Model(BaseModel):
@@ -256,6 +259,11 @@ class Scenario(_Model):
     name: Name
     description: str = Field("", max_length=5000)
     currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
+    period: Period = Field(
+        "month",
+        description="Period of units sold, revenue, fixed costs and profit (segment sizes are customers in "
+        "it): day, week, month, quarter or year.",
+    )
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="Seed of all random draws.")
     attributes: tuple[Attribute, ...] = ()
     segments: tuple[Segment, ...] = Field(min_length=1, max_length=50)
