@@ -86,6 +86,14 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     return parameters
 
 
+def segment_expectations(scenario: Scenario) -> np.ndarray:
+    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0."""
+    names = scenario.attribute_names
+    return np.array([[s.expectations.get(a, 0.0) for a in names] for s in scenario.segments]).reshape(
+        len(scenario.segments), len(names)
+    )
+
+
 def offering_levels(scenario: Scenario) -> np.ndarray:
     """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation."""
     names = scenario.attribute_names
@@ -106,7 +114,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
-    prices: Sequence[float] | None = None,
+    prices: Sequence[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -115,10 +123,11 @@ def simulate(
     scenario : the validated scenario.
     draws, seed : override the scenario's `market.draws` and `seed`.
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
-        posterior); drawn from the scenario when omitted.
-    prices : our prices to simulate instead of `scenario.price_grid()` (e.g. one typed price). Each price's
-        numbers do not depend on the others simulated with it: the same seed gives the same column (to
-        about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
+        posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
+        variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
+    prices : our prices to simulate (currency) instead of the scenario's `price_grid` (e.g. one typed price).
+        Each price's numbers do not depend on the others simulated with it: the same seed gives the same
+        column (to about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -131,19 +140,19 @@ def simulate(
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
     if prices is not None:
-        prices = sorted({float(p) for p in prices})
+        prices = [float(p) for p in np.ravel(prices)]  # in the order given (pricing.dynamics relies on it)
         if not prices or not all(math.isfinite(p) and p > 0 for p in prices):
             raise ScenarioError("prices: give at least one price, each a positive number")
-    prices = np.array(scenario.price_grid() if prices is None else prices)
+    prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
-    expectations = np.array(
-        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
-    ).reshape(n_seg, len(scenario.attribute_names))
+    expectations = parameters.get("expectations")
+    if expectations is None:
+        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
     kano = [a.kano for a in scenario.attributes]
     # (draw, segment, offering, variant): differentiation value of each offering to each segment.
     differentiation = value.differentiation_value(
         offering_levels(scenario)[None, None],
-        expectations[None, :, None, None],
+        expectations[:, :, None],
         unit_value[:, :, None, None],
         kano,
     )
