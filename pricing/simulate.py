@@ -231,7 +231,6 @@ def simulate(
             "scenario": scenario.name,
             "scenario_hash": scenario_hash(scenario),
             "currency": scenario.currency,
-            "period": scenario.period,
             "our_offering": scenario.our_offering.name,
             "current_price": scenario.our_offering.price,
             "seed": seed,
