@@ -100,6 +100,20 @@ def offering_levels(scenario: Scenario) -> np.ndarray:
     return levels
 
 
+def differentiation_values(scenario: Scenario, unit_value: np.ndarray) -> np.ndarray:
+    """Differentiation value (currency) of each offering to each segment: (draw, segment, offering, variant),
+    from the values per unit (draw, segment, attribute) of `segment_parameters`."""
+    expectations = np.array(
+        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
+    ).reshape(len(scenario.segments), len(scenario.attribute_names))
+    return value.differentiation_value(
+        offering_levels(scenario)[None, None],
+        expectations[None, :, None, None],
+        unit_value[:, :, None, None],
+        [a.kano for a in scenario.attributes],
+    )
+
+
 def simulate(
     scenario: Scenario,
     draws: int | None = None,
@@ -127,17 +141,7 @@ def simulate(
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
     prices = np.array(scenario.price_grid())
     offering_price = np.array([o.price for o in scenario.offerings])
-    expectations = np.array(
-        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
-    ).reshape(n_seg, len(scenario.attribute_names))
-    kano = [a.kano for a in scenario.attributes]
-    # (draw, segment, offering, variant): differentiation value of each offering to each segment.
-    differentiation = value.differentiation_value(
-        offering_levels(scenario)[None, None],
-        expectations[None, :, None, None],
-        unit_value[:, :, None, None],
-        kano,
-    )
+    differentiation = differentiation_values(scenario, unit_value)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
@@ -146,7 +150,9 @@ def simulate(
 
     segment_size = np.array([s.size for s in scenario.segments])
     size = segment_size[None, :, None, None]
-    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    unit_cost = scenario.our_offering.median_unit_cost + np.array(
+        [v.extra_unit_cost for v in scenario.variants]
+    )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
     margin = prices[:, None] - unit_cost[None, :]  # price, variant
     volume, revenue, contribution = (np.empty_like(surplus) for _ in range(3))
