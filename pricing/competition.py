@@ -124,7 +124,7 @@ def market_draws(
     return MarketDraws(
         scenario=scenario,
         parameters=parameters,
-        differentiation=differentiation_values(scenario, parameters["value_per_unit"]),
+        differentiation=differentiation_values(scenario, parameters),
         cost=cost,
         size=np.array([s.size for s in scenario.segments], dtype=float),
         firm=np.array([firms.index(f) for f in firms]),

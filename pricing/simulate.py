@@ -85,6 +85,14 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     return parameters
 
 
+def segment_expectations(scenario: Scenario) -> np.ndarray:
+    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0."""
+    names = scenario.attribute_names
+    return np.array([[s.expectations.get(a, 0.0) for a in names] for s in scenario.segments]).reshape(
+        len(scenario.segments), len(names)
+    )
+
+
 def offering_levels(scenario: Scenario) -> np.ndarray:
     """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation."""
     names = scenario.attribute_names
@@ -100,16 +108,17 @@ def offering_levels(scenario: Scenario) -> np.ndarray:
     return levels
 
 
-def differentiation_values(scenario: Scenario, unit_value: np.ndarray) -> np.ndarray:
+def differentiation_values(scenario: Scenario, parameters: dict[str, np.ndarray]) -> np.ndarray:
     """Differentiation value (currency) of each offering to each segment: (draw, segment, offering, variant),
-    from the values per unit (draw, segment, attribute) of `segment_parameters`."""
-    expectations = np.array(
-        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
-    ).reshape(len(scenario.segments), len(scenario.attribute_names))
+    from the per-draw parameters of `segment_parameters` (values per unit; expectations if they carry them,
+    see `simulate`)."""
+    expectations = parameters.get("expectations")
+    if expectations is None:
+        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
     return value.differentiation_value(
         offering_levels(scenario)[None, None],
-        expectations[None, :, None, None],
-        unit_value[:, :, None, None],
+        expectations[:, :, None],
+        parameters["value_per_unit"][:, :, None, None],
         [a.kano for a in scenario.attributes],
     )
 
@@ -119,6 +128,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
+    prices: list[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -127,7 +137,9 @@ def simulate(
     scenario : the validated scenario.
     draws, seed : override the scenario's `market.draws` and `seed`.
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
-        posterior); drawn from the scenario when omitted.
+        posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
+        variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
+    prices : our prices to simulate (currency); default the scenario's `price_grid`.
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -139,9 +151,9 @@ def simulate(
     n_draws, n_seg = mu.shape
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
-    prices = np.array(scenario.price_grid())
+    prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
-    differentiation = differentiation_values(scenario, unit_value)
+    differentiation = differentiation_values(scenario, parameters)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
