@@ -83,6 +83,7 @@ MAX_POINTS = 10_000_000  #: points of one sweep (they are made from their index,
 MAX_VALUES = 100_000  #: values of one swept path
 MAX_ROWS = 50_000_000  #: rows of the result table (points x kinds x variants x metrics)
 OUTPUT_TYPES = (".parquet", ".csv", ".nc")
+CONNECT_TIMEOUT = "10s"  #: how long to try reaching a Dask scheduler
 #: The table's columns, in order; the swept paths come after `point`, and a kind fills only its own keys.
 KEY_COLUMNS = ("kind", VARIANT, SEGMENT, "offering", "price", "period", "metric")
 STAT_COLUMNS = ("mean", "q05", "q50", "q95")
@@ -759,8 +760,8 @@ def _connect(address: str):
     except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
         raise PricingError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
     try:
-        return Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
         raise PricingError(f"scheduler {address}: cannot connect ({error})") from None
 
 
@@ -792,7 +793,7 @@ def _run_dask(job: Job, batches: list[list[int]], address: str, stop: Callable[[
             client.submit(run_batch, shipped, points, key=f"pricing-sweep-{token}-{points[0]}", pure=False)
             for points in batches
         ]
-        completed = as_completed(futures)
+        completed = as_completed(futures, loop=client.loop)
         try:
             for future in completed:
                 batch = future.result()
