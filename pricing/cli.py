@@ -477,6 +477,62 @@ def _add_survey_commands(commands) -> None:
     gabor_granger.set_defaults(run=_gabor_granger)
 
 
+# ---- voice of the customer: `kano`, `fit kano`, `fit satisfaction` -----------------------------------
+
+
+def _kano_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("data", metavar="DATA.csv", help="one row per respondent, a column pair per attribute")
+    sub.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    sub.add_argument("--weight", metavar="COL", help="column: respondent weight (default: none)")
+    sub.add_argument(
+        "--table",
+        choices=("standard", "modified"),
+        default="standard",
+        help="evaluation table: standard (Berger et al.) or modified (Pouliot: identical pairs but "
+        "neutral/neutral are questionable)",
+    )
+    sub.add_argument(
+        "--functional-suffix", default="_functional", metavar="S", help="suffix of functional columns"
+    )
+    sub.add_argument(
+        "--dysfunctional-suffix",
+        default="_dysfunctional",
+        metavar="S",
+        help="suffix of dysfunctional columns",
+    )
+
+
+def _kano_read_options(args: argparse.Namespace) -> dict:
+    return {
+        "segment": args.segment,
+        "weight": args.weight,
+        "functional_suffix": args.functional_suffix,
+        "dysfunctional_suffix": args.dysfunctional_suffix,
+    }
+
+
+def _kano(args: argparse.Namespace) -> int:
+    from pricing.wtp.kano import format_analysis, kano_analysis
+
+    analysis = kano_analysis(args.data, table=args.table, rule=args.rule, **_kano_read_options(args))
+    print(json.dumps(analysis.to_json(), indent=2) if args.json else format_analysis(analysis))
+    return 0
+
+
+def _add_kano_command(commands) -> None:
+    kano = commands.add_parser("kano", help="classic Kano analysis: categories, CS+/CS-, Fong's test")
+    _kano_options(kano)
+    kano.add_argument(
+        "--rule",
+        choices=("mode", "grouped"),
+        default="mode",
+        help="category: mode (most frequent; ties M>O>A>I>R>Q) or grouped (if A+O+M > I+R+Q the largest "
+        "of M, O, A, else of I, R, Q)",
+    )
+    kano.add_argument("--json", action="store_true", help="print one JSON object")
+    kano.set_defaults(run=_kano)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="pricing", description="Value-based pricing simulator.")
@@ -517,6 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_fit_choice(_add_fit_commands(commands))
     _add_survey_commands(commands)
+    _add_kano_command(commands)
     return parser
 
 

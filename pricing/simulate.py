@@ -185,6 +185,7 @@ class _LevelDesign:
     def __init__(self, scenario: Scenario):
         columns = scenario.value_columns()
         self.numeric = [columns.index(a.name) for a in scenario.attributes if a.levels is None]
+        self.numeric_attributes = [i for i, a in enumerate(scenario.attributes) if a.levels is None]
         numeric = [a for a in scenario.attributes if a.levels is None]
         self.kano = [a.kano for a in numeric]
         all_levels = offering_levels(scenario)
@@ -229,18 +230,37 @@ class _LevelDesign:
         name = scenario.attributes[a].name
         return np.array([s.expectations.get(name, 0.0) for s in scenario.segments])[:, None, None]
 
-    def differentiation(self, unit_value: np.ndarray) -> np.ndarray:
+    def differentiation(self, unit_value: np.ndarray, expectations: np.ndarray | None = None) -> np.ndarray:
         """(..., segment, offering, variant) money value of each offering's levels against each segment's
-        expectations, from values (..., segment, value column)."""
+        expectations, from values (..., segment, value column); `expectations` of the numeric attributes
+        broadcasting as (..., segment, 1, variant, attribute) replace the scenario's."""
         numeric = unit_value[..., self.numeric]
+        if expectations is None:
+            expectations = self.expectations[:, None, None, :]
         total = value.differentiation_value(
-            self.levels, self.expectations[:, None, None, :], numeric[..., :, None, None, :], self.kano
+            self.levels, expectations, numeric[..., :, None, None, :], self.kano
         )
         for columns, offered, expected, kano in self.categorical:
             total = total + value.level_differentiation(
                 offered, expected[:, None, None, :], unit_value[..., :, None, None, columns], kano
             )
         return total
+
+
+def segment_expectations(scenario: Scenario) -> np.ndarray:
+    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0 (a
+    categorical attribute's: the position of its expected level in `levels`, unlisted the first)."""
+    rows = []
+    for segment in scenario.segments:
+        row = []
+        for attribute in scenario.attributes:
+            expected = segment.expectations.get(attribute.name)
+            if attribute.levels is None:
+                row.append(0.0 if expected is None else float(expected))
+            else:
+                row.append(float(attribute.levels.index(expected)) if expected is not None else 0.0)
+        rows.append(row)
+    return np.array(rows).reshape(len(scenario.segments), len(scenario.attributes))
 
 
 def offering_levels(scenario: Scenario) -> np.ndarray:
@@ -266,6 +286,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
+    prices: list[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -274,7 +295,9 @@ def simulate(
     scenario : the validated scenario.
     draws, seed : override the scenario's `market.draws` and `seed`.
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
-        posterior); drawn from the scenario when omitted.
+        posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
+        variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
+    prices : our prices to simulate (currency); default the scenario's `price_grid`.
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -286,11 +309,17 @@ def simulate(
     n_draws, n_seg = mu.shape
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
-    prices = np.array(scenario.price_grid())
+    prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
     design = _LevelDesign(scenario)
+    # A drifting expectation (`pricing.dynamics`) moves numeric attributes' expectations; categorical
+    # attributes keep the segments' expected levels.
+    expectations = parameters.get("expectations")  # draw, segment, variant, attribute
+    numeric_expectations = None if expectations is None else expectations[..., design.numeric_attributes]
     # (draw, segment, offering, variant): differentiation value of each offering to each segment.
-    differentiation = design.differentiation(unit_value)
+    differentiation = design.differentiation(
+        unit_value, None if numeric_expectations is None else numeric_expectations[:, :, None]
+    )
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
@@ -334,7 +363,8 @@ def simulate(
         if customers is None:
             choose(b, differentiation[b], mu[b], sigma[b], scale[b], share[b], surplus[b])
         else:
-            _choose_customers(b, customers, design, choose, share[b], surplus[b])
+            drifted = None if numeric_expectations is None else numeric_expectations[b][:, None, :, None]
+            _choose_customers(b, customers, design, drifted, choose, share[b], surplus[b])
         # money while the block's shares are still in cache
         np.multiply(share[b, :, ours], size, out=volume[b])
         np.multiply(volume[b], prices[:, None], out=revenue[b])
@@ -413,13 +443,15 @@ def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | Non
     }
 
 
-def _choose_customers(b: slice, customers, design: _LevelDesign, choose, share_out, surplus_out) -> None:
+def _choose_customers(
+    b: slice, customers, design: _LevelDesign, expectations, choose, share_out, surplus_out
+) -> None:
     """Shares and surplus of a block of draws as the weighted mean over each segment's simulated customers:
     the customers of a draw are rows of their own, then averaged with the customers' weights."""
     values = customers["value_per_unit"][b]
     n_draws, count, n_seg = values.shape[:3]
     rows = n_draws * count
-    differentiation = design.differentiation(values)
+    differentiation = design.differentiation(values, expectations)
     differentiation = differentiation.reshape(rows, *differentiation.shape[2:])
     names = ("wtp_log_median", "wtp_log_sd", "logit_scale")
     flat = [customers[name][b].reshape(rows, n_seg) for name in names]
