@@ -281,6 +281,21 @@ def offering_levels(scenario: Scenario) -> np.ndarray:
     return levels
 
 
+def differentiation_values(scenario: Scenario, parameters: dict[str, np.ndarray]) -> np.ndarray:
+    """Differentiation value (currency) of each offering to each segment: (draw, segment, offering, variant),
+    from the per-draw parameters of `segment_parameters` (values per unit; expectations if they carry them,
+    see `simulate`)."""
+    design = _LevelDesign(scenario)
+    return design.differentiation(parameters["value_per_unit"], _numeric_expectations(design, parameters))
+
+
+def _numeric_expectations(design: _LevelDesign, parameters: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Drifting expectations (`pricing.dynamics`) of the numeric attributes as (draw, segment, 1, variant,
+    attribute), or None; categorical attributes keep the segments' expected levels."""
+    expectations = parameters.get("expectations")  # draw, segment, variant, attribute
+    return None if expectations is None else expectations[..., design.numeric_attributes][:, :, None]
+
+
 def simulate(
     scenario: Scenario,
     draws: int | None = None,
@@ -312,14 +327,9 @@ def simulate(
     prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
     design = _LevelDesign(scenario)
-    # A drifting expectation (`pricing.dynamics`) moves numeric attributes' expectations; categorical
-    # attributes keep the segments' expected levels.
-    expectations = parameters.get("expectations")  # draw, segment, variant, attribute
-    numeric_expectations = None if expectations is None else expectations[..., design.numeric_attributes]
+    numeric_expectations = _numeric_expectations(design, parameters)
     # (draw, segment, offering, variant): differentiation value of each offering to each segment.
-    differentiation = design.differentiation(
-        unit_value, None if numeric_expectations is None else numeric_expectations[:, :, None]
-    )
+    differentiation = design.differentiation(unit_value, numeric_expectations)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
@@ -332,7 +342,9 @@ def simulate(
 
     segment_size = np.array([s.size for s in scenario.segments])
     size = segment_size[None, :, None, None]
-    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    unit_cost = scenario.our_offering.median_unit_cost + np.array(
+        [v.extra_unit_cost for v in scenario.variants]
+    )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
     margin = prices[:, None] - unit_cost[None, :]  # price, variant
     volume, revenue, contribution = (np.empty_like(surplus) for _ in range(3))
@@ -363,7 +375,7 @@ def simulate(
         if customers is None:
             choose(b, differentiation[b], mu[b], sigma[b], scale[b], share[b], surplus[b])
         else:
-            drifted = None if numeric_expectations is None else numeric_expectations[b][:, None, :, None]
+            drifted = None if numeric_expectations is None else numeric_expectations[b][:, None]
             _choose_customers(b, customers, design, drifted, choose, share[b], surplus[b])
         # money while the block's shares are still in cache
         np.multiply(share[b, :, ours], size, out=volume[b])
