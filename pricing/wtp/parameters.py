@@ -60,7 +60,7 @@ def posterior_requests(scenario) -> list[PosteriorRequest]:
     from pricing.scenario import PosteriorRef
 
     requests = []
-    names = scenario.attribute_names
+    columns = scenario.value_columns()
     for i, segment in enumerate(scenario.segments):
         where = f"segments[{i}]"
         wtp = segment.wtp
@@ -75,15 +75,29 @@ def posterior_requests(scenario) -> list[PosteriorRequest]:
                 )
         if isinstance(segment.logit_scale, PosteriorRef):
             requests.append(_request("logit_scale", (i,), segment.logit_scale, segment.name, where))
-        for attribute, value in segment.value_per_unit.items():
-            if isinstance(value, PosteriorRef):
-                j = names.index(attribute)
-                path = f"{where}.value_per_unit.{attribute}"
-                coords_attribute = ((ATTRIBUTE, value.attribute or attribute),)
-                requests.append(
-                    _request("value_per_unit", (i, j), value, segment.name, path, coords_attribute)
-                )
+        for column, path, ref in _value_refs(segment):
+            coords_attribute = ((ATTRIBUTE, ref.attribute or column),)
+            index = (i, columns.index(column))
+            requests.append(
+                _request("value_per_unit", index, ref, segment.name, f"{where}.{path}", coords_attribute)
+            )
     return requests
+
+
+def _value_refs(segment):
+    """(value column, scenario path, reference) of each value a segment takes from a posterior: a numeric
+    attribute's column is its name, a categorical level's ``attribute=level`` (as a conjoint names it)."""
+    from pricing.scenario import PosteriorRef
+
+    found = []
+    for attribute, value in segment.value_per_unit.items():
+        if isinstance(value, PosteriorRef):
+            found.append((attribute, f"value_per_unit.{attribute}", value))
+        elif isinstance(value, dict):
+            for level, ref in value.items():
+                if isinstance(ref, PosteriorRef):
+                    found.append((f"{attribute}={level}", f"value_per_unit.{attribute}.{level}", ref))
+    return found
 
 
 def _request(target, index, ref, segment_name, where, extra_coords=()) -> PosteriorRequest:
@@ -233,16 +247,22 @@ def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[
             f"fit: none of the scenario's segments ({', '.join(names)}) is in the fit "
             f"(it has {', '.join(fitted)}); rename the segments to match"
         )
-    attributes = [str(a) for a in posterior[ATTRIBUTE].values] if "value_per_unit" in posterior else []
-    attributes = [a for a in scenario.attribute_names if a in attributes]
+    known = [str(a) for a in posterior[ATTRIBUTE].values] if "value_per_unit" in posterior else []
+    paths = {}  # value column the fit knows -> its path under value_per_unit
+    for attribute in scenario.attributes:
+        if attribute.levels is None:
+            paths[attribute.name] = attribute.name
+        else:
+            paths |= {f"{attribute.name}={level}": f"{attribute.name}.{level}" for level in attribute.levels}
+    attributes = [column for column in paths if column in known]
     changes: dict[str, Any] = {}
     for name in shared:
         if "wtp_log_median" in posterior:
             changes[f"segments[{name}].wtp"] = {"source": "posterior", "file": file}
         if "logit_scale" in posterior:
             changes[f"segments[{name}].logit_scale"] = {"posterior": file}
-        for attribute in attributes:
-            changes[f"segments[{name}].value_per_unit.{attribute}"] = {"posterior": file}
+        for column in attributes:
+            changes[f"segments[{name}].value_per_unit.{paths[column]}"] = {"posterior": file}
     others = [n for n in names if n not in shared]
     notes = []
     if "wtp_log_median" in posterior:
