@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import links
+import numpy as np
 import pandas as pd
 import streamlit as st
 import tables
@@ -444,8 +445,8 @@ def results(current: Scenario | None = None) -> tuple[xr.Dataset, str]:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def _simulate_price(key: str, price: float, _scenario: Scenario, _parameters: dict | None) -> xr.Dataset:
-    return simulate(_scenario, parameters=_parameters, prices=[price])
+def _simulate_price(key: str, price: float, _scenario: Scenario) -> xr.Dataset:
+    return simulate(_scenario, prices=[price])
 
 
 def results_at(current: Scenario, price: float) -> tuple[xr.Dataset, str]:
@@ -454,8 +455,7 @@ def results_at(current: Scenario, price: float) -> tuple[xr.Dataset, str]:
     grid, key = results(current)
     if bool(np.isclose(grid["price"].values, price, rtol=0, atol=1e-9).any()):
         return grid, key
-    parameters, _, _ = fit_status(current)
-    return _simulate_price(key, float(price), current, parameters), f"{key}|@{float(price)!r}"
+    return _simulate_price(key, float(price), current), f"{key}|@{float(price)!r}"
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)

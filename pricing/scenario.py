@@ -295,14 +295,6 @@ class Segment(_Model):
 
     _check_expectations = field_validator("expectations", mode="before")(_no_booleans)
 
-
-#: `owner` of our offering; and the owner of an independent single-product rival (each such offering is its
-#: own firm). Any other owner names a firm that prices all its offerings jointly.
-OURS = "us"
-INDEPENDENT = "competitor"
-#: The central share of draws between `unit_cost_low` and `unit_cost_high`.
-COST_RANGE_COVERAGE = 0.8
-
     def posterior_files(self) -> list[str]:
         """Files this segment takes parameters from, as written (saved posteriors and survey data)."""
         values = [v for v in self.value_per_unit.values() if not isinstance(v, dict)]
@@ -310,6 +302,14 @@ COST_RANGE_COVERAGE = 0.8
         refs = [self.logit_scale, *values, *levels]
         files = [self.wtp.file] if self.wtp.source != "elicited" else []
         return files + [r.posterior for r in refs if isinstance(r, PosteriorRef)]
+
+
+#: `owner` of our offering; and the owner of an independent single-product rival (each such offering is its
+#: own firm). Any other owner names a firm that prices all its offerings jointly.
+OURS = "us"
+INDEPENDENT = "competitor"
+#: The central share of draws between `unit_cost_low` and `unit_cost_high`.
+COST_RANGE_COVERAGE = 0.8
 
 
 class Offering(_Model):
@@ -755,7 +755,8 @@ def _value_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
             return "a numeric attribute takes one money value per unit, not values per level"
         return None
     if isinstance(given, PosteriorRef):
-        return f"give each level its value (a number or a posterior), e.g. {{{levels[-1]}: {{posterior: fit.nc}}}}"
+        example = f"{{{levels[-1]}: {{posterior: fit.nc}}}}"
+        return f"give each level its value (a number or a posterior), e.g. {example}"
     if not isinstance(given, dict):
         return f"give the money value of each level, e.g. {{{levels[-1]}: {given:g}}}"
     unknown = [name for name in given if name not in levels]
