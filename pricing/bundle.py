@@ -59,8 +59,15 @@ def pack_scenario(scenario: Scenario) -> bytes:
         wtp = segment["wtp"]
         if "file" in wtp:
             wtp["file"] = renamed[wtp["file"]]
-        for ref in [segment["logit_scale"], *segment.get("value_per_unit", {}).values()]:
-            if isinstance(ref, dict):
+        values = list(segment.get("value_per_unit", {}).values())
+        levels = [
+            v
+            for value in values
+            if isinstance(value, dict) and "posterior" not in value
+            for v in value.values()
+        ]
+        for ref in [segment["logit_scale"], *values, *levels]:
+            if isinstance(ref, dict) and "posterior" in ref:
                 ref["posterior"] = renamed[ref["posterior"]]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():

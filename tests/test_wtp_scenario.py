@@ -357,3 +357,27 @@ def test_survey_data_is_fitted_on_load_once(tmp_path):
     assert abs(np.median(parameters["wtp_log_sd"][:, 0]) - 0.35) < 0.08
     simulate(scenario, draws=50)
     assert len(path_module._fits_on_load) == before + 1  # fitted once, reused by the second call
+
+
+def test_a_categorical_level_may_take_a_conjoint_level_and_the_zip_carries_it(tmp_path):
+    fit = choice_fit(attributes=("colour=red", "speed"))
+    text = scenario_text("{median: 10, spread: 0.3}").replace(
+        "attributes: [{name: quality}, {name: speed}]",
+        "attributes: [{name: quality}, {name: speed}, {name: colour, levels: [green, red]}]",
+    )
+    text = text.replace("{quality: 1.0}", "{quality: 1.0, colour: {red: {posterior: fit.nc}}}")
+    scenario = load_scenario(write(tmp_path, text, fit))
+    [request] = posterior_requests(scenario)
+    assert request.where == "segments[0].value_per_unit.colour.red" and request.index == (0, 3)
+    drawn = segment_parameters(scenario, 200, np.random.default_rng(0))
+    np.testing.assert_array_equal(
+        drawn["value_per_unit"][:, 0, 3], fit.posterior["value_per_unit"].values[:, :, 0, 0].reshape(-1)
+    )
+    assert np.all(drawn["value_per_unit"][:, 0, 2] == 0.0)  # green: the reference level
+    zipped = tmp_path / "levels.zip"
+    zipped.write_bytes(bundle.pack_scenario(scenario))
+    again = load_scenario(zipped)
+    assert again.segments[0].value_per_unit["colour"]["red"].posterior == "data/fit.nc"
+    assert np.array_equal(simulate(again)["profit"].values, simulate(scenario)["profit"].values)
+    with pytest.raises(ScenarioError, match="colour: give each level its value"):
+        parse_scenario(text.replace("{red: {posterior: fit.nc}}", "{posterior: fit.nc}"))

@@ -74,7 +74,8 @@ def posterior_requests(scenario) -> list[PosteriorRequest]:
                     PosteriorRequest(variable, (i,), wtp.file, variable, coords, f"{where}.wtp", fit)
                 )
         if isinstance(segment.logit_scale, PosteriorRef):
-            requests.append(_request("logit_scale", (i,), segment.logit_scale, segment.name, where))
+            ref = segment.logit_scale
+            requests.append(_request("logit_scale", (i,), ref, segment.name, f"{where}.logit_scale"))
         for column, path, ref in _value_refs(segment):
             coords_attribute = ((ATTRIBUTE, ref.attribute or column),)
             index = (i, columns.index(column))
