@@ -267,6 +267,14 @@ def _stats(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
     return {"mean": values.mean(axis=axis), "q05": q05, "q50": q50, "q95": q95}
 
 
+def our_stats(
+    results: xr.Dataset, variant: str, price: float, segments: bool = False
+) -> dict[str, dict[str, np.ndarray]]:
+    """The numbers of `metrics_at` as arrays, for callers that need many (a sweep): metric -> {mean, q05,
+    q50, q95}, each over the columns (the segments then `all`, or `all` alone when `segments` is False)."""
+    return {metric: _stats(values) for metric, values in _ours(results, variant, price, segments).items()}
+
+
 def metrics_at(results: xr.Dataset, price: float, variant: str) -> pd.DataFrame:
     """Our share, volume, revenue, profit and satisfaction at one price and variant, per segment and `all`.
 
@@ -424,7 +432,7 @@ def parameters_from_fit(
     shared_attributes: list[str] = []
     if "value_per_unit" in idata.posterior:
         fitted_attributes = [str(a) for a in idata.posterior[ATTRIBUTE].values]
-        shared_attributes = [a for a in scenario.attribute_names if a in fitted_attributes]
+        shared_attributes = [a for a in scenario.value_columns() if a in fitted_attributes]
     fitted = posterior_draws(
         idata,
         shared,
@@ -436,7 +444,7 @@ def parameters_from_fit(
     for name in ("wtp_log_median", "wtp_log_sd", "logit_scale"):
         if name in fitted:
             parameters[name][:, rows] = fitted[name]
-    columns = [scenario.attribute_names.index(a) for a in shared_attributes]
+    columns = [scenario.value_columns().index(a) for a in shared_attributes]
     if columns:
         for j, row in enumerate(rows):
             parameters["value_per_unit"][:, row, columns] = fitted["value_per_unit"][:, j, :]
