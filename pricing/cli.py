@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from pricing.errors import PricingError, capped, one_line, shown
-from pricing.limits import MAX_SEED, SAMPLING, check_sampling
+from pricing.limits import MAX_SEED, MAX_SIMULATION_DRAWS, SAMPLING, check_sampling
 
 EXIT_USAGE = 2
 
@@ -295,6 +295,10 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
 
     parse.__name__ = name  # argparse names the type in its message
     return parse
+
+
+#: any other whole-number option: at least 0, and small enough for every counter and seed
+_positive_int = _bounded_int("number", 0, MAX_SEED)
 
 
 def _sampling_option(name: str) -> Callable[[str], int]:
@@ -699,7 +703,10 @@ def _kano(args: argparse.Namespace) -> int:
     from pricing.wtp.kano import format_analysis, kano_analysis
 
     analysis = kano_analysis(args.data, table=args.table, rule=args.rule, **_kano_read_options(args))
-    print(json.dumps(analysis.to_json(), indent=2) if args.json else format_analysis(analysis))
+    if args.json:
+        _print_json(analysis.to_json())
+    else:
+        print(format_analysis(analysis))
     return 0
 
 
@@ -746,7 +753,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="every offering's share per segment and in total, with 90% intervals, at today's prices",
     )
     shares.add_argument("file", metavar="FILE")
-    shares.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    shares.add_argument(
+        "--draws",
+        type=_bounded_int("draws", 1, MAX_SIMULATION_DRAWS),
+        help=f"posterior draws, 1..{MAX_SIMULATION_DRAWS:,} (overrides market.draws)",
+    )
     shares.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     shares.add_argument("--json", action="store_true", help="print one JSON object")
     shares.set_defaults(run=_shares)
