@@ -43,9 +43,10 @@ def prior_value(path: str, value: Any) -> float:
 
 
 def check_depth(priors: Any, path: str = "priors", depth: int = 1) -> None:
-    """`PricingError` when `priors` nests mappings deeper than `MAX_DEPTH`."""
-    if isinstance(priors, Mapping):
+    """`DataError` when `priors` nests mappings or lists deeper than `MAX_DEPTH`."""
+    if isinstance(priors, Mapping | list):
         if depth > MAX_DEPTH:
             raise DataError(f"{path}: nested deeper than {MAX_DEPTH} levels")
-        for key, value in priors.items():
+        items = priors.items() if isinstance(priors, Mapping) else enumerate(priors)
+        for key, value in items:
             check_depth(value, f"{path}.{str(key)[:40]}", depth + 1)

@@ -161,7 +161,7 @@ def psm_20000_continuous(path):
 
 
 def priors_nested_5000(path):
-    path.write_text('{"segment_sd_sd": ' + "[" * 5000 + "]" * 5000 + "}")
+    path.write_text('{"segment_sd_sd": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}")
 
 
 # ---- scenarios -----------------------------------------------------------------------------------------
