@@ -17,7 +17,6 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -203,11 +202,13 @@ def _values(posterior, request: PosteriorRequest, index: np.ndarray) -> np.ndarr
 
 
 def _source_posterior(scenario, file: str, fit: tuple[str, str] | None, where: str):
-    base_dir = Path(scenario.base_dir)
-    path = base_dir / file
+    from pricing.scenario import data_path
+
+    path = data_path(scenario, file, where)  # a scenario from a zip reads only inside it
     if not path.is_file():
         raise DataError(
-            f"{where}: file {file!r} not found (paths are relative to the scenario file's folder {base_dir})"
+            f"{where}: file {file!r} not found (paths are relative to the scenario file's folder "
+            f"{scenario.base_dir})"
         )
     if fit is None:
         stat = path.stat()
