@@ -489,9 +489,10 @@ class Heterogeneity(_Model):
     """Customers who differ within a segment: each carries their own value of each attribute (and, from a
     hierarchical Bayes fit, their own WTP and price sensitivity).
 
-    - a segment fitted by hierarchical Bayes (`wtp: {source: posterior}` of a mixed logit): `from_fit: respondents`
-      simulates each respondent's own posterior draws, weighted equally within the segment (Sawtooth's
-      approach); `population` draws `customers` from the fitted distribution across respondents;
+    - a segment fitted by hierarchical Bayes (`wtp: {source: posterior}` of a mixed logit):
+      `from_fit: respondents` simulates each respondent's own posterior draws, weighted equally within the
+      segment (Sawtooth's approach); `population` draws `customers` from the fitted distribution across
+      respondents;
     - other segments: `customers` quasi-Monte Carlo points of their `value_spread`.
     """
 
