@@ -703,11 +703,21 @@ def run_sweep(
         if should_stop is not None and should_stop() and count < layout.size:
             cancelled = True
             break
-    table = _tidy([b.table for b in done], layout).sort_values("point", kind="stable", ignore_index=True)
+    table = _collect(layout, done)
     failures = sorted((f for b in done for f in b.failures), key=lambda f: f["point"])
     if store is not None and not cancelled:
         store.finish(table, layout)
     return SweepResult(table, failures, layout.size, count, time.perf_counter() - started, mode, resumed)
+
+
+def collect(sweep: Sweep, scenario: Scenario, batches: Sequence[Batch]) -> pd.DataFrame:
+    """The tidy table of some batches of a sweep (e.g. the ones a cancelled run finished), by point."""
+    return _collect(plan(sweep, scenario), batches)
+
+
+def _collect(layout: Plan, batches: Sequence[Batch]) -> pd.DataFrame:
+    table = _tidy([b.table for b in batches], layout)
+    return table.sort_values("point", kind="stable", ignore_index=True)
 
 
 def _batch_size(points: int, workers: int) -> int:
@@ -914,3 +924,22 @@ def best_points(table: pd.DataFrame, metric: str = "profit", kind: str = "summar
     if rows.empty:
         return rows
     return rows.loc[rows.groupby(VARIANT, sort=False)["mean"].idxmax()].reset_index(drop=True)
+
+
+def common_inputs(scenario: Scenario) -> dict[str, tuple[str, float]]:
+    """The inputs a pricing manager most often sweeps: label -> (path, today's value). Our price and unit
+    cost, each rival's price, each segment's size and median WTP (where elicited as a median)."""
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    name = scenario.offerings[ours].name
+    inputs = {
+        f"Price of {name}": (f"offerings[{ours}].price", scenario.offerings[ours].price),
+        f"Unit cost of {name}": (f"offerings[{ours}].unit_cost", scenario.offerings[ours].unit_cost),
+    }
+    for i, offering in enumerate(scenario.offerings):
+        if i != ours:
+            inputs[f"Price of {offering.name}"] = (f"offerings[{i}].price", offering.price)
+    for i, segment in enumerate(scenario.segments):
+        if segment.wtp.median is not None:
+            inputs[f"Median WTP of {segment.name}"] = (f"segments[{i}].wtp.median", segment.wtp.median)
+        inputs[f"Size of {segment.name}"] = (f"segments[{i}].size", segment.size)
+    return inputs

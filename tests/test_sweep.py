@@ -356,3 +356,31 @@ def test_progress_bar_draws_rate_and_time_left():
 def test_example_sweep_file_is_valid():
     swept, scenario = sweep.load_sweep(EXAMPLE)
     assert sweep.plan(swept, scenario).size == 5 * 4 * 3
+
+
+def test_sweep_chart_marks_the_best_cell():
+    from pricing import charts
+
+    cells = pd.DataFrame(
+        {"a": [1.0, 1.0, 2.0, 2.0], "b": [5.0, 6.0, 5.0, 6.0], "mean": [1, 4, 2, 3], "q05": 0, "q95": 5}
+    )
+    heat = charts.sweep_chart(cells, "a", "profit", "EUR", y="b", best={"a": 1.0, "b": 6.0})
+    assert [layer["mark"]["type"] for layer in heat["layer"]] == ["rect", "point"]
+    assert heat["datasets"][heat["layer"][1]["data"]["name"]] == [{"x": 1.0, "y": 6.0}]
+    lines = charts.sweep_chart(cells, "a", "share", "EUR", y="b", best={"a": 1.0, "b": 6.0}, lines=True)
+    assert [layer["mark"]["type"] for layer in lines["layer"]] == ["line", "point"]
+    assert lines["datasets"][lines["layer"][1]["data"]["name"]] == [{"x": 1.0, "mean": 4}]
+    one = charts.sweep_chart(cells[cells.b == 5], "a", "best_price", "EUR", best={"a": 2.0})
+    assert [layer["mark"]["type"] for layer in one["layer"]] == ["area", "line", "point"]
+    assert one["layer"][1]["encoding"]["y"]["title"] == "Best price (EUR)"
+
+
+def test_common_inputs_name_the_paths_and_todays_values():
+    inputs = sweep.common_inputs(load_scenario(SCENARIOS / "saas_team_plan.yaml"))
+    assert inputs["Price of Flow Team"] == ("offerings[0].price", 12.0)
+    assert inputs["Price of BoardPro"] == ("offerings[2].price", 15.0)
+    assert inputs["Median WTP of SMB"] == ("segments[1].wtp.median", 14.0)
+    assert "Median WTP of Enterprise" not in inputs  # elicited as a range, not a median
+    survey = sweep.common_inputs(load_scenario(SCENARIOS / "team_plan_survey.yaml"))
+    assert not [label for label in survey if label.startswith("Median WTP")]  # WTP from a posterior
+    assert survey["Size of SMB"][0] == "segments[1].size"
