@@ -384,3 +384,70 @@ def test_common_inputs_name_the_paths_and_todays_values():
     survey = sweep.common_inputs(load_scenario(SCENARIOS / "team_plan_survey.yaml"))
     assert not [label for label in survey if label.startswith("Median WTP")]  # WTP from a posterior
     assert survey["Size of SMB"][0] == "segments[1].size"
+
+
+def dynamic_market() -> dict:
+    """The small scenario with a rival that reprices and three periods of churn that satisfaction lowers."""
+    data = small_scenario_dict()
+    data["dynamics"] = {"horizon": 3, "retention": {"churn": 0.05, "satisfaction_effect": 1.0}}
+    data["offerings"][1]["reacts"] = True
+    return data
+
+
+def test_equilibrium_and_over_time_rows_match_their_modules(tmp_path):
+    from pricing.competition import converged_summary, equilibrium
+    from pricing.dynamics import simulate_dynamics
+
+    body = {
+        "changes": {"market.draws": 30},
+        "grid": {"offerings[Rival].unit_cost": [5, 15]},
+        "keep": ["equilibrium", {"kind": "over_time", "prices": ["current", 50]}],
+    }
+    path = write_sweep(tmp_path, body, dynamic_market())
+    table = sweep.run_sweep(path).table
+    layout = sweep.plan(*sweep.load_sweep(path))
+    base = load_scenario(tmp_path / "base.yaml")
+    point = 1
+    scenario = with_changes(base, {"market.draws": 30, "seed": layout.seed(point)} | layout.values(point))
+    solved = equilibrium(scenario)
+    price = converged_summary(solved.price, solved.converged).sel(variant="faster", offering="Rival")
+    eq = table[(table.point == point) & (table.kind == "equilibrium")]
+    mine = eq[(eq.variant == "faster") & (eq.offering == "Rival") & (eq.metric == "price")].iloc[0]
+    assert mine["mean"] == pytest.approx(float(price["mean"]), rel=1e-12)
+    assert mine["q95"] == pytest.approx(float(price["q95"]), rel=1e-12)
+    share = eq[(eq.variant == "base") & (eq.metric == "converged")]["mean"].iloc[0]
+    assert share == pytest.approx(float(solved.converged.sel(variant="base").mean()))
+    # a costlier rival prices higher in equilibrium
+    rival = table[(table.kind == "equilibrium") & (table.offering == "Rival") & (table.metric == "price")]
+    by_cost = rival[rival.variant == "base"].set_index("offerings[Rival].unit_cost")["mean"]
+    assert by_cost[15.0] > by_cost[5.0]
+    over = simulate_dynamics(scenario, prices=[45.0, 50.0], per_period=False)
+    ot = table[(table.point == point) & (table.kind == "over_time")]
+    npv = ot[(ot.metric == "npv") & (ot.variant == "base") & (ot.price == 50.0)].iloc[0]
+    assert npv["mean"] == pytest.approx(float(over.npv.sel(price=50.0, variant="base").mean()), rel=1e-12)
+    clv = ot[(ot.metric == "clv") & (ot.segment == "premium") & (ot.price == 45.0) & (ot.variant == "faster")]
+    expected = over.clv.sel(segment="premium", price=45.0, variant="faster").quantile(0.05)
+    assert clv["q05"].iloc[0] == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_kinds_the_scenario_cannot_give_are_problems_of_the_file(tmp_path):
+    body = {"grid": {"seed": [1]}, "keep": ["over_time"]}
+    with pytest.raises(ScenarioError, match="over_time: the scenario has no dynamics section"):
+        sweep.load_sweep(write_sweep(tmp_path, body))
+    data = dynamic_market()
+    data["market"]["choice_rule"] = "first_choice"
+    with pytest.raises(ScenarioError, match="equilibrium: first-choice demand"):
+        sweep.load_sweep(write_sweep(tmp_path, {"grid": {"seed": [1]}, "keep": ["equilibrium"]}, data))
+
+
+def test_a_point_whose_data_file_is_missing_is_reported(tmp_path):
+    body = {
+        "changes": {"market.draws": 20},
+        "grid": {"segments[budget].wtp": [{"median": 40, "spread": 0.3}, {"posterior": "missing.nc"}]},
+    }
+    result = sweep.run_sweep(write_sweep(tmp_path, body))
+    assert [f["point"] for f in result.failures] == [1] and "missing.nc' not found" in result.failures[0][
+        "error"
+    ]
+    assert result.failures[0]["values"] == {"segments[budget].wtp": '{"posterior":"missing.nc"}'}
+    assert list(result.table.point.unique()) == [0]
