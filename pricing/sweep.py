@@ -44,6 +44,7 @@ once and only when asked for) to rows; a new kind plugs in there.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -51,7 +52,9 @@ import math
 import multiprocessing
 import os
 import shutil
+import sys
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -854,7 +857,8 @@ def _run_pool(job: Job, batches: list[list[int]], workers, stop: Callable[[], bo
     # spawn, not fork: the caller may be a threaded server (the app); the job is sent once per process
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_pool_init, initargs=(job,)) as pool:
-        pending = {pool.submit(_pool_batch, points) for points in batches}
+        with _plain_main():  # the processes start with the first submits
+            pending = {pool.submit(_pool_batch, points) for points in batches}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -863,6 +867,19 @@ def _run_pool(job: Job, batches: list[list[int]], workers, stop: Callable[[], bo
         finally:
             for future in pending:
                 future.cancel()
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start spawned processes without re-running the caller's main script: spawn imports it in each child,
+    which runs an unguarded script again (or, after Streamlit's AppTest, the app). The workers need only
+    `pricing`."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _worker_version() -> str:

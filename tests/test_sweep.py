@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -247,9 +248,16 @@ def test_the_json_schema_accepts_the_example_and_refuses_mistakes():
     assert "from" in json.dumps(schema) and "LatinHypercube" not in json.dumps(schema)
 
 
-def test_pool_and_in_process_write_the_same_bytes(tmp_path):
+@pytest.mark.slow  # starts two processes: seconds
+def test_pool_and_in_process_write_the_same_bytes(tmp_path, monkeypatch):
     path = write_sweep(tmp_path, SMALL)
     sweep.run_sweep(path, workers=1, output=tmp_path / "here.parquet")
+    # the pool's processes must not run the caller's main script again (an unguarded one, or AppTest's app)
+    script = tmp_path / "main.py"
+    script.write_text("raise SystemExit('the main script ran again')\n")
+    main_module = type(sys)("__main__")
+    main_module.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main_module)
     result = sweep.run_sweep(path, workers=2, output=tmp_path / "pool.parquet")
     assert result.mode == "pool of 2" and result.complete
     assert (tmp_path / "here.parquet").read_bytes() == (tmp_path / "pool.parquet").read_bytes()

@@ -51,8 +51,15 @@ chosen = settings.multiselect(
 )
 ranges = {label: _range(label, inputs[label][1], 7 if len(chosen) == 2 else 11, settings) for label in chosen}
 left, middle, right = settings.columns(3)
+PER_PERIOD = ("volume", "revenue", "profit")
+
+
+def _metric_label(name: str) -> str:
+    return formatting.per_period(METRICS[name], current.period) if name in PER_PERIOD else METRICS[name]
+
+
 metric = left.selectbox(
-    "Metric", list(METRICS), format_func=METRICS.get, index=3, key=state.widget_key("sweep_metric")
+    "Metric", list(METRICS), format_func=_metric_label, index=3, key=state.widget_key("sweep_metric")
 )
 bases = [AT_BEST] if metric == "best_price" else [AT_PRICE, AT_BEST]
 basis = middle.radio("At", bases, key=state.widget_key(f"sweep_basis_{metric == 'best_price'}"))
@@ -147,7 +154,9 @@ if best is not None:
     where = ", ".join(f"{label} = {value:,.4g}" for label, value in marked.items())
     scored_metric = "profit" if metric == "best_price" else metric
     value = formatting.metric_value(scored_metric, float(best["mean"]), currency)
-    st.success(f"◆ Highest {METRICS[scored_metric].lower()} ({variant}, at {basis}): {value} at {where}.")
+    st.success(
+        f"◆ Highest {_metric_label(scored_metric).lower()} ({variant}, at {basis}): {value} at {where}."
+    )
 st.download_button(
     "Download the table (CSV)",
     data=lambda: sweep.spreadsheet_safe(table).to_csv(index=False).encode(),
