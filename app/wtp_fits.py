@@ -174,6 +174,7 @@ def fit(
         )
         record |= {"idata": result.idata, "diagnostics": result.diagnostics, "choice_fit": result}
         record["attribute_wtp"] = result.wtp_summary().reset_index()
+        record["warnings"] = result.warnings()
         return record
     model = _interval_model(method, {k: v for k, v in columns.items()})
     import warnings

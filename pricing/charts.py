@@ -550,9 +550,9 @@ def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -
 
 
 def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None) -> Spec:
-    """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
+    """Conjoint WTP of each attribute (level) per segment: posterior median and 5-95% interval.
 
-    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
+    `wtp` has columns segment, attribute, q05, q50, q95 (currency per unit or per level).
     """
     y = alt.Y("attribute:N", title=None, sort=list(dict.fromkeys(wtp["attribute"])))
     color = alt.Color(
@@ -579,12 +579,12 @@ def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str]
         .encode(
             y=y,
             yOffset=offset,
-            x=alt.X("mean:Q"),
+            x=alt.X("q50:Q"),
             color=color,
             tooltip=[
                 alt.Tooltip("segment:N"),
                 alt.Tooltip("attribute:N"),
-                alt.Tooltip("mean:Q", format=",.2f"),
+                alt.Tooltip("q50:Q", title="median", format=",.2f"),
                 alt.Tooltip("q05:Q", title="5%", format=",.2f"),
                 alt.Tooltip("q95:Q", title="95%", format=",.2f"),
             ],

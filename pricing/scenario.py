@@ -12,6 +12,7 @@ Loading never runs code from the file: YAML is read with a safe loader that also
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -940,7 +941,7 @@ def migrate(data: Mapping[str, Any], base_dir: Path | None = None) -> dict[str, 
     them as references to the same file, so the numbers stay the same. Which attributes a conjoint fit knows
     is read from the file (found from `base_dir`); a file that cannot be read is left for loading to report.
     """
-    data = json.loads(json.dumps(data))  # a deep copy of plain data
+    data = copy.deepcopy(dict(data))
     data["schema_version"] = SCHEMA_VERSION
     segments = data.get("segments")
     for segment in segments if isinstance(segments, list) else []:
@@ -973,9 +974,12 @@ def _choice_attributes(base_dir: Path | None, file: str) -> list[str] | None:
     if not path.is_file():
         return None
     try:
+        import warnings
+
         import xarray as xr
 
-        with xr.open_dataset(path, group="posterior") as posterior:
+        with warnings.catch_warnings(), xr.open_dataset(path, group="posterior") as posterior:
+            warnings.simplefilter("ignore")  # netCDF readers warn about files that are not ours
             if posterior.attrs.get("method") != "choice" or "attribute" not in posterior.coords:
                 return None
             return [str(a) for a in posterior["attribute"].values]

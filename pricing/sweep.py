@@ -1074,7 +1074,7 @@ def common_inputs(scenario: Scenario) -> dict[str, tuple[str, float]]:
         if i != ours:
             inputs[f"Price of {offering.name}"] = (f"offerings[{i}].price", offering.price)
     for i, segment in enumerate(scenario.segments):
-        if segment.wtp.median is not None:
+        if segment.wtp.source == "elicited" and segment.wtp.median is not None:
             inputs[f"Median WTP of {segment.name}"] = (f"segments[{i}].wtp.median", segment.wtp.median)
         inputs[f"Size of {segment.name}"] = (f"segments[{i}].size", segment.size)
     return inputs

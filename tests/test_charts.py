@@ -158,7 +158,7 @@ def test_other_charts_are_valid_vega_lite(results):
             pd.DataFrame({"price": [1.0, 2.0], "share": [0.9, 0.4], "revenue": [0.9, 0.8]}), 1.0, "EUR"
         )
     )
-    wtp = pd.DataFrame({"segment": ["a", "b"], "attribute": "x", "mean": [1.0, 2.0], "q05": 0.0, "q95": 3.0})
+    wtp = pd.DataFrame({"segment": ["a", "b"], "attribute": "x", "q50": [1.0, 2.0], "q05": 0.0, "q95": 3.0})
     valid(charts.attribute_wtp_chart(wtp, "EUR", colors))
 
 

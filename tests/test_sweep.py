@@ -451,11 +451,18 @@ def test_kinds_the_scenario_cannot_give_are_problems_of_the_file(tmp_path):
 def test_a_point_whose_data_file_is_missing_is_reported(tmp_path):
     body = {
         "changes": {"market.draws": 20},
-        "grid": {"segments[budget].wtp": [{"median": 40, "spread": 0.3}, {"posterior": "missing.nc"}]},
+        "grid": {
+            "segments[budget].wtp": [
+                {"median": 40, "spread": 0.3},
+                {"source": "posterior", "file": "missing.nc"},
+            ]
+        },
     }
     result = sweep.run_sweep(write_sweep(tmp_path, body))
     assert [f["point"] for f in result.failures] == [1] and "missing.nc' not found" in result.failures[0][
         "error"
     ]
-    assert result.failures[0]["values"] == {"segments[budget].wtp": '{"posterior":"missing.nc"}'}
+    assert result.failures[0]["values"] == {
+        "segments[budget].wtp": '{"source":"posterior","file":"missing.nc"}'
+    }
     assert list(result.table.point.unique()) == [0]

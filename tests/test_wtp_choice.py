@@ -447,3 +447,42 @@ def test_simulator_on_the_fitted_posterior_reproduces_the_conjoint_model(conjoin
         np.testing.assert_allclose(
             simulated.sel(offering="better"), predicted.sel(alternative="2"), atol=1e-5
         )
+
+
+def test_near_zero_share_counts_draws_within_a_tenth_of_zero_or_of_the_other_sign():
+    from statistics import NormalDist
+
+    from pricing.wtp.choice import near_zero_share
+
+    # by hand: median -1, so -0.05 (a twentieth of it) and 0.3 (the other sign) are near zero
+    assert near_zero_share(np.array([-1.0, -2.0, -0.05, 0.3, -3.0])) == pytest.approx(2 / 5)
+    rng = np.random.default_rng(0)
+    draws = np.c_[rng.normal(-1.0, 0.5, 400_000), rng.normal(-1.0, 0.05, 400_000)]
+    share = near_zero_share(draws)
+    # N(-1, 0.5): P(beta > -0.1) = 1 - Phi(0.9 / 0.5)
+    assert share[0] == pytest.approx(1 - NormalDist().cdf(1.8), abs=0.002)
+    assert share[1] == 0.0
+
+
+@pytest.mark.slow
+def test_heating_wtp_is_reported_as_medians_and_a_price_near_zero_is_said_in_words(fit_a, fit_b):
+    from pricing.wtp.choice_report import format_summary
+
+    # model B: b_ic = -0.0015 is about 2.4 standard errors from zero, so in about 1% of the draws it is within
+    # a tenth of its size of zero and -b_oc / b_ic has no usable mean; its median is mlogit's ratio
+    # b_oc / b_ic = 4.563 (negative here: oc is a cost)
+    wtp = fit_b.to_json()["wtp"]["oc"]
+    assert set(wtp) == {"q05", "q50", "q95"}
+    assert wtp["q50"] == pytest.approx(-4.563385, rel=0.03)
+    assert wtp["q05"] < -4.56 < wtp["q95"]
+    share = float(fit_b.price_near_zero().iloc[0])
+    assert 0.005 <= share < 0.05
+    [warning] = fit_b.warnings()
+    assert f"in {share:.1%} of the posterior draws the price coefficient is close to zero" in warning
+    assert "WARNING: " + warning in format_summary(fit_b)
+    assert fit_b.to_json()["warnings"] == [warning]
+    coefficient = fit_b.to_json()["coefficients"]["ic"]
+    assert set(coefficient) == {"mean", "sd", "q05", "q50", "q95"}  # coefficients keep mean and sd
+    # model A: b_ic = -0.0062 is 18 standard errors from zero: no warning, the median is the ratio
+    assert fit_a.to_json()["wtp"]["oc"]["q50"] == pytest.approx(-0.7349453, rel=0.01)
+    assert float(fit_a.price_near_zero().iloc[0]) == 0.0 and fit_a.warnings() == []

@@ -41,11 +41,12 @@ def test_map_fit_prints_json_and_writes_posterior_and_scenario(capsys, tmp_path)
     assert set(result) >= {"coefficients", "wtp", "sd", "segments", "diagnostics"}
     assert result["segments"] == ["students", "pros"]
     assert set(result["coefficients"]["storage"]) == {"students", "pros"}
-    assert set(result["coefficients"]["storage"]["pros"]) == {"mean", "sd", "q05", "q95"}
+    assert set(result["coefficients"]["storage"]["pros"]) == {"mean", "sd", "q05", "q50", "q95"}
     assert set(result["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences"}
     fit = load_choice_fit(posterior)
     wtp = fit.posterior["value_per_unit"].sel(segment="pros", attribute="storage")
-    assert result["wtp"]["storage"]["pros"]["mean"] == pytest.approx(float(wtp.mean()))
+    assert set(result["wtp"]["storage"]["pros"]) == {"q05", "q50", "q95"}
+    assert result["wtp"]["storage"]["pros"]["q50"] == pytest.approx(float(wtp.median()))
     starter = load_scenario(scenario)
     assert [s.name for s in starter.segments] == ["students", "pros"]
     assert starter.segments[1].value_per_unit["storage"].posterior == "fit.nc"

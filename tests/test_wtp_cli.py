@@ -135,10 +135,10 @@ def test_fit_stated_json_and_saved_posterior(capsys, tmp_path):
     assert set(result["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences"}
     # make_data.py's true medians: 9, 14, 28 (EUR)
     for segment, median in (("Startups", 9.0), ("SMB", 14.0), ("Enterprise", 28.0)):
-        assert set(result["wtp"][segment]) == {"mean", "sd", "q05", "q95"}
-        assert abs(result["wtp"][segment]["mean"] - median) / median < 0.1
+        assert set(result["wtp"][segment]) == {"q05", "q50", "q95"}  # WTP: the median is the headline
+        assert abs(result["wtp"][segment]["q50"] - median) / median < 0.1
     idata = load_posterior(output)
     assert metadata(idata)["columns"]["segment"] == "segment"
     assert metadata(idata)["priors"]["segment_sd_sd"] == 0.2  # overridden, stored with the fit
-    mean = float(np.exp(idata.posterior["wtp_log_median"].sel(segment="SMB")).mean())
-    assert result["wtp"]["SMB"]["mean"] == pytest.approx(mean)
+    median = float(np.exp(idata.posterior["wtp_log_median"].sel(segment="SMB")).median())
+    assert result["wtp"]["SMB"]["q50"] == pytest.approx(median)

@@ -331,7 +331,9 @@ if fits:
         points["price_point"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
         st.dataframe(points.round(2), hide_index=True, width="stretch")
     if "attribute_wtp" in record:
-        st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
+        st.markdown("**Conjoint: what each attribute is worth** (posterior median and 5-95% interval)")
+        for warning in record.get("warnings", []):
+            st.warning(warning, icon="⚠️")
         st.vega_lite_chart(
             charts.attribute_wtp_chart(
                 record["attribute_wtp"],

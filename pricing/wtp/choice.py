@@ -257,27 +257,55 @@ class ChoiceFit:
         return summarise(self.posterior["beta"], [SEGMENT, COEFFICIENT])
 
     def wtp_summary(self) -> pd.DataFrame:
-        """Posterior summary of each attribute's WTP (`value_per_unit`, currency) per segment."""
-        return summarise(self.posterior["value_per_unit"], [SEGMENT, ATTRIBUTE])
+        """Posterior median and 5/95% quantiles of each attribute's WTP (`value_per_unit`, currency) per
+        segment: a ratio with the price coefficient, whose mean and sd need not exist (`WTP_STATS`)."""
+        return summarise(self.posterior["value_per_unit"], [SEGMENT, ATTRIBUTE], WTP_STATS)
+
+    def price_near_zero(self) -> pd.Series:
+        """Per segment, the share of posterior draws in which the price coefficient is near zero
+        (`near_zero_share`)."""
+        price = self.design.coefficients[self.design.price_index]
+        beta = self.posterior["beta"].sel({COEFFICIENT: price}).transpose(CHAIN, DRAW, SEGMENT).values
+        share = near_zero_share(beta.reshape(-1, beta.shape[-1]))
+        return pd.Series(
+            share, index=pd.Index([str(s) for s in self.posterior[SEGMENT].values], name=SEGMENT)
+        )
+
+    def warnings(self) -> list[str]:
+        """Plain-words warnings about the WTP figures: the price coefficient near zero in a visible share of
+        the draws (at least `NEAR_ZERO_WARN`)."""
+        messages = []
+        for segment, share in self.price_near_zero().items():
+            if share >= NEAR_ZERO_WARN:
+                where = f"segment {segment}: " if self.posterior.sizes[SEGMENT] > 1 else ""
+                messages.append(
+                    f"{where}in {share:.1%} of the posterior draws the price coefficient is close to zero "
+                    "(less than a tenth of its median size, or of the other sign). WTP divides by it, so in "
+                    "those draws WTP is more than ten times its usual size: WTP has no reliable mean or sd. "
+                    "Use the medians and 5-95% ranges, and expect them to be wide."
+                )
+        return messages
 
     def sd_summary(self) -> pd.DataFrame:
         """Posterior summary of the sd across respondents of each random coefficient (empty for MNL)."""
         if "sd" not in self.posterior:
-            return pd.DataFrame(columns=["mean", "sd", "q05", "q95"])
+            return pd.DataFrame(columns=list(COEFFICIENT_STATS))
         return summarise(self.posterior["sd"], [RANDOM_COEFFICIENT])
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``: coefficients, wtp, sd, segments, diagnostics (+ model facts).
 
-        ``coefficients`` and ``wtp`` map each name to ``{mean, sd, q05, q95}`` when there is one segment, and
-        to ``{segment: {mean, sd, q05, q95}}`` when there are several; ``sd`` (random coefficients) maps
-        each name to ``{mean, sd, q05, q95}``.
+        ``coefficients`` map each name to ``{mean, sd, q05, q50, q95}`` when there is one segment, and to
+        ``{segment: {...}}`` when there are several; ``wtp`` the same with ``{q05, q50, q95}`` (a ratio with
+        the price coefficient: the median is the headline, its mean and sd need not exist); ``sd`` (random
+        coefficients) maps each name to ``{mean, sd, q05, q50, q95}``; ``price_near_zero`` each segment to
+        the share of draws with the price coefficient near zero, and ``warnings`` says so in words.
         """
 
         def table(frame: pd.DataFrame, single: bool) -> dict[str, Any]:
             out: dict[str, Any] = {}
             for index, row in frame.iterrows():
-                values = {k: float(row[k]) for k in ("mean", "sd", "q05", "q95")}
+                values = {k: float(v) for k, v in row.items()}
                 if isinstance(index, tuple) and not single:
                     out.setdefault(str(index[1]), {})[str(index[0])] = values
                 else:
@@ -298,6 +326,8 @@ class ChoiceFit:
             "segments": [str(s) for s in self.posterior[SEGMENT].values],
             "log_likelihood": self.log_likelihood,
             "diagnostics": diagnostics,
+            "price_near_zero": {k: float(v) for k, v in self.price_near_zero().items()},
+            "warnings": self.warnings(),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -785,18 +815,41 @@ def _contract_posterior(
     return posterior
 
 
-def summarise(array: xr.DataArray, dims: Sequence[str]) -> pd.DataFrame:
-    """mean, sd, q05, q95 over chain and draw, one row per combination of `dims`."""
+COEFFICIENT_STATS = ("mean", "sd", "q05", "q50", "q95")
+#: WTP is a ratio with the price coefficient below: its mean and sd need not exist, its quantiles do.
+WTP_STATS = ("q05", "q50", "q95")
+#: A price coefficient draw is "near zero" when it is smaller than this share of its posterior median's size
+#: (or of the other sign): there the WTP ratio is more than 1 / NEAR_ZERO times its median size.
+NEAR_ZERO = 0.1
+#: Warn when at least this share of the draws is near zero: one draw in 200 already makes the WTP's mean and
+#: sd meaningless (Train's Heating model with constants: 0.9% of the draws, WTP of oc mean -5.95, sd 47).
+NEAR_ZERO_WARN = 0.005
+
+
+def summarise(
+    array: xr.DataArray, dims: Sequence[str], stats: Sequence[str] = COEFFICIENT_STATS
+) -> pd.DataFrame:
+    """Posterior `stats` (mean, sd, q05, q50, q95) over chain and draw, one row per combination of `dims`."""
     stacked = array.stack(sample=(CHAIN, DRAW))
-    table = xr.Dataset(
-        {
-            "mean": stacked.mean("sample"),
-            "sd": stacked.std("sample"),
-            "q05": stacked.quantile(0.05, "sample").drop_vars("quantile"),
-            "q95": stacked.quantile(0.95, "sample").drop_vars("quantile"),
-        }
-    )
-    return table.to_dataframe().reset_index().set_index(list(dims))[["mean", "sd", "q05", "q95"]]
+    quantiles = {name: float(name[1:]) / 100 for name in stats if name.startswith("q")}
+    values = {}
+    if "mean" in stats:
+        values["mean"] = stacked.mean("sample")
+    if "sd" in stats:
+        values["sd"] = stacked.std("sample")
+    if quantiles:
+        q = stacked.quantile(list(quantiles.values()), "sample")
+        values |= {name: q.sel(quantile=level, drop=True) for name, level in quantiles.items()}
+    table = xr.Dataset(values)
+    return table.to_dataframe().reset_index().set_index(list(dims))[list(stats)]
+
+
+def near_zero_share(beta_price: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Share of draws (along `axis`) in which a price coefficient is near zero: smaller than `NEAR_ZERO`
+    times the size of its median, or of the other sign. WTP = -beta / beta_price is then unstable."""
+    beta_price = np.asarray(beta_price, dtype=float)
+    median = np.median(beta_price, axis=axis, keepdims=True)
+    return np.mean(beta_price * np.sign(median) < NEAR_ZERO * np.abs(median), axis=axis)
 
 
 def load_choice_fit(path: str | Path) -> ChoiceFit:

@@ -24,12 +24,14 @@ PLACEHOLDER_UNCERTAINTY = 0.5
 def format_summary(fit: ChoiceFit, currency: str = "") -> str:
     """Readable summary: per segment each coefficient and each attribute's WTP (mean [90% interval])."""
 
-    def interval(row: pd.Series, digits: int = 4) -> str:
-        return f"{row['mean']:.{digits}g} [{row['q05']:.{digits}g}, {row['q95']:.{digits}g}]"
+    def interval(row: pd.Series, digits: int = 4, centre: str = "mean") -> str:
+        return f"{row[centre]:.{digits}g} [{row['q05']:.{digits}g}, {row['q95']:.{digits}g}]"
 
     model = "hierarchical Bayes mixed logit" if fit.random else "multinomial logit"
     how = "posterior mode + Laplace approximation" if fit.method == "map" else "NUTS"
-    lines = [f"choice-based conjoint: {model}, {how}; mean [90% interval]"]
+    lines = [
+        f"choice-based conjoint: {model}, {how}; coefficients: mean [90% interval], WTP: median [5%, 95%]"
+    ]
     coefficients, wtp = fit.coefficient_summary(), fit.wtp_summary()
     for segment in fit.posterior[SEGMENT].values:
         lines.append(f"segment {segment}:")
@@ -38,12 +40,12 @@ def format_summary(fit: ChoiceFit, currency: str = "") -> str:
             lines.append(f"  coefficient {name}: {interval(row)}{random}")
         for name, row in wtp.loc[segment].iterrows():
             unit = f" {currency}" if currency else ""
-            lines.append(f"  WTP {name}: {interval(row)}{unit}")
+            lines.append(f"  WTP {name}: {interval(row, centre='q50')}{unit}")
         if "wtp_log_median" in fit.posterior:
             median = np.exp(fit.posterior["wtp_log_median"].sel({SEGMENT: segment}).values)
+            q05, q50, q95 = np.quantile(median, (0.05, 0.5, 0.95))
             lines.append(
-                f"  WTP of the reference offering vs none (median customer): {np.mean(median):.4g} "
-                f"[{np.quantile(median, 0.05):.4g}, {np.quantile(median, 0.95):.4g}]"
+                f"  WTP of the reference offering vs none (median customer): {q50:.4g} [{q05:.4g}, {q95:.4g}]"
             )
     for name, row in fit.sd_summary().iterrows():
         lines.append(f"sd across respondents of {name}: {interval(row)}")
@@ -54,6 +56,7 @@ def format_summary(fit: ChoiceFit, currency: str = "") -> str:
         lines.append("diagnostics: none (Laplace approximation draws are independent)")
     else:
         lines.append("diagnostics: " + format_diagnostics(fit.diagnostics))
+    lines += [f"WARNING: {warning}" for warning in fit.warnings()]
     return "\n".join(lines)
 
 
@@ -73,11 +76,12 @@ def starter_scenario(
 
     - attributes: every money-valued coefficient (numeric attributes, ``attr=level`` dummies, ``alt=X``
       constants), one-dimensional;
-    - segments: size = respondents in the segment; ``logit_scale`` and ``value_per_unit`` = posterior means;
-      ``value_uncertainty`` = median over attributes of the posterior sd / |mean| (capped at 2);
+    - segments: size = respondents in the segment; ``logit_scale`` and ``value_per_unit`` = posterior
+      medians (ratios with the price coefficient: their means need not exist); ``value_uncertainty`` =
+      median over attributes of the 90% range / 3.29 / |median| (capped at 2);
       ``expectations`` = the reference offering's levels (numeric: the column's median; dummies and
-      constants: 0); ``wtp`` = lognormal with ``median = exp(mean wtp_log_median)``,
-      ``spread = mean wtp_log_sd``, ``uncertainty = sd of wtp_log_median`` over draws. Without a none
+      constants: 0); ``wtp`` = lognormal with ``median = exp(median wtp_log_median)``,
+      ``spread = median wtp_log_sd``, ``uncertainty = sd of wtp_log_median`` over draws. Without a none
       alternative the WTP is not identified: a placeholder (median = the median price, spread 0.5,
       uncertainty 0.5) is written and the description says to replace it with an elicited one. With
       `posterior_path` (the saved fit, relative to the scenario file), each segment's ``logit_scale`` and
@@ -103,8 +107,9 @@ def starter_scenario(
     for index, segment in enumerate(posterior[SEGMENT].values):
         selected = posterior.sel({SEGMENT: segment})
         value = selected["value_per_unit"].transpose(CHAIN, DRAW, ATTRIBUTE)
-        means = value.mean((CHAIN, DRAW))
-        relative = (value.std((CHAIN, DRAW)) / np.abs(means)).values
+        medians = value.median((CHAIN, DRAW))  # WTP ratios: medians, not means (which need not exist)
+        q05, q95 = value.quantile(0.05, (CHAIN, DRAW)), value.quantile(0.95, (CHAIN, DRAW))
+        relative = ((q95 - q05) / (2 * 1.6449) / np.abs(medians)).values  # sd from the 90% range
         relative = relative[np.isfinite(relative)]
         ref = {"posterior": posterior_path, "segment": str(segment)}
         if has_wtp and posterior_path is not None:
@@ -113,8 +118,8 @@ def starter_scenario(
             log_median = selected["wtp_log_median"].values
             log_sd = selected["wtp_log_sd"].values
             wtp = {
-                "median": _round(np.exp(log_median.mean())),
-                "spread": _clip(log_sd.mean(), 1e-3, 5.0),
+                "median": _round(np.exp(np.median(log_median))),
+                "spread": _clip(np.median(log_sd), 1e-3, 5.0),
                 "uncertainty": _clip(log_median.std(), 0.0, 2.0),
                 "spread_uncertainty": _clip(np.log(log_sd).std(), 0.0, 2.0),
             }
@@ -130,11 +135,11 @@ def starter_scenario(
                 "name": str(segment),
                 "size": float(np.sum(arrays.respondent_segment == index)),
                 "wtp": wtp,
-                "logit_scale": dict(ref) if posterior_path else _round(selected["logit_scale"].mean()),
+                "logit_scale": dict(ref) if posterior_path else _round(selected["logit_scale"].median()),
                 "expectations": expectations,
                 "value_per_unit": {
                     str(a): dict(ref) if posterior_path else _round(v)
-                    for a, v in zip(means[ATTRIBUTE].values, means.values, strict=True)
+                    for a, v in zip(medians[ATTRIBUTE].values, medians.values, strict=True)
                 },
                 "value_uncertainty": _clip(np.median(relative) if relative.size else 0.0, 0.0, 2.0),
             }

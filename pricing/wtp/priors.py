@@ -1,8 +1,9 @@
 """The schema of prior settings: every number a user may give a fit's priors, with its bounds.
 
-A prior setting is known by its name wherever it sits (``segment_sd_sd``, ``priors.coefficients.sigma``), so
-one table bounds the settings of every model: finite, within what the sampler can start from (1e308 or
-1e-308 make it fail to initialise) and what means something (a prior sd of log WTP of 1e-300 is a typo).
+A prior setting is known by its name wherever it sits (``segment_sd_sd``, ``priors.coefficients.sigma``: by
+its last two names when the table has them, else by its own), so one table bounds the settings of every
+model: finite, within what the sampler can start from (1e308 or 1e-308 make it fail to initialise) and what
+means something (a prior sd of log WTP of 1e-300 is a typo).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ PRIOR_BOUNDS: dict[str, tuple[float, float]] = {
     "segment_sd_sd": _SD,
     "mu": (-100.0, 100.0),  # utility coefficients, per sd of their attribute
     "sigma": (1e-3, 100.0),
+    # the coefficients' common prior sd may be as wide as a flat prior (the mode is then the maximum-
+    # likelihood estimate, as the reference packages report it)
+    "coefficients.sigma": (1e-3, 1e6),
 }
 #: nesting of a priors mapping at most (``{"by_coefficient": {"price": {"sigma": 1}}}`` is 3)
 MAX_DEPTH = 3
@@ -33,7 +37,8 @@ MAX_DEPTH = 3
 def prior_value(path: str, value: Any) -> float:
     """`value` of the setting at `path` (e.g. ``priors.coefficients.sigma``) as a float within its bounds,
     or `PricingError` naming the setting and its valid range."""
-    low, high = PRIOR_BOUNDS.get(path.rsplit(".", 1)[-1], (-1e3, 1e3))
+    name = path.rsplit(".", 1)[-1]
+    low, high = PRIOR_BOUNDS.get(".".join(path.split(".")[-2:]), PRIOR_BOUNDS.get(name, (-1e3, 1e3)))
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise DataError(f"{path}: must be a number in [{low:g}, {high:g}] (got {shown(value)})")
     number = float(value) if not isinstance(value, int) or abs(value) < 2**1000 else math.inf

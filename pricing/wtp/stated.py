@@ -451,9 +451,10 @@ def wtp_summary(idata: az.InferenceData) -> pd.DataFrame:
 def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
     """The fit as plain data (what ``pricing fit --json`` prints).
 
-    Keys: ``coefficients`` ({} for survey fits), ``wtp`` (segment -> mean, sd, q05, q95 of the median
-    customer's WTP, currency), ``sd`` (segment -> mean, sd, q05, q95 of the sd of log WTP), ``segments``,
-    ``diagnostics`` (rhat_max, ess_bulk_min, ess_tail_min, divergences, ok, problems), ``data_notes``.
+    Keys: ``coefficients`` ({} for survey fits), ``wtp`` (segment -> q05, q50, q95 of the median
+    customer's WTP, currency: the posterior median is the headline of every WTP figure), ``sd`` (segment
+    -> mean, sd, q05, q95 of the sd of log WTP), ``segments``, ``diagnostics`` (rhat_max, ess_bulk_min,
+    ess_tail_min, divergences, ok, problems), ``data_notes``.
     """
     table = wtp_summary(idata)
     spread = idata.posterior["wtp_log_sd"].stack(sample=("chain", "draw"))
@@ -463,12 +464,7 @@ def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
         "method": meta["method"],
         "coefficients": {},
         "wtp": {
-            segment: {
-                "mean": row.median_mean,
-                "sd": row.median_sd,
-                "q05": row.median_q05,
-                "q95": row.median_q95,
-            }
+            segment: {"q05": row.median_q05, "q50": row.median_q50, "q95": row.median_q95}
             for segment, row in table.iterrows()
         },
         "sd": {
@@ -495,8 +491,8 @@ def format_report(idata: az.InferenceData) -> str:
     lines = [f"method: {meta['method']}"]
     for segment, row in wtp_summary(idata).iterrows():
         lines.append(
-            f"  {segment}: median WTP {row.median_q50:,.2f} (mean {row.median_mean:,.2f}, "
-            f"90% {row.median_q05:,.2f}-{row.median_q95:,.2f}), sd of log WTP {row.log_sd_mean:.3f}"
+            f"  {segment}: median WTP {row.median_q50:,.2f} [5% {row.median_q05:,.2f}, 95% "
+            f"{row.median_q95:,.2f}], sd of log WTP {row.log_sd_mean:.3f}"
         )
     notes = meta.get("data_notes") or {}
     if any(notes.values()):

@@ -224,7 +224,7 @@ CASES = [
     Case(
         "validate a missing posterior",
         ("validate", "{in}/scenario_missing_posterior.yaml"),
-        "segments[0].wtp.posterior",
+        "segments[0].wtp.file",  # a version-1 file: its wtp.posterior is version 2's wtp.file
     ),
     Case("-o empty", ("simulate", "{in}/scenario_ok.yaml", "-o", ""), "empty file name"),
     Case(
