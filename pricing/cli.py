@@ -489,6 +489,47 @@ def _kano(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_kano(args: argparse.Namespace) -> int:
+    from pricing.wtp.kano import KanoModel, fit_summary_json, format_fit
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    model = KanoModel(
+        model_config=_priors(args.priors),
+        sampler_config=sampler,
+        table=args.table,
+        **_kano_read_options(args),
+    )
+    model.fit(args.data, seed=args.seed)
+    if args.output:
+        model.save(args.output)
+    print(json.dumps(fit_summary_json(model.idata), indent=2) if args.json else format_fit(model.idata))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    diagnostics = model.idata.posterior.attrs.get("diagnostics", "{}")
+    if not json.loads(diagnostics).get("ok", True):
+        print(
+            "WARNING: sampling problems: " + "; ".join(json.loads(diagnostics)["problems"]), file=sys.stderr
+        )
+    return 0
+
+
+def _add_fit_kano(fit_commands) -> None:
+    """`pricing fit kano`: Dirichlet-multinomial category shares per attribute and segment."""
+    kano = fit_commands.add_parser(
+        "kano", help="Bayesian Kano analysis: category shares, P(largest), CS+/CS- with intervals"
+    )
+    _kano_options(kano)
+    _add_sampling_options(kano)
+    kano.add_argument(
+        "--priors",
+        metavar="JSON",
+        help="prior settings over the defaults, e.g. '{\"concentration_median\": 20}'",
+    )
+    kano.set_defaults(run=_fit_kano)
+
+
 def _add_kano_command(commands) -> None:
     kano = commands.add_parser("kano", help="classic Kano analysis: categories, CS+/CS-, Fong's test")
     _kano_options(kano)
@@ -531,7 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)
 
-    _add_fit_choice(_add_fit_commands(commands))
+    fit_commands = _add_fit_commands(commands)
+    _add_fit_choice(fit_commands)
+    _add_fit_kano(fit_commands)
     _add_survey_commands(commands)
     _add_kano_command(commands)
     return parser
