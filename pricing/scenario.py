@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from pricing.errors import ScenarioError
 from pricing.io import atomic_write_text
@@ -39,6 +39,9 @@ PositiveMoney = Annotated[float, Field(gt=0, le=MAX_MONEY)]
 Level = Annotated[float, Field(ge=-MAX_LEVEL, le=MAX_LEVEL)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Kano = Literal["must_be", "one_dimensional", "attractive", "indifferent"]
+#: The time period that units, revenue, costs and profit are counted over (segment sizes are customers in it).
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[str, ...] = Period.__args__
 
 
 class _Model(BaseModel):
@@ -249,6 +252,120 @@ class Market(_Model):
     )
 
 
+# ---- value over time (`pricing.dynamics`) --------------------------------------------------------------
+
+
+def _uncertain(low: float, high: float, *, below_high: bool = False) -> Any:
+    """A number, or a range ``[low, high]`` of equally plausible values (one uniform draw per posterior
+    draw), each within [low, high] (strictly below `high` with `below_high`)."""
+    top = f"below {high:g}" if below_high else f"at most {high:g}"
+
+    def check(value: Any) -> Any:
+        numbers = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(numbers) not in (1, 2) or not all(
+            isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers
+        ):
+            raise ValueError(f"must be a number or a range [low, high] (got {str(value)[:60]})")
+        for n in numbers:
+            if n < low or n > high or (below_high and n == high):
+                raise ValueError(f"{n:g} is out of range: each value must be at least {low:g} and {top}")
+        if len(numbers) == 2 and not numbers[0] <= numbers[1]:
+            raise ValueError(f"a range [low, high] needs low <= high (got [{numbers[0]:g}, {numbers[1]:g}])")
+        return tuple(float(n) for n in numbers) if isinstance(value, (list, tuple)) else float(value)
+
+    return Annotated[float | tuple[float, float], BeforeValidator(check)]
+
+
+Probability = _uncertain(0.0, 1.0, below_high=True)
+Rate = _uncertain(0.0, 1.0)
+Effect = _uncertain(-20.0, 20.0)
+
+
+class Retention(_Model):
+    """How a segment's customers stay with the offering they buy, period after period.
+
+    Baseline churn is elicited (`churn`) or a fitted retention posterior (`posterior`, from ``pricing fit
+    retention``: shifted-beta-geometric, customers differ in their churn). Satisfaction S (-100..100) with an
+    offering multiplies each customer's churn odds by ``exp(-satisfaction_effect * S / 100)``.
+    """
+
+    churn: Probability | None = Field(
+        None, description="Share of customers leaving per period, or a range, e.g. [0.02, 0.04]."
+    )
+    posterior: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Fitted retention posterior (.nc, `pricing fit retention`), relative to the file."
+    )
+    segment: Name | None = Field(
+        None, description="Segment's name in the posterior (default: this segment's name)."
+    )
+    satisfaction_effect: Effect = Field(
+        0.0, description="k: churn odds are multiplied by exp(-k * satisfaction / 100); a number or range."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Retention:
+        if (self.churn is None) == (self.posterior is None):
+            raise ValueError("give either churn or a posterior")
+        if self.segment is not None and self.posterior is None:
+            raise ValueError("segment goes with `posterior`")
+        return self
+
+
+class Referral(_Model):
+    """Word of mouth: each active customer wins ``rate * exp(satisfaction_effect * S / 100)`` new customers
+    per period (at most 1) from the segment's non-buyers, in proportion to their share of the segment (the
+    imitation term of the Bass model)."""
+
+    rate: Rate = Field(0.0, description="Referrals per active customer per period at satisfaction 0.")
+    satisfaction_effect: Effect = Field(
+        0.0, description="How referrals grow with satisfaction: rate * exp(effect * satisfaction / 100)."
+    )
+
+
+class SegmentDynamics(_Model):
+    """A segment's own retention, referral and market entry (unset fields take the section's)."""
+
+    retention: Retention | None = None
+    referral: Referral | None = None
+    entry_rate: Rate | None = None
+
+
+class Dynamics(_Model):
+    """Value over time: a multi-period simulation of retention, referral, entry and expectation drift.
+
+    Each period is the scenario's `period`; prices stay fixed over the horizon. See `pricing.dynamics`.
+    """
+
+    horizon: Annotated[int, Field(ge=1, le=600)] = Field(12, description="Periods to simulate.")
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="Discount rate per period for NPV and customer lifetime value (0.01 = 1%)."
+    )
+    retention: Retention = Field(
+        Retention(churn=0.0), description="Retention of every segment (unless the segment sets its own)."
+    )
+    referral: Referral = Field(Referral(), description="Referral of every segment (unless set per segment).")
+    entry_rate: Rate = Field(
+        0.0, description="New customers entering the market per period, as a share of the segment's size."
+    )
+    adaptation: dict[Name, Rate] = Field(
+        default_factory=dict,
+        description="Per attribute, the share of the way each segment's expectation moves per period toward "
+        "the best level offered so far (1 = last period's best is the expectation); a number or range.",
+    )
+    segments: dict[Name, SegmentDynamics] = Field(
+        default_factory=dict, description="Per segment name, its own retention, referral or entry rate."
+    )
+
+    def for_segment(self, name: str) -> tuple[Retention, Referral, Any]:
+        """The retention, referral and entry rate that apply to segment `name`."""
+        own = self.segments.get(name, SegmentDynamics())
+        return (
+            own.retention or self.retention,
+            own.referral or self.referral,
+            self.entry_rate if own.entry_rate is None else own.entry_rate,
+        )
+
+
 class Scenario(_Model):
     """A complete, self-contained pricing question (see the module docstring)."""
 
@@ -256,6 +373,11 @@ class Scenario(_Model):
     name: Name
     description: str = Field("", max_length=5000)
     currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
+    period: Period = Field(
+        "month",
+        description="Period of units sold, revenue, fixed costs and profit (segment sizes are customers in "
+        "it): day, week, month, quarter or year.",
+    )
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="Seed of all random draws.")
     attributes: tuple[Attribute, ...] = ()
     segments: tuple[Segment, ...] = Field(min_length=1, max_length=50)
@@ -264,6 +386,9 @@ class Scenario(_Model):
         (Variant(name="base"),), min_length=1, max_length=50, description="Delivery levels of our offering."
     )
     market: Market = Market()
+    dynamics: Dynamics | None = Field(
+        None, description="Optional: value over time (retention, referral, drift) over a horizon of periods."
+    )
 
     @property
     def base_dir(self) -> Path:
@@ -295,6 +420,14 @@ class Scenario(_Model):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
             check_keys(f"variants[{i}].levels", v.levels)
+        if self.dynamics is not None:
+            check_keys("dynamics.adaptation", self.dynamics.adaptation)
+            segment_names = [s.name for s in self.segments]
+            for name in self.dynamics.segments:
+                if name not in segment_names:
+                    problems.append(
+                        f"dynamics.segments.{name}: unknown segment (known: {', '.join(segment_names)})"
+                    )
         ours = [o.name for o in self.offerings if o.owner == "us"]
         if len(ours) != 1:
             problems.append(f"offerings: exactly one offering must have owner 'us' (found {len(ours)})")

@@ -85,6 +85,14 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     return parameters
 
 
+def segment_expectations(scenario: Scenario) -> np.ndarray:
+    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0."""
+    names = scenario.attribute_names
+    return np.array([[s.expectations.get(a, 0.0) for a in names] for s in scenario.segments]).reshape(
+        len(scenario.segments), len(names)
+    )
+
+
 def offering_levels(scenario: Scenario) -> np.ndarray:
     """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation."""
     names = scenario.attribute_names
@@ -105,6 +113,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
+    prices: list[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -113,7 +122,9 @@ def simulate(
     scenario : the validated scenario.
     draws, seed : override the scenario's `market.draws` and `seed`.
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
-        posterior); drawn from the scenario when omitted.
+        posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
+        variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
+    prices : our prices to simulate (currency); default the scenario's `price_grid`.
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -125,16 +136,16 @@ def simulate(
     n_draws, n_seg = mu.shape
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
-    prices = np.array(scenario.price_grid())
+    prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
-    expectations = np.array(
-        [[s.expectations.get(a, 0.0) for a in scenario.attribute_names] for s in scenario.segments]
-    ).reshape(n_seg, len(scenario.attribute_names))
+    expectations = parameters.get("expectations")
+    if expectations is None:
+        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
     kano = [a.kano for a in scenario.attributes]
     # (draw, segment, offering, variant): differentiation value of each offering to each segment.
     differentiation = value.differentiation_value(
         offering_levels(scenario)[None, None],
-        expectations[None, :, None, None],
+        expectations[:, :, None],
         unit_value[:, :, None, None],
         kano,
     )
