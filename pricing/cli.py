@@ -650,6 +650,57 @@ def _add_fit_kano(fit_commands) -> None:
     kano.set_defaults(run=_fit_kano)
 
 
+def _fit_satisfaction(args: argparse.Namespace) -> int:
+    from pricing.wtp.satisfaction import SatisfactionModel, format_summary, satisfaction_summary
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    columns = {
+        role: getattr(args, role)
+        for role in ("rating", "churned", "referred", "segment", "weight")
+        if getattr(args, role)
+    }
+    model = SatisfactionModel(
+        columns=columns,
+        scale=args.scale,
+        model_config=_priors(args.priors),
+        sampler_config={"draws": args.draws, "tune": args.tune, "chains": args.chains},
+    )
+    model.fit(args.data, seed=args.seed)
+    if args.output:
+        model.save(args.output)
+    print(
+        json.dumps(satisfaction_summary(model.idata), indent=2) if args.json else format_summary(model.idata)
+    )
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    diagnostics = json.loads(model.idata.posterior.attrs["diagnostics"])
+    if not diagnostics.get("ok", True):
+        print("WARNING: sampling problems: " + "; ".join(diagnostics["problems"]), file=sys.stderr)
+    return 0
+
+
+def _add_fit_satisfaction(fit_commands) -> None:
+    """`pricing fit satisfaction`: churn and referral against satisfaction, per segment, and NPS."""
+    sub = fit_commands.add_parser(
+        "satisfaction", help="satisfaction survey: effect of satisfaction on churn and referral, NPS"
+    )
+    sub.add_argument("data", metavar="DATA.csv", help="one row per customer: rating, churned, referred")
+    sub.add_argument("--rating", metavar="COL", help="column: satisfaction rating (default 'satisfaction')")
+    sub.add_argument("--churned", metavar="COL", help="column: left in the period after (default 'churned')")
+    sub.add_argument(
+        "--referred", metavar="COL", help="column: referred someone, yes/no or a count (default 'referred')"
+    )
+    sub.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    sub.add_argument("--weight", metavar="COL", help="column: customer weight (default: none)")
+    sub.add_argument(
+        "--scale", choices=("1-5", "1-7", "0-10"), help="rating scale (default: inferred from the ratings)"
+    )
+    _add_sampling_options(sub)
+    sub.add_argument("--priors", metavar="JSON", help="prior settings over the defaults")
+    sub.set_defaults(run=_fit_satisfaction)
+
+
 def _add_kano_command(commands) -> None:
     kano = commands.add_parser("kano", help="classic Kano analysis: categories, CS+/CS-, Fong's test")
     _kano_options(kano)
@@ -711,6 +762,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit_commands = _add_fit_commands(commands)
     _add_fit_choice(fit_commands)
     _add_fit_kano(fit_commands)
+    _add_fit_satisfaction(fit_commands)
     _add_survey_commands(commands)
     _add_kano_command(commands)
     return parser
