@@ -439,7 +439,7 @@ def parameters_from_fit(
     shared_attributes: list[str] = []
     if "value_per_unit" in idata.posterior:
         fitted_attributes = [str(a) for a in idata.posterior[ATTRIBUTE].values]
-        shared_attributes = [a for a in scenario.attribute_names if a in fitted_attributes]
+        shared_attributes = [a for a in scenario.value_columns() if a in fitted_attributes]
     fitted = posterior_draws(
         idata,
         shared,
@@ -451,7 +451,7 @@ def parameters_from_fit(
     for name in ("wtp_log_median", "wtp_log_sd", "logit_scale"):
         if name in fitted:
             parameters[name][:, rows] = fitted[name]
-    columns = [scenario.attribute_names.index(a) for a in shared_attributes]
+    columns = [scenario.value_columns().index(a) for a in shared_attributes]
     if columns:
         for j, row in enumerate(rows):
             parameters["value_per_unit"][:, row, columns] = fitted["value_per_unit"][:, j, :]

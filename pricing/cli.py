@@ -70,6 +70,36 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shares(args: argparse.Namespace) -> int:
+    from pricing.scenario import load_scenario, with_changes
+    from pricing.shares import market_shares
+    from pricing.simulate import simulate
+
+    scenario = load_scenario(args.file)
+    changes = {k: v for k, v in (("market.draws", args.draws), ("seed", args.seed)) if v is not None}
+    if changes:
+        scenario = with_changes(scenario, changes)
+    data = market_shares(simulate(scenario))
+    if args.json:
+        print(json.dumps(data, allow_nan=False))
+        return 0
+    print(
+        f"{scenario.name}: share of customers at today's prices ({scenario.our_offering.name} at "
+        f"{scenario.our_offering.price:g} {scenario.currency}), {scenario.market.draws} draws, "
+        f"{scenario.market.choice_rule.replace('_', ' ')}; mean [90% interval]"
+    )
+    columns = {"market": data["shares"], **data["segments"]}
+    table = pd.DataFrame(
+        {
+            name: [f"{v['mean']:.1%} [{v['q05']:.1%}, {v['q95']:.1%}]" for v in shares.values()]
+            for name, shares in columns.items()
+        },
+        index=pd.Index(list(data["shares"]), name="offering"),
+    )
+    print(table.to_string())
+    return 0
+
+
 def _pack(args: argparse.Namespace) -> int:
     from pricing.bundle import pack_scenario, scenario_files
     from pricing.io import atomic_write_bytes
@@ -732,6 +762,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
     simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     simulate.set_defaults(run=_simulate)
+
+    shares = commands.add_parser(
+        "shares",
+        help="every offering's share per segment and in total, with 90% intervals, at today's prices",
+    )
+    shares.add_argument("file", metavar="FILE")
+    shares.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    shares.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    shares.add_argument("--json", action="store_true", help="print one JSON object")
+    shares.set_defaults(run=_shares)
 
     pack = commands.add_parser(
         "pack", help="zip a scenario with the posterior and survey files it uses (opens anywhere)"
