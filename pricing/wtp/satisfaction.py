@@ -18,7 +18,7 @@ bottom as -100 (CSAT 1..5: ``S = 100 (r - 3) / 2``; 1..7: ``100 (r - 4) / 3``; l
 
 Segments are partially pooled (non-centred normal hierarchies): ``a_s ~ Normal(mu_a, tau_a)``, ``k_s ~
 Normal(mu_k, tau_k)``, likewise log rate_s and r_s, with ``mu_a ~ Normal(logit 0.05, 1.5)``, ``mu_log_rate
-~ Normal(log 0.05, 1.5)``, effect means ``~ Normal(0, 2)`` and every ``tau ~ HalfNormal(1)``
+~ Normal(log 0.05, 1.5)``, effect means ``~ Normal(0, 2)`` and every between-segment sd ``tau ~ Gamma(2, 2 / 0.75)`` (mean 0.75, zero-avoiding)
 (`DEFAULT_MODEL_CONFIG`, overridable, stored with the fit). Ratings are aggregated into (segment, rating)
 cells, so the cost does not grow with the number of customers.
 
@@ -62,9 +62,9 @@ DEFAULT_MODEL_CONFIG: dict[str, float] = {
     "referral_rate": 0.05,
     "referral_rate_sd": 1.5,
     "effect_sd": 2.0,
-    "segment_sd": 1.0,
+    "segment_sd": 0.75,
 }
-DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.9}
+DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.95}
 METHOD = "satisfaction"
 _YES = {"1", "yes", "y", "true", "t", "left", "churned"}
 _NO = {"0", "no", "n", "false", "f", "stayed", "active"}
@@ -235,9 +235,10 @@ def nps_draws(counts: np.ndarray, draws: int, rng: np.random.Generator) -> np.nd
 
 
 def _pooled(pm, name: str, center: float, center_sd: float, segment_sd: float, dims: str):
-    """Segment values center + mean + tau z (non-centred), with mean ~ Normal(0, center_sd)."""
+    """Segment values mean + tau z (non-centred), mean ~ Normal(center, center_sd), tau ~ Gamma."""
     mean = pm.Normal(f"{name}_mean", mu=center, sigma=center_sd)
-    tau = pm.HalfNormal(f"{name}_segment_sd", sigma=segment_sd)
+    # zero-avoiding (Gamma(2, 2 / segment_sd), mean segment_sd): keeps NUTS out of the funnel at tau -> 0
+    tau = pm.Gamma(f"{name}_segment_sd", alpha=2.0, beta=2.0 / segment_sd)
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims=dims)
     return pm.Deterministic(name, mean + tau * z, dims=dims)
 
