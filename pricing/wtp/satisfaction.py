@@ -18,7 +18,8 @@ bottom as -100 (CSAT 1..5: ``S = 100 (r - 3) / 2``; 1..7: ``100 (r - 4) / 3``; l
 
 Segments are partially pooled (non-centred normal hierarchies): ``a_s ~ Normal(mu_a, tau_a)``, ``k_s ~
 Normal(mu_k, tau_k)``, likewise log rate_s and r_s, with ``mu_a ~ Normal(logit 0.05, 1.5)``, ``mu_log_rate
-~ Normal(log 0.05, 1.5)``, effect means ``~ Normal(0, 2)`` and every between-segment sd ``tau ~ Gamma(2, 2 / 0.75)`` (mean 0.75, zero-avoiding)
+~ Normal(log 0.05, 1.5)``, effect means ``~ Normal(0, 2)`` and every between-segment sd
+``tau ~ Gamma(2, 2 / 0.75)`` (mean 0.75, zero-avoiding: no funnel at tau -> 0)
 (`DEFAULT_MODEL_CONFIG`, overridable, stored with the fit). Ratings are aggregated into (segment, rating)
 cells, so the cost does not grow with the number of customers.
 
