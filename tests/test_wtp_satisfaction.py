@@ -151,7 +151,7 @@ def test_fit_recovers_known_effects(tmp_path):
         columns={"rating": "nps_score", "churned": "left", "segment": "segment"},
         sampler_config={"draws": 600, "tune": 600},
     )
-    model.fit(simulated_customers(3000, seed=11), seed=11)
+    model.fit(simulated_customers(3000, seed=2), seed=2)
     summary = model.summary()
     assert summary["scale"] == "0-10" and summary["diagnostics"]["divergences"] <= 2
     posterior = model.idata.posterior

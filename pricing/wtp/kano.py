@@ -914,3 +914,32 @@ def format_fit(idata) -> str:
         "intervals: 90% posterior; sampler: " + format_diagnostics(kano_metadata(idata)["diagnostics"])
     )
     return "\n".join(lines)
+
+
+def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that give a scenario the Kano categories of a read-out.
+
+    `table` is `KanoAnalysis.table` or `kano_fit_summary` (columns attribute, segment, category). Attributes
+    match by name; a survey segment matching a scenario segment sets that segment's own category
+    (``segments[name].kano``), a survey without segments (one segment "all") the attribute's. Reverse and
+    questionable results are no value shape: those attributes keep theirs, and the notes say so.
+    """
+    attributes = set(scenario.attribute_names)
+    segments = {s.name for s in scenario.segments}
+    changes: dict[str, Any] = {}
+    notes = []
+    for row in table.itertuples():
+        attribute, segment, category = row.attribute, row.segment, row.category
+        if attribute not in attributes:
+            notes.append(f"{attribute}: not an attribute of the scenario, left out")
+            continue
+        if category not in SCENARIO_CATEGORIES:
+            notes.append(f"{attribute} / {segment}: {CATEGORY_NAMES[category]}, kept the scenario's category")
+            continue
+        if segment in segments:
+            changes[f"segments[{segment}].kano.{attribute}"] = CATEGORY_NAMES[category]
+        elif len(set(table["segment"])) == 1:
+            changes[f"attributes[{attribute}].kano"] = CATEGORY_NAMES[category]
+        else:
+            notes.append(f"segment {segment!r}: not a segment of the scenario, left out")
+    return changes, list(dict.fromkeys(notes))

@@ -534,3 +534,18 @@ def format_summary(idata) -> str:
 
 def json_diagnostics(idata) -> dict[str, Any]:
     return json.loads(idata.posterior.attrs["diagnostics"])
+
+
+def scenario_changes(idata, scenario) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that give a scenario's ``dynamics`` the fitted
+    retention and referral of each segment it shares with the fit (`dynamics_snippet`), and notes."""
+    snippet = dynamics_snippet(idata)["segments"]
+    names = [s.name for s in scenario.segments]
+    changes: dict[str, Any] = {}
+    for name, entry in snippet.items():
+        if name in names:
+            for part, values in entry.items():
+                changes[f"dynamics.segments.{name}.{part}"] = values
+    unmatched = [n for n in snippet if n not in names]
+    notes = [f"fit segment(s) {', '.join(unmatched)} are not in the scenario, left out"] if unmatched else []
+    return changes, notes
