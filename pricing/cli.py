@@ -725,7 +725,10 @@ def _fit_kano(args: argparse.Namespace) -> int:
     model.fit(args.data, seed=args.seed)
     if args.output:
         model.save(args.output)
-    print(json.dumps(fit_summary_json(model.idata), indent=2) if args.json else format_fit(model.idata))
+    if args.json:
+        _print_json(fit_summary_json(model.idata))
+    else:
+        print(format_fit(model.idata))
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
     diagnostics = model.idata.posterior.attrs.get("diagnostics", "{}")
@@ -770,9 +773,10 @@ def _fit_satisfaction(args: argparse.Namespace) -> int:
     model.fit(args.data, seed=args.seed)
     if args.output:
         model.save(args.output)
-    print(
-        json.dumps(satisfaction_summary(model.idata), indent=2) if args.json else format_summary(model.idata)
-    )
+    if args.json:
+        _print_json(satisfaction_summary(model.idata))
+    else:
+        print(format_summary(model.idata))
     if args.output:
         print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
     diagnostics = json.loads(model.idata.posterior.attrs["diagnostics"])
