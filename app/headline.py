@@ -18,7 +18,7 @@ import streamlit as st
 from pricing import analysis, charts
 from pricing.scenario import Scenario
 
-CARD_WIDTH = 196  # px: five cards in a row at 1440 px, wrapping to two rows at 1024 px; never cut off
+CARD_WIDTH = 168  # px: five cards in a row at 1440 px, three then two at 1024 px; never cut off
 
 
 def labels(current: Scenario, segment: str = analysis.ALL) -> dict[str, str]:
@@ -76,6 +76,22 @@ def describe_changes(current: Scenario, limit: int = 4) -> str:
     if len(changes) > limit:
         shown.append(f"and {len(changes) - limit} more")
     return "; ".join(shown)
+
+
+def short_changes(current: Scenario, limit: int = 3) -> str:
+    """What differs from the base case in a few words, for an option's name: ``TaskHub price 8``."""
+    parts = []
+    for path, value in list(state.base_changes(current).items())[:limit]:
+        words = [name or index for name, index in re.findall(r"([^.\[\]]+)|\[([^\]]+)\]", path)]
+        parts.append(" ".join(words[-2:]) + f" {value}")
+    return ", ".join(parts)
+
+
+def option_name(current: Scenario, price: float, variant: str) -> str:
+    """A name saying what the option is: variant, price and what differs from the base case."""
+    name = f"{variant} @ {formatting.price(price, current.currency)}"
+    changed = short_changes(current)
+    return f"{name}; {changed}" if changed else name
 
 
 def base_case_bar(current: Scenario, price: float, variant: str) -> None:

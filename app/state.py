@@ -52,7 +52,6 @@ PINNED = "pinned_case"  # BaseCase the user pinned, or None: then the base case 
 MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
 FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
 FITS = "fits"  # fits made or uploaded this session, by label
-COMPARE = "compare_options"  # saved options for the compare page: list of dicts
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
 
@@ -144,7 +143,6 @@ def init() -> None:
     st.session_state.setdefault(VIEW, {"price": None, "variant": None})
     st.session_state.setdefault(FITS, {})
     st.session_state.setdefault(FIT, None)
-    st.session_state.setdefault(COMPARE, [])
     st.session_state.setdefault(WIDGETS, 0)
     query = {key: st.query_params[key] for key in st.query_params}
     files = bundled_scenarios()

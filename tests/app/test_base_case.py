@@ -19,7 +19,7 @@ def card(at: AppTest, label: str):
 
 
 def typed_price(at: AppTest):
-    return next(n for n in at.number_input if n.label.startswith("Typed price"))
+    return next(n for n in at.number_input if n.label.startswith("Exact price"))
 
 
 def test_a_rivals_price_cut_shows_as_a_loss_against_the_base_case():
