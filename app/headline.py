@@ -51,7 +51,7 @@ def cards(current: Scenario, price: float, variant: str, segment: str = analysis
                 formatting.metric_value(metric, values["mean"], currency),
                 delta=None if tiny else formatting.metric_delta(metric, change, currency),
                 border=True,
-                help=helptext.SATISFACTION if metric == "satisfaction" else helptext.INTERVALS,
+                help=helptext.METRIC_HELP[metric],
             )
             st.caption(f"90%: {formatting.interval(metric, values['q05'], values['q95'], currency)}")
 
@@ -111,7 +111,7 @@ def base_case_bar(current: Scenario, price: float, variant: str) -> None:
         not changed and math.isclose(case.price, price, rel_tol=0, abs_tol=1e-9) and case.variant == variant
     )
     left, pin, back = st.columns([6, 1.3, 1.3], vertical_alignment="center")
-    left.caption(text, help=helptext.BASE_CASE)
+    left.caption(text + " Means over the draws; 90% intervals below each.", help=helptext.BASE_CASE)
     pin.button(
         "Pin as base case",
         on_click=state.pin_base_case,

@@ -283,8 +283,9 @@ def _value_map_template(currency: str, palette: tuple[tuple[str, str], ...], seg
             alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
         ],
     )
-    labels = offerings.mark_text(dy=-16, fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text("offering:N"), color=color
+    # labels right of each interval's end: a whisker never crosses its own offering's name
+    labels = offerings.mark_text(align="left", dx=8, dy=-10, fontWeight="bold").encode(
+        x=alt.X("perceived_value_q95:Q"), y=y, text=alt.Text("offering:N"), color=color
     )
     chart = alt.layer(equivalence, interval, points, labels).properties(
         width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
@@ -304,7 +305,12 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> Spec:
         .mark_bar()
         .encode(
             y=alt.Y("segment:N", title=None, sort=list(dict.fromkeys(data["segment"]))),
-            x=alt.X("mean:Q", title="Share of the segment's customers", axis=alt.Axis(format=".0%")),
+            x=alt.X(
+                "mean:Q",
+                title="Share of the segment's customers",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1], nice=False),  # the stack is 100%: never an axis to 110%
+            ),
             color=alt.Color(
                 "offering:N",
                 scale=_scale(colors, data["offering"]),
