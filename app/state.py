@@ -53,6 +53,7 @@ PINNED = "pinned_case"  # BaseCase the user pinned, or None: then the base case 
 MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
 FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
 FITS = "fits"  # fits made or uploaded this session, by label
+SWEEP = "sweep_run"  # the Sweep page's run: {"identity", "batches", "status", "points"} or absent
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
 
