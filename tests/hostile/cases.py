@@ -203,6 +203,11 @@ CASES = [
         ("fit", "choice", "{in}/choice_price_constant_within_tasks.csv", *_CHOICE, "--attributes", "size"),
         "not identified",
     ),
+    Case(
+        "posterior spread 1e5",
+        ("simulate", "{in}/scenario_spread_1e5.yaml", "-o", "{tmp}/out.csv"),
+        "wtp_log_sd reaches",
+    ),
     # ---- safety
     Case(
         "formula names in the results CSV",
