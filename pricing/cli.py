@@ -286,7 +286,7 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         digits = text.strip().lstrip("+-")
-        if not digits.isdigit() or len(digits) > 30:
+        if not digits.isdecimal() or len(digits) > 30:
             raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from {low:,} to {high:,}")
         value = int(text)
         if not low <= value <= high:
