@@ -63,10 +63,40 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.name}: {scenario.market.draws} draws, seed {scenario.seed}, "
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
-    print(_format_variants(table, scenario.currency))
+    print(_format_variants(table, scenario.currency, scenario.period))
     if args.output:
         analysis.write_results(results, args.output)
         print(f"wrote {args.output}")
+    return 0
+
+
+def _shares(args: argparse.Namespace) -> int:
+    from pricing.scenario import load_scenario, with_changes
+    from pricing.shares import market_shares
+    from pricing.simulate import simulate
+
+    scenario = load_scenario(args.file)
+    changes = {k: v for k, v in (("market.draws", args.draws), ("seed", args.seed)) if v is not None}
+    if changes:
+        scenario = with_changes(scenario, changes)
+    data = market_shares(simulate(scenario))
+    if args.json:
+        print(json.dumps(data, allow_nan=False))
+        return 0
+    print(
+        f"{scenario.name}: share of customers at today's prices ({scenario.our_offering.name} at "
+        f"{scenario.our_offering.price:g} {scenario.currency}), {scenario.market.draws} draws, "
+        f"{scenario.market.choice_rule.replace('_', ' ')}; mean [90% interval]"
+    )
+    columns = {"market": data["shares"], **data["segments"]}
+    table = pd.DataFrame(
+        {
+            name: [f"{v['mean']:.1%} [{v['q05']:.1%}, {v['q95']:.1%}]" for v in shares.values()]
+            for name, shares in columns.items()
+        },
+        index=pd.Index(list(data["shares"]), name="offering"),
+    )
+    print(table.to_string())
     return 0
 
 
@@ -89,7 +119,124 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _format_variants(table: pd.DataFrame, currency: str) -> str:
+def _sweep(args: argparse.Namespace) -> int:
+    from pricing import sweep
+
+    if args.output:
+        sweep.check_output_path(args.output)
+    if args.resume and not args.output:
+        raise PricingError("--resume continues the sweep written to --output: give --output")
+    if args.scheduler and args.workers is not None:
+        raise PricingError("give --workers (a local pool) or --scheduler (a Dask cluster), not both")
+    if args.workers == 0:
+        raise PricingError("--workers: give at least 1 (1 runs in this process)")
+    bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    try:
+        result = sweep.run_sweep(
+            args.file,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            output=args.output,
+            resume=args.resume,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    best = sweep.best_points(result.table)
+    if args.json:
+        report = {
+            "points": result.points,
+            "done": result.done,
+            "resumed": result.resumed,
+            "seconds": round(result.seconds, 3),
+            "mode": result.mode,
+            "output": args.output,
+            "failed": result.failures,
+            "best_by_profit": _records(best),
+        }
+        if not args.output:
+            report["rows"] = _records(result.table)
+        print(json.dumps(report, allow_nan=False))
+        return 1 if result.failures else 0
+    out = sys.stdout if args.output else sys.stderr  # without --output the table itself goes to stdout
+    if not args.output:
+        print(sweep.spreadsheet_safe(result.table).to_csv(index=False), end="")
+    ran = result.done - result.resumed
+    rate = f", {ran / result.seconds:,.1f} points/s" if result.seconds > 0 and ran else ""
+    resumed = f" ({result.resumed:,} from the earlier run)" if result.resumed else ""
+    print(
+        f"sweep: {result.done:,} points{resumed}, {len(result.failures):,} failed, "
+        f"in {result.seconds:,.1f} s on {result.mode}{rate}",
+        file=out,
+    )
+    for failure in result.failures[:_SHOWN_FAILURES]:
+        shown = ", ".join(f"{path}={value}" for path, value in failure["values"].items())
+        print(f"  point {failure['point']} ({shown}): {failure['error']}", file=out)
+    if len(result.failures) > _SHOWN_FAILURES:
+        print(f"  ... and {len(result.failures) - _SHOWN_FAILURES:,} more failed points", file=out)
+    fixed = ("point", "seed", *sweep.KEY_COLUMNS, *sweep.STAT_COLUMNS)
+    paths = [column for column in result.table.columns if column not in fixed]
+    for _, row in best.iterrows():
+        shown = ", ".join(
+            f"{path}={row[path]:g}" if isinstance(row[path], float) else f"{path}={row[path]}"
+            for path in paths
+        )
+        print(
+            f"  best expected profit of {row['variant']}: {row['mean']:,.0f} "
+            f"at point {row['point']} ({shown})",
+            file=out,
+        )
+    if args.output:
+        print(f"wrote {args.output}", file=out)
+    return 1 if result.failures else 0
+
+
+_SHOWN_FAILURES = 20
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: NaN (a statistic a metric does not have) as null."""
+    clean = table.astype(object).where(table.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+class _ProgressBar:
+    """A one-line progress bar with the rate and the time left, redrawn in place (for a terminal)."""
+
+    def __init__(self, stream):
+        self.stream, self.first, self.drawn = stream, None, False
+
+    def __call__(self, done: int, total: int, seconds: float) -> None:
+        if self.first is None:
+            self.first = (done, seconds)
+        ran, spent = done - self.first[0], seconds - self.first[1]
+        rate = ran / spent if spent > 0 and ran else 0.0
+        left = f"{_duration((total - done) / rate)} left" if rate else "starting"
+        width = 30
+        filled = int(width * done / total) if total else width
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} points  {rate:,.1f}/s  {left}  "
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _format_variants(table: pd.DataFrame, currency: str, period: str = "month") -> str:
     def money(prefix: str, row: pd.Series, digits: int = 0) -> str:
         return (
             f"{row[prefix + '_mean']:,.{digits}f} "
@@ -107,8 +254,8 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
             "share": [
                 f"{r.share_mean:.1%} [{r.share_q05:.1%}, {r.share_q95:.1%}]" for r in table.itertuples()
             ],
-            f"revenue ({currency})": [money("revenue", r) for _, r in table.iterrows()],
-            f"profit ({currency})": [money("profit", r) for _, r in table.iterrows()],
+            f"revenue ({currency}/{period})": [money("revenue", r) for _, r in table.iterrows()],
+            f"profit ({currency}/{period})": [money("profit", r) for _, r in table.iterrows()],
             "satisfaction": [money("satisfaction", r, 1) for _, r in table.iterrows()],
         }
     )
@@ -120,7 +267,10 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from pricing.scenario import json_schema
+    if args.sweep:
+        from pricing.sweep import json_schema
+    else:
+        from pricing.scenario import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0
@@ -471,6 +621,62 @@ def _add_survey_commands(commands) -> None:
     gabor_granger.set_defaults(run=_gabor_granger)
 
 
+# ---- voice of the customer: `kano`, `fit kano`, `fit satisfaction` -----------------------------------
+
+
+def _kano_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("data", metavar="DATA.csv", help="one row per respondent, a column pair per attribute")
+    sub.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    sub.add_argument("--weight", metavar="COL", help="column: respondent weight (default: none)")
+    sub.add_argument(
+        "--table",
+        choices=("standard", "modified"),
+        default="standard",
+        help="evaluation table: standard (Berger et al.) or modified (Pouliot: identical pairs but "
+        "neutral/neutral are questionable)",
+    )
+    sub.add_argument(
+        "--functional-suffix", default="_functional", metavar="S", help="suffix of functional columns"
+    )
+    sub.add_argument(
+        "--dysfunctional-suffix",
+        default="_dysfunctional",
+        metavar="S",
+        help="suffix of dysfunctional columns",
+    )
+
+
+def _kano_read_options(args: argparse.Namespace) -> dict:
+    return {
+        "segment": args.segment,
+        "weight": args.weight,
+        "functional_suffix": args.functional_suffix,
+        "dysfunctional_suffix": args.dysfunctional_suffix,
+    }
+
+
+def _kano(args: argparse.Namespace) -> int:
+    from pricing.wtp.kano import format_analysis, kano_analysis
+
+    analysis = kano_analysis(args.data, table=args.table, rule=args.rule, **_kano_read_options(args))
+    print(json.dumps(analysis.to_json(), indent=2) if args.json else format_analysis(analysis))
+    return 0
+
+
+def _add_kano_command(commands) -> None:
+    kano = commands.add_parser("kano", help="classic Kano analysis: categories, CS+/CS-, Fong's test")
+    _kano_options(kano)
+    kano.add_argument(
+        "--rule",
+        choices=("mode", "grouped"),
+        default="mode",
+        help="category: mode (most frequent; ties M>O>A>I>R>Q) or grouped (if A+O+M > I+R+Q the largest "
+        "of M, O, A, else of I, R, Q)",
+    )
+    kano.add_argument("--json", action="store_true", help="print one JSON object")
+    kano.set_defaults(run=_kano)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(prog="pricing", description="Value-based pricing simulator.")
@@ -489,6 +695,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     simulate.set_defaults(run=_simulate)
 
+    shares = commands.add_parser(
+        "shares",
+        help="every offering's share per segment and in total, with 90% intervals, at today's prices",
+    )
+    shares.add_argument("file", metavar="FILE")
+    shares.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    shares.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    shares.add_argument("--json", action="store_true", help="print one JSON object")
+    shares.set_defaults(run=_shares)
+
     pack = commands.add_parser(
         "pack", help="zip a scenario with the posterior and survey files it uses (opens anywhere)"
     )
@@ -496,11 +712,28 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--output", "-o", metavar="OUT", required=True, help="the zip file to write")
     pack.set_defaults(run=_pack)
 
+    sweep = commands.add_parser(
+        "sweep", help="run every variant of a sweep file (locally or on a Dask cluster) into one table"
+    )
+    sweep.add_argument("file", metavar="SWEEP.yaml")
+    sweep.add_argument(
+        "--output", "-o", metavar="OUT", help="write OUT.parquet, OUT.csv or OUT.nc (default: CSV to stdout)"
+    )
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: every core; 1: this process)"
+    )
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
+    sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep into --output")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
+    sweep.set_defaults(run=_sweep)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--sweep", action="store_true", help="the JSON Schema of sweep files instead")
     schema.set_defaults(run=_schema)
 
     _add_fit_choice(_add_fit_commands(commands))
     _add_survey_commands(commands)
+    _add_kano_command(commands)
     return parser
 
 

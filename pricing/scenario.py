@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pricing.errors import ScenarioError
 from pricing.io import atomic_write_text
@@ -35,10 +43,17 @@ MAX_COUNT = 1e10
 MAX_LEVEL = 1e9
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+SignedMoney = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]
 PositiveMoney = Annotated[float, Field(gt=0, le=MAX_MONEY)]
 Level = Annotated[float, Field(ge=-MAX_LEVEL, le=MAX_LEVEL)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Kano = Literal["must_be", "one_dimensional", "attractive", "indifferent"]
+#: An attribute's level: a number (numeric attributes) or a level's name (categorical attributes).
+LevelOrName = Level | Name
+MAX_LEVELS = 50
+#: The time period that units, revenue, costs and profit are counted over (segment sizes are customers in it).
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[str, ...] = Period.__args__
 
 
 class _Model(BaseModel):
@@ -56,6 +71,37 @@ class Attribute(_Model):
         "attractive (excess delights, shortfall is barely noticed), indifferent (no value).",
     )
     description: str = Field("", max_length=500, description="What the attribute means to customers.")
+    levels: tuple[Name, ...] | None = Field(
+        None,
+        min_length=2,
+        max_length=MAX_LEVELS,
+        description="Named levels of a categorical attribute, worst first, e.g. [50GB, 2TB, 5TB] (as a "
+        "conjoint's data names them); offerings then pick a level by name and segments value each level "
+        "in money. Omit for a numeric attribute.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_levels(self) -> Attribute:
+        if self.levels is not None and len(set(self.levels)) != len(self.levels):
+            twice = next(level for level in self.levels if self.levels.count(level) > 1)
+            raise ValueError(f"levels: {twice!r} is listed twice")
+        return self
+
+    @property
+    def categorical(self) -> bool:
+        return self.levels is not None
+
+
+def _no_booleans(mapping: Any) -> Any:
+    """YAML reads unquoted No/Yes/On/Off as booleans: refuse them rather than read them as 0 or 1."""
+    if isinstance(mapping, Mapping):
+        for key, value in mapping.items():
+            if isinstance(value, bool):
+                raise ValueError(
+                    f'{key}: {str(value).lower()} is not a level; quote level names such as "No" '
+                    "(YAML reads No, Yes, On and Off unquoted as false and true)"
+                )
+    return mapping
 
 
 class ElicitedWTP(_Model):
@@ -178,29 +224,125 @@ class Segment(_Model):
         description="Price sensitivity as a money amount: utility = (perceived value - price) / logit_scale. "
         "Small = customers almost surely pick the best value for money; large = choices are noisy."
     )
-    expectations: dict[Name, Level] = Field(
-        default_factory=dict, description="Expected level of each attribute; unlisted ones default to 0."
-    )
-    value_per_unit: dict[Name, Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]] = Field(
+    expectations: dict[Name, LevelOrName] = Field(
         default_factory=dict,
-        description="Money value of one unit of each attribute above or below expectation; unlisted = 0.",
+        description="Expected level of each attribute (a categorical one's: a level name); unlisted ones "
+        "default to 0 (a categorical one's: its first level).",
+    )
+    value_per_unit: dict[Name, SignedMoney | dict[Name, SignedMoney]] = Field(
+        default_factory=dict,
+        description="Money value of one unit of each attribute above or below expectation; for a categorical "
+        "attribute the money value of each level relative to the expected one, e.g. {Storage: {50GB: -8, "
+        "5TB: 6}}; unlisted = 0.",
     )
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+    value_spread: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0,
+        description="Sd of the log of each value per unit across the segment's customers (0.3 = customers "
+        "value an attribute about +-30% apart); simulated with market.heterogeneity.",
+    )
+
+    _check_expectations = field_validator("expectations", mode="before")(_no_booleans)
+
+
+#: `owner` of our offering; and the owner of an independent single-product rival (each such offering is its
+#: own firm). Any other owner names a firm that prices all its offerings jointly.
+OURS = "us"
+INDEPENDENT = "competitor"
+#: The central share of draws between `unit_cost_low` and `unit_cost_high`.
+COST_RANGE_COVERAGE = 0.8
 
 
 class Offering(_Model):
-    """A product in the market: ours (owner 'us') or a competitor's."""
+    """A product in the market: ours (owner 'us') or a rival's, with its unit cost and how its price reacts.
+
+    The unit cost is `unit_cost` (with `unit_cost_uncertainty`, the sd of its log across draws), or a range
+    `unit_cost_low`..`unit_cost_high` holding the central 80% of the draws (lognormal, like elicited WTP).
+    """
 
     name: Name
-    owner: Literal["us", "competitor"] = Field("competitor", description="'us' for the offering we price.")
-    price: PositiveMoney = Field(description="Current price per unit.")
-    unit_cost: Money = Field(0.0, description="Our cost to deliver one unit (used for our offering).")
-    levels: dict[Name, Level] = Field(
-        default_factory=dict,
-        description="Level of each attribute; unlisted ones meet each segment's expectation.",
+    owner: Name = Field(
+        INDEPENDENT,
+        description="Firm setting this offering's price: 'us' for ours; a rival's name (offerings with the "
+        "same owner are priced jointly); 'competitor' (default) for an independent single-product rival.",
     )
+    price: PositiveMoney = Field(description="Current price per unit.")
+    unit_cost: Money = Field(0.0, description="Cost to deliver one unit (the median when uncertain).")
+    unit_cost_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0, description="Sd of the log unit cost across draws: how unsure the cost is (0.1 = +-10%)."
+    )
+    unit_cost_low: PositiveMoney | None = Field(
+        None,
+        description="Low end of the unit cost's 80% range, with `unit_cost_high` (instead of unit_cost).",
+    )
+    unit_cost_high: PositiveMoney | None = Field(None, description="High end of the unit cost's 80% range.")
+    reacts: bool = Field(
+        True,
+        description="Whether the price moves when the market reacts (equilibrium, leader pricing); "
+        "false holds it at `price`.",
+    )
+    reaction: Literal["best_response", "match", "undercut"] = Field(
+        "best_response",
+        description="How a reacting rival answers our price: best_response (maximises its profit), match "
+        "(our price) or undercut (our price less `undercut` percent).",
+    )
+    undercut: Annotated[float, Field(ge=0, lt=100)] = Field(
+        0.0, description="Percent below our price, with reaction 'undercut'."
+    )
+    levels: dict[Name, LevelOrName] = Field(
+        default_factory=dict,
+        description="Level of each attribute (a categorical one's by name, e.g. {Storage: 2TB, Support: "
+        '"No"}); unlisted ones meet each segment\'s expectation.',
+    )
+
+    _check_levels = field_validator("levels", mode="before")(_no_booleans)
+
+    @model_validator(mode="after")
+    def _cost_and_reaction(self) -> Offering:
+        by_range = self.unit_cost_low is not None or self.unit_cost_high is not None
+        if by_range:
+            if self.unit_cost_low is None or self.unit_cost_high is None:
+                raise ValueError("unit_cost_low and unit_cost_high go together: give both")
+            if not self.unit_cost_low < self.unit_cost_high:
+                low, high = self.unit_cost_low, self.unit_cost_high
+                raise ValueError(f"unit_cost_low ({low:g}) must be below unit_cost_high ({high:g})")
+            if self.unit_cost or self.unit_cost_uncertainty:
+                raise ValueError(
+                    "give either unit_cost (with unit_cost_uncertainty) or a unit cost range, not both"
+                )
+        elif self.unit_cost_uncertainty and not self.unit_cost > 0:
+            raise ValueError("unit_cost_uncertainty needs a unit_cost above 0")
+        if self.reaction != "best_response" and not self.reacts:
+            raise ValueError(f"reaction {self.reaction!r} needs reacts: true (reacts: false holds the price)")
+        if self.owner == OURS and self.reaction != "best_response":
+            raise ValueError("reaction: our offering cannot match or undercut itself (use best_response)")
+        if self.undercut and self.reaction != "undercut":
+            raise ValueError("undercut goes with reaction: undercut")
+        return self
+
+    @property
+    def cost_log_median(self) -> float:
+        """Log of the median unit cost (-inf for a cost of 0)."""
+        if self.unit_cost_low is not None:
+            return 0.5 * math.log(self.unit_cost_low * self.unit_cost_high)
+        return math.log(self.unit_cost) if self.unit_cost > 0 else -math.inf
+
+    @property
+    def cost_log_sd(self) -> float:
+        """Sd of the log unit cost across draws."""
+        if self.unit_cost_low is None:
+            return self.unit_cost_uncertainty
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + COST_RANGE_COVERAGE / 2)
+        return math.log(self.unit_cost_high / self.unit_cost_low) / (2 * z)
+
+    @property
+    def median_unit_cost(self) -> float:
+        """The median unit cost (currency): the cost where a single number is used."""
+        return self.unit_cost if self.unit_cost_low is None else math.exp(self.cost_log_median)
 
 
 class Variant(_Model):
@@ -208,9 +350,11 @@ class Variant(_Model):
 
     name: Name
     description: str = Field("", max_length=500)
-    levels: dict[Name, Level] = Field(
+    levels: dict[Name, LevelOrName] = Field(
         default_factory=dict, description="Attribute levels this variant changes."
     )
+
+    _check_levels = field_validator("levels", mode="before")(_no_booleans)
     extra_unit_cost: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] = Field(
         0.0, description="Cost per unit added to our unit cost."
     )
@@ -231,11 +375,63 @@ class PriceGrid(_Model):
         return self
 
 
+class RandomizedFirstChoice(_Model):
+    """Sawtooth's randomized first choice: each simulated customer's first choice, repeated under random
+    error added to the values of attribute levels (one error per level, shared by every product that has
+    it, so near-identical products split their share) and to each product's utility.
+
+    Errors are Gumbel, their scales in units of the segment's logit scale; price carries no error. With
+    `product_error` 1 and `attribute_error` 0 the shares are the logit's (the Gumbel-max identity).
+    """
+
+    repetitions: Annotated[int, Field(ge=1, le=10000)] = Field(
+        200, description="Error draws (shopping trips) per simulated customer and draw."
+    )
+    attribute_error: Annotated[float, Field(ge=0, le=20)] = Field(
+        1.0, description="Scale of the error on each attribute level's value (x the logit scale)."
+    )
+    product_error: Annotated[float, Field(ge=0, le=20)] = Field(
+        0.0, description="Scale of the error on each product's utility, none included (x the logit scale)."
+    )
+
+
+class Heterogeneity(_Model):
+    """Customers who differ within a segment: each carries their own value of each attribute (and, from a
+    hierarchical Bayes fit, their own WTP and price sensitivity).
+
+    - a segment fitted by hierarchical Bayes (`wtp.posterior` of a mixed logit): `from_fit: respondents`
+      simulates each respondent's own posterior draws, weighted equally within the segment (Sawtooth's
+      approach); `population` draws `customers` from the fitted distribution across respondents;
+    - other segments: `customers` quasi-Monte Carlo points of their `value_spread`.
+    """
+
+    customers: Annotated[int, Field(ge=1, le=4096)] = Field(
+        64, description="Simulated customers per segment and draw (quasi-Monte Carlo points)."
+    )
+    sequence: Literal["sobol", "halton"] = Field(
+        "sobol", description="Low-discrepancy sequence of the simulated customers (scrambled, seeded)."
+    )
+    from_fit: Literal["respondents", "population"] = Field(
+        "respondents",
+        description="Hierarchical Bayes fits: each respondent's draws, or customers from the population.",
+    )
+
+
 class Market(_Model):
     """How customers choose and how the simulation runs."""
 
-    choice_rule: Literal["logit", "first_choice"] = Field(
-        "logit", description="logit: share of preference; first_choice: each customer buys the best value."
+    choice_rule: Literal["logit", "first_choice", "randomized_first_choice"] = Field(
+        "logit",
+        description="logit: share of preference; first_choice: each customer buys the best value; "
+        "randomized_first_choice: first choices under random error (Sawtooth's RFC, see `rfc`).",
+    )
+    rfc: RandomizedFirstChoice = Field(
+        RandomizedFirstChoice(), description="Settings of randomized first choice."
+    )
+    heterogeneity: Heterogeneity | None = Field(
+        None,
+        description="Customers who differ within a segment (default: every customer of a segment values "
+        "the attributes alike, only their WTP differs).",
     )
     none_option: bool = Field(
         True, description="Customers may buy nothing when no offering is worth its price."
@@ -249,6 +445,120 @@ class Market(_Model):
     )
 
 
+# ---- value over time (`pricing.dynamics`) --------------------------------------------------------------
+
+
+def _uncertain(low: float, high: float, *, below_high: bool = False) -> Any:
+    """A number, or a range ``[low, high]`` of equally plausible values (one uniform draw per posterior
+    draw), each within [low, high] (strictly below `high` with `below_high`)."""
+    top = f"below {high:g}" if below_high else f"at most {high:g}"
+
+    def check(value: Any) -> Any:
+        numbers = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len(numbers) not in (1, 2) or not all(
+            isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers
+        ):
+            raise ValueError(f"must be a number or a range [low, high] (got {str(value)[:60]})")
+        for n in numbers:
+            if n < low or n > high or (below_high and n == high):
+                raise ValueError(f"{n:g} is out of range: each value must be at least {low:g} and {top}")
+        if len(numbers) == 2 and not numbers[0] <= numbers[1]:
+            raise ValueError(f"a range [low, high] needs low <= high (got [{numbers[0]:g}, {numbers[1]:g}])")
+        return tuple(float(n) for n in numbers) if isinstance(value, (list, tuple)) else float(value)
+
+    return Annotated[float | tuple[float, float], BeforeValidator(check)]
+
+
+Probability = _uncertain(0.0, 1.0, below_high=True)
+Rate = _uncertain(0.0, 1.0)
+Effect = _uncertain(-20.0, 20.0)
+
+
+class Retention(_Model):
+    """How a segment's customers stay with the offering they buy, period after period.
+
+    Baseline churn is elicited (`churn`) or a fitted retention posterior (`posterior`, from ``pricing fit
+    retention``: shifted-beta-geometric, customers differ in their churn). Satisfaction S (-100..100) with an
+    offering multiplies each customer's churn odds by ``exp(-satisfaction_effect * S / 100)``.
+    """
+
+    churn: Probability | None = Field(
+        None, description="Share of customers leaving per period, or a range, e.g. [0.02, 0.04]."
+    )
+    posterior: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+        None, description="Fitted retention posterior (.nc, `pricing fit retention`), relative to the file."
+    )
+    segment: Name | None = Field(
+        None, description="Segment's name in the posterior (default: this segment's name)."
+    )
+    satisfaction_effect: Effect = Field(
+        0.0, description="k: churn odds are multiplied by exp(-k * satisfaction / 100); a number or range."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Retention:
+        if (self.churn is None) == (self.posterior is None):
+            raise ValueError("give either churn or a posterior")
+        if self.segment is not None and self.posterior is None:
+            raise ValueError("segment goes with `posterior`")
+        return self
+
+
+class Referral(_Model):
+    """Word of mouth: each active customer wins ``rate * exp(satisfaction_effect * S / 100)`` new customers
+    per period (at most 1) from the segment's non-buyers, in proportion to their share of the segment (the
+    imitation term of the Bass model)."""
+
+    rate: Rate = Field(0.0, description="Referrals per active customer per period at satisfaction 0.")
+    satisfaction_effect: Effect = Field(
+        0.0, description="How referrals grow with satisfaction: rate * exp(effect * satisfaction / 100)."
+    )
+
+
+class SegmentDynamics(_Model):
+    """A segment's own retention, referral and market entry (unset fields take the section's)."""
+
+    retention: Retention | None = None
+    referral: Referral | None = None
+    entry_rate: Rate | None = None
+
+
+class Dynamics(_Model):
+    """Value over time: a multi-period simulation of retention, referral, entry and expectation drift.
+
+    Each period is the scenario's `period`; prices stay fixed over the horizon. See `pricing.dynamics`.
+    """
+
+    horizon: Annotated[int, Field(ge=1, le=600)] = Field(12, description="Periods to simulate.")
+    discount_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.0, description="Discount rate per period for NPV and customer lifetime value (0.01 = 1%)."
+    )
+    retention: Retention = Field(
+        Retention(churn=0.0), description="Retention of every segment (unless the segment sets its own)."
+    )
+    referral: Referral = Field(Referral(), description="Referral of every segment (unless set per segment).")
+    entry_rate: Rate = Field(
+        0.0, description="New customers entering the market per period, as a share of the segment's size."
+    )
+    adaptation: dict[Name, Rate] = Field(
+        default_factory=dict,
+        description="Per attribute, the share of the way each segment's expectation moves per period toward "
+        "the best level offered so far (1 = last period's best is the expectation); a number or range.",
+    )
+    segments: dict[Name, SegmentDynamics] = Field(
+        default_factory=dict, description="Per segment name, its own retention, referral or entry rate."
+    )
+
+    def for_segment(self, name: str) -> tuple[Retention, Referral, Any]:
+        """The retention, referral and entry rate that apply to segment `name`."""
+        own = self.segments.get(name, SegmentDynamics())
+        return (
+            own.retention or self.retention,
+            own.referral or self.referral,
+            self.entry_rate if own.entry_rate is None else own.entry_rate,
+        )
+
+
 class Scenario(_Model):
     """A complete, self-contained pricing question (see the module docstring)."""
 
@@ -256,6 +566,11 @@ class Scenario(_Model):
     name: Name
     description: str = Field("", max_length=5000)
     currency: Annotated[str, Field(min_length=1, max_length=8)] = "EUR"
+    period: Period = Field(
+        "month",
+        description="Period of units sold, revenue, fixed costs and profit (segment sizes are customers in "
+        "it): day, week, month, quarter or year.",
+    )
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="Seed of all random draws.")
     attributes: tuple[Attribute, ...] = ()
     segments: tuple[Segment, ...] = Field(min_length=1, max_length=50)
@@ -264,6 +579,9 @@ class Scenario(_Model):
         (Variant(name="base"),), min_length=1, max_length=50, description="Delivery levels of our offering."
     )
     market: Market = Market()
+    dynamics: Dynamics | None = Field(
+        None, description="Optional: value over time (retention, referral, drift) over a horizon of periods."
+    )
 
     @property
     def base_dir(self) -> Path:
@@ -282,20 +600,40 @@ class Scenario(_Model):
                     problems.append(f"{field}[{i}].name: duplicate name {item.name!r}")
                 seen.add(item.name)
 
-        def check_keys(path: str, mapping: Mapping[str, float]) -> None:
-            for key in mapping:
+        levels_of = {a.name: a.levels for a in self.attributes}
+
+        def check_keys(path: str, mapping: Mapping[str, Any], values: str | None = "levels") -> None:
+            for key, given in mapping.items():
                 if key not in attribute_names:
                     known = ", ".join(attribute_names) or "none defined"
                     problems.append(f"{path}.{key}: unknown attribute (known: {known})")
+                    continue
+                levels = levels_of[key]
+                if values is None:
+                    continue
+                if values == "levels":
+                    problem = _level_problem(given, levels)
+                else:
+                    problem = _value_problem(given, levels)
+                if problem:
+                    problems.append(f"{path}.{key}: {problem}")
 
         for i, s in enumerate(self.segments):
             check_keys(f"segments[{i}].expectations", s.expectations)
-            check_keys(f"segments[{i}].value_per_unit", s.value_per_unit)
+            check_keys(f"segments[{i}].value_per_unit", s.value_per_unit, "values")
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
             check_keys(f"variants[{i}].levels", v.levels)
-        ours = [o.name for o in self.offerings if o.owner == "us"]
+        if self.dynamics is not None:
+            check_keys("dynamics.adaptation", self.dynamics.adaptation, values=None)
+            segment_names = [s.name for s in self.segments]
+            for name in self.dynamics.segments:
+                if name not in segment_names:
+                    problems.append(
+                        f"dynamics.segments.{name}: unknown segment (known: {', '.join(segment_names)})"
+                    )
+        ours = [o.name for o in self.offerings if o.owner == OURS]
         if len(ours) != 1:
             problems.append(f"offerings: exactly one offering must have owner 'us' (found {len(ours)})")
         if problems:
@@ -305,11 +643,28 @@ class Scenario(_Model):
     @property
     def our_offering(self) -> Offering:
         """The offering we price (owner 'us')."""
-        return next(o for o in self.offerings if o.owner == "us")
+        return next(o for o in self.offerings if o.owner == OURS)
+
+    @property
+    def firms(self) -> list[str]:
+        """The firm pricing each offering (in order): its owner, or its own name for an independent rival."""
+        return [o.name if o.owner == INDEPENDENT else o.owner for o in self.offerings]
 
     @property
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.attributes]
+
+    def value_columns(self) -> list[str]:
+        """What a segment values, in the simulator's order: each numeric attribute (money per unit) and each
+        level of a categorical attribute as ``attribute=level`` (money of the level), as a conjoint fit
+        names its coefficients."""
+        columns = []
+        for attribute in self.attributes:
+            if attribute.levels is None:
+                columns.append(attribute.name)
+            else:
+                columns += [f"{attribute.name}={level}" for level in attribute.levels]
+        return columns
 
     def price_grid(self) -> list[float]:
         """Our prices to simulate: the grid plus our current price, sorted, each once."""
@@ -318,6 +673,34 @@ class Scenario(_Model):
         step = (grid.max - grid.min) / (grid.steps - 1)
         prices = {round(grid.min + i * step, 10) for i in range(grid.steps)} | {current}
         return sorted(prices)
+
+
+def _level_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
+    """What is wrong with an attribute's level (a number for a numeric attribute, a level's name for a
+    categorical one), or None."""
+    if levels is None:
+        if isinstance(given, str):
+            return f"{given!r} is not a number (the attribute is numeric: it has no named levels)"
+        return None
+    if not isinstance(given, str) or given not in levels:
+        shown = f"{given:g}" if isinstance(given, float) and given.is_integer() else given
+        return f"{str(shown)!r} is not one of its levels ({', '.join(levels)})"
+    return None
+
+
+def _value_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
+    """What is wrong with a segment's value of an attribute: a money amount per unit (numeric) or a money
+    amount per level (categorical), or None."""
+    if levels is None:
+        if isinstance(given, dict):
+            return "a numeric attribute takes one money value per unit, not values per level"
+        return None
+    if not isinstance(given, dict):
+        return f"give the money value of each level, e.g. {{{levels[-1]}: {given:g}}}"
+    unknown = [name for name in given if name not in levels]
+    if unknown:
+        return f"{unknown[0]!r} is not one of its levels ({', '.join(levels)})"
+    return None
 
 
 # ---- loading -------------------------------------------------------------------------------------------
@@ -352,9 +735,16 @@ class _SafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _union_tag(part: Any) -> bool:
+    """pydantic's name of a union member in an error location (a level is a number or a name)."""
+    return isinstance(part, str) and (part in ("float", "str") or part.startswith(("constrained-", "dict[")))
+
+
 def _format_location(loc: tuple) -> str:
     path = ""
     for part in loc:
+        if _union_tag(part):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -367,7 +757,13 @@ _PYDANTIC_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
 
 def _problems(error: ValidationError) -> list[str]:
     problems = []
+    union_paths = set()  # a value fitting no member of a union: report the first member's problem only
     for e in error.errors(include_url=False):
+        if any(_union_tag(part) for part in e["loc"]):
+            path = _format_location(e["loc"])
+            if path in union_paths:
+                continue
+            union_paths.add(path)
         message = _PYDANTIC_PREFIX.sub("", e["msg"])
         path = _format_location(e["loc"])
         if e["type"] == "value_error":  # our own validators: one problem per line

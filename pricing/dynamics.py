@@ -1,0 +1,349 @@
+"""Value over time: retention, referral, market entry and expectation drift over a horizon of periods.
+
+Every posterior draw runs its own trajectory; all arrays are vectorised over (draw, segment, offering, price,
+variant) and the only Python loop is over periods. Each period's choices are the one-period simulator's
+(`pricing.simulate.simulate`, the scenario's choice rule with its none option), run with that period's
+expectations; our price and every offering's price stay fixed over the horizon.
+
+State of a segment in period t (per draw, price of ours and variant):
+
+- ``N_t(o, k)`` customers of offering o, ``U_t(k)`` customers buying nothing, ``M_t = sum N + sum U`` the
+  segment's market. ``k`` are loyalty classes: with elicited churn there is one class; with a fitted
+  shifted-beta-geometric posterior, customers' churn probabilities ``theta ~ Beta(alpha, beta)`` are
+  represented by `LOYALTY_CLASSES` quantiles of the Beta (Gauss-Legendre nodes on the probability scale,
+  weights ``w_k``), and a customer keeps their class whichever offering they buy.
+- ``q_t(o)`` the simulator's share of a chooser buying o in period t, ``q_t(none) = 1 - sum_o q_t(o)``;
+  ``S_t(o)`` the segment's satisfaction with o (-100..100, `pricing.value.satisfaction_index`).
+
+Period 0 is today's market: ``N_0(o, k) = w_k q_0(o) M_0``, ``U_0(k) = w_k q_0(none) M_0`` with ``M_0`` the
+segment's size. From period t to t + 1::
+
+    churn_t(o, k)  = c / (1 + c),  c = theta_k / (1 - theta_k) * exp(-k_ret * S_t(o) / 100)
+    churned(o, k)  = N_t(o, k) churn_t(o, k)
+    referred(o, k) = min(1, rho * exp(k_ref * S_t(o) / 100)) * N_t(o, k) * U_t(k) / M_t
+    U'(k)          = U_t(k) - sum_o referred(o, k)
+    pool(k)        = sum_o churned(o, k) + theta_k U'(k) + w_k * entry * M_0
+    N_t+1(o, k)    = N_t(o, k) - churned(o, k) + referred(o, k) + q_t+1(o) pool(k)
+    U_t+1(k)       = U'(k) (1 - theta_k) + q_t+1(none) pool(k)
+
+so customers who leave an offering choose again among all offerings (and none) with next period's shares,
+non-buyers reconsider at the baseline churn rate, referrals come from non-buyers (the Bass model's imitation
+term), and entrants (``entry`` times the segment's size per period) choose like everyone else. With no
+satisfaction effect, no referral, no entry and no drift, ``N_t(o) = q_0(o) M_0`` in every period: the
+one-period simulator. Expectations drift toward the best level offered so far::
+
+    best_t(a)      = max(best_t-1(a), max_o level_o(a))   (an unlisted level meets the expectation)
+    E_t+1(a)       = E_t(a) + rate_a (best_t(a) - E_t(a))
+
+so an excess everyone gets stops delighting and a shortfall against a now-expected level hurts.
+
+Money, per draw, price ``p`` of ours and variant v (margin ``m = p - unit cost``, fixed cost F per period,
+discount rate d per period, cash at the start of each period, so period t is discounted by (1 + d)^t)::
+
+    profit_t = sum_s N_t(ours) m - F             NPV = sum_{t < H} profit_t / (1 + d)^t
+    CLV_s    = sum_{t < H} m sum_k w_k prod_{u < t} (1 - churn_u(ours, k)) / (1 + d)^t
+
+CLV is the value of one customer of ours in period 0 over the horizon H while they stay (a customer who
+leaves and comes back is counted again only in NPV). With constant retention r = 1 - churn and H -> infinity
+it is ``m (1 + d) / (1 + d - r)``. Flows of period t are those arriving in it: ``active_t = active_t-1 -
+churned_t + referred_t + acquired_t``; in period 0 every customer is acquired.
+
+Random inputs: the WTP draws are those of `pricing.simulate.segment_parameters` with the scenario's seed (so
+period 0 is exactly the one-period simulation); the dynamics' own ranges are drawn uniformly, one value per
+draw (and segment), from a second generator seeded with ``[seed, 11]``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from scipy.special import betaincinv
+
+from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
+from pricing.errors import ScenarioError
+from pricing.scenario import Dynamics, Scenario, scenario_hash
+from pricing.simulate import MAX_CELLS, offering_levels, segment_expectations, segment_parameters, simulate
+
+#: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
+LOYALTY_CLASSES = 12
+#: Stream of the dynamics' own random draws (the WTP draws use the scenario's seed alone).
+RNG_STREAM = 11
+#: Per-period variables kept by `simulate_dynamics` (the rest are totals over the horizon).
+PER_PERIOD = (
+    "active",
+    "acquired",
+    "referred",
+    "churned",
+    "revenue",
+    "profit",
+    "satisfaction",
+    "expectations",
+)
+
+
+def draw_uncertain(value: float | tuple[float, float], shape: tuple[int, ...], rng: np.random.Generator):
+    """Draws of a scenario number (constant) or range ``[low, high]`` (uniform), shaped `shape`."""
+    if isinstance(value, tuple):
+        return rng.uniform(value[0], value[1], size=shape)
+    return np.full(shape, float(value))
+
+
+def loyalty_classes(alpha: np.ndarray, beta: np.ndarray, classes: int = LOYALTY_CLASSES):
+    """Churn probabilities ``theta`` (..., class) at Gauss-Legendre quantiles of Beta(alpha, beta), and the
+    classes' weights (class,), summing to 1: E[f(theta)] ~ sum_k w_k f(theta_k)."""
+    x, weight = np.polynomial.legendre.leggauss(classes)
+    u = (x + 1) / 2
+    theta = betaincinv(np.asarray(alpha)[..., None], np.asarray(beta)[..., None], u)
+    return np.clip(theta, 0.0, 1.0 - 1e-12), weight / 2
+
+
+def churn_probability(theta: np.ndarray, effect: np.ndarray, satisfaction: np.ndarray) -> np.ndarray:
+    """Churn per period of a customer with baseline churn `theta` and satisfaction (-100..100) with their
+    offering: the churn odds times ``exp(-effect * satisfaction / 100)`` (arrays broadcast together)."""
+    odds = theta / (1.0 - theta) * np.exp(-effect * satisfaction / 100.0)
+    return odds / (1.0 + odds)
+
+
+def _retention_posterior_draws(retention, segment_name: str, base_dir: Path, draws: int, rng):
+    """(alpha, beta) draws (draw,) of a segment's fitted retention posterior: the one place it is read."""
+    from pricing.wtp.retention import retention_draws  # ArviZ only when a posterior is used
+
+    path = base_dir / retention.posterior
+    return retention_draws(path, retention.segment or segment_name, draws, rng)
+
+
+def dynamics_parameters(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per-draw parameters of the dynamics.
+
+    Returns ``churn`` (draw, segment, class): each loyalty class's baseline churn probability per period;
+    ``class_weight`` (class,); ``retention_effect``, ``referral_rate``, ``referral_effect`` and ``entry_rate``
+    (draw, segment); ``adaptation`` (draw, attribute).
+    """
+    dynamics = scenario.dynamics or Dynamics()
+    n_seg = len(scenario.segments)
+    specs = [dynamics.for_segment(s.name) for s in scenario.segments]
+    fitted = any(retention.posterior is not None for retention, _, _ in specs)
+    classes = LOYALTY_CLASSES if fitted else 1
+    churn = np.empty((draws, n_seg, classes))
+    weight = np.ones(1)
+    columns = {k: np.empty((draws, n_seg)) for k in ("retention_effect", "referral_rate", "referral_effect")}
+    columns["entry_rate"] = np.empty((draws, n_seg))
+    for i, (segment, (retention, referral, entry)) in enumerate(zip(scenario.segments, specs, strict=True)):
+        if retention.posterior is not None:
+            alpha, beta = _retention_posterior_draws(retention, segment.name, scenario.base_dir, draws, rng)
+            churn[:, i], weight = loyalty_classes(alpha, beta, classes)
+        else:
+            churn[:, i] = draw_uncertain(retention.churn, (draws, 1), rng)
+        columns["retention_effect"][:, i] = draw_uncertain(retention.satisfaction_effect, (draws,), rng)
+        columns["referral_rate"][:, i] = draw_uncertain(referral.rate, (draws,), rng)
+        columns["referral_effect"][:, i] = draw_uncertain(referral.satisfaction_effect, (draws,), rng)
+        columns["entry_rate"][:, i] = draw_uncertain(entry, (draws,), rng)
+    if classes > 1 and not fitted:
+        weight = np.full(classes, 1 / classes)
+    adaptation = np.zeros((draws, len(scenario.attributes)))
+    for a, name in enumerate(scenario.attribute_names):
+        if name in dynamics.adaptation:
+            adaptation[:, a] = draw_uncertain(dynamics.adaptation[name], (draws,), rng)
+    return {"churn": churn, "class_weight": weight, "adaptation": adaptation, **columns}
+
+
+def _check_size(draws: int, scenario: Scenario, prices: int, horizon: int, per_period: bool) -> None:
+    sizes = {
+        "draws": draws,
+        "segments": len(scenario.segments),
+        "offerings": len(scenario.offerings),
+        "prices": prices,
+        "variants": len(scenario.variants),
+    }
+    if per_period:
+        sizes["periods"] = horizon
+    cells = math.prod(sizes.values())
+    if cells > MAX_CELLS:
+        shown = " x ".join(f"{n:,} {name}" for name, n in sizes.items())
+        raise ScenarioError(
+            f"dynamics: {shown} need {cells:,} values per array, more than the {MAX_CELLS:,} that fit in "
+            "memory; use fewer draws, prices or periods"
+        )
+
+
+def simulate_dynamics(
+    scenario: Scenario,
+    horizon: int | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    prices: list[float] | np.ndarray | None = None,
+    parameters: dict[str, np.ndarray] | None = None,
+    dynamics: dict[str, np.ndarray] | None = None,
+    per_period: bool = True,
+) -> xr.Dataset:
+    """Simulate the market over `horizon` periods (see the module docstring for the state equations).
+
+    Parameters
+    ----------
+    scenario : the validated scenario; its `dynamics` section (or none: no churn, referral, entry or drift).
+    horizon : periods (default the section's `horizon`).
+    draws, seed : override the scenario's `market.draws` and `seed`.
+    prices : our prices (currency); default the scenario's price grid.
+    parameters, dynamics : per-draw WTP parameters (`segment_parameters`) and dynamics parameters
+        (`dynamics_parameters`); drawn from the scenario when omitted.
+    per_period : keep the per-period variables (`PER_PERIOD`), not only the totals over the horizon.
+
+    Returns
+    -------
+    xarray.Dataset with ``npv`` (draw, price, variant), ``one_period_profit`` (draw, price, variant: period 0,
+    the one-period simulator's profit), ``clv`` and ``customers_end`` (draw, segment, price, variant: ours)
+    and, with `per_period`, ``active``, ``acquired``, ``referred``, ``churned`` (draw, segment, offering,
+    price, variant, period), ``revenue`` (draw, segment, price, variant, period: ours), ``profit`` (draw,
+    price, variant, period: ours after fixed cost), ``satisfaction`` (draw, segment, offering, variant,
+    period) and ``expectations`` (draw, segment, variant, attribute, period). Money in the scenario's
+    currency per `scenario.period`.
+    """
+    section = scenario.dynamics or Dynamics()
+    horizon = section.horizon if horizon is None else horizon
+    seed = scenario.seed if seed is None else seed
+    draws = scenario.market.draws if draws is None else draws
+    if horizon < 1:
+        raise ScenarioError(f"dynamics.horizon: need at least 1 period (got {horizon})")
+    if parameters is None:
+        parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
+    draws = len(parameters["wtp_log_median"])
+    if dynamics is None:
+        dynamics = dynamics_parameters(scenario, draws, np.random.default_rng([seed, RNG_STREAM]))
+    prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
+    _check_size(draws, scenario, len(prices), horizon, per_period)
+
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    n_seg, n_off, n_var = len(scenario.segments), len(scenario.offerings), len(scenario.variants)
+    size = np.array([s.size for s in scenario.segments])
+    unit_cost = scenario.our_offering.median_unit_cost + np.array(
+        [v.extra_unit_cost for v in scenario.variants]
+    )
+    fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
+    margin = prices[:, None] - unit_cost[None, :]  # price, variant
+    discount = (1.0 + section.discount_rate) ** -np.arange(horizon)
+
+    theta = dynamics["churn"]  # d, s, k
+    weight = dynamics["class_weight"]  # k
+    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, o, v, k
+    rho, k_ref = dynamics["referral_rate"], dynamics["referral_effect"]
+    entering = dynamics["entry_rate"] * size  # d, s: customers entering the market per period
+    entrants = entering[:, :, None, None, None] * weight  # d, s, p, v, k
+
+    levels = offering_levels(scenario)  # o, v, a (NaN: meets the expectation)
+    expectations = np.broadcast_to(
+        segment_expectations(scenario)[None, :, None], (draws, n_seg, n_var, len(scenario.attributes))
+    ).copy()
+    adaptation = dynamics["adaptation"][:, None, None, :]  # d, s, v, a
+    best = np.full_like(expectations, -np.inf)
+
+    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Shares (d, s, o, p, v, 1) and satisfaction (d, s, o, v) with these expectations."""
+        market = simulate(
+            scenario, seed=seed, parameters=parameters | {"expectations": expected}, prices=prices
+        )
+        return market["share"].values[..., None], market["satisfaction"].values
+
+    share, satisfaction = period_market(expectations)
+    market_size = np.broadcast_to(size.astype(float), (draws, n_seg))  # d, s: M_t
+    active = share * (size[None, :, None, None, None, None] * weight)  # d, s, o, p, v, k
+    idle = (1.0 - share.sum(axis=2)) * (size[None, :, None, None, None] * weight)  # d, s, p, v, k
+    np.clip(idle, 0.0, None, out=idle)
+
+    shape6 = (draws, n_seg, n_off, len(prices), n_var, horizon)
+    record = {}
+    if per_period:
+        record = {name: np.zeros(shape6) for name in ("active", "acquired", "referred", "churned")}
+        record["revenue"] = np.zeros((draws, n_seg, len(prices), n_var, horizon))
+        record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
+        record["expectations"] = np.zeros((*expectations.shape, horizon))
+    profit = np.zeros((draws, len(prices), n_var, horizon))
+    clv = np.zeros((draws, n_seg, len(prices), n_var))
+    survival = np.ones((draws, n_seg, n_var, len(weight)))  # ours, from period 0
+    flows = None
+    for t in range(horizon):
+        ours_active = active[:, :, ours].sum(axis=-1)  # d, s, p, v
+        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost
+        churn = churn_probability(theta[:, :, None, None, :], k_ret, satisfaction[..., None])  # d,s,o,v,k
+        clv += margin * (survival @ weight)[:, :, None, :] * discount[t]
+        survival *= 1.0 - churn[:, :, ours]
+        if per_period:
+            record["active"][..., t] = active.sum(axis=-1)
+            record["revenue"][..., t] = ours_active * prices[:, None]
+            record["satisfaction"][..., t] = satisfaction
+            record["expectations"][..., t] = expectations
+            if flows is None:
+                record["acquired"][..., t] = record["active"][..., t]
+            else:
+                for name, values in zip(("churned", "referred", "acquired"), flows, strict=True):
+                    record[name][..., t] = values.sum(axis=-1)
+        if t == horizon - 1:
+            break
+        churned = active * churn[:, :, :, None]
+        referral = np.minimum(
+            1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
+        )
+        idle_share = idle / np.maximum(market_size, 1e-300)[:, :, None, None, None]  # U_t(k) / M_t
+        referred = active * referral[:, :, :, None, :, None] * idle_share[:, :, None]
+        idle -= referred.sum(axis=2)
+        reconsider = theta[:, :, None, None, :] * idle
+        pool = churned.sum(axis=2) + reconsider + entrants  # d, s, p, v, k
+        idle -= reconsider
+        market_size = market_size + entering
+
+        offered = np.where(np.isnan(levels)[None, None], expectations[:, :, None], levels[None, None])
+        np.maximum(best, offered.max(axis=2), out=best)
+        drifted = expectations + adaptation * (best - expectations)
+        if not np.array_equal(drifted, expectations):
+            expectations = drifted
+            share, satisfaction = period_market(expectations)
+        acquired = share * pool[:, :, None]
+        active += referred - churned + acquired
+        idle += (1.0 - share.sum(axis=2)).clip(0.0, None) * pool
+        flows = (churned, referred, acquired)
+
+    npv = (profit * discount).sum(axis=-1)
+    customers_end = active[:, :, ours].sum(axis=-1)
+    coords = {
+        DRAW: np.arange(draws),
+        SEGMENT: [s.name for s in scenario.segments],
+        OFFERING: [o.name for o in scenario.offerings],
+        PRICE: prices,
+        VARIANT: [v.name for v in scenario.variants],
+        PERIOD: np.arange(horizon),
+        ATTRIBUTE: scenario.attribute_names,
+        "owner": (OFFERING, [o.owner for o in scenario.offerings]),
+    }
+    data = {
+        "npv": ((DRAW, PRICE, VARIANT), npv),
+        "one_period_profit": ((DRAW, PRICE, VARIANT), profit[..., 0]),
+        "clv": ((DRAW, SEGMENT, PRICE, VARIANT), clv),
+        "customers_end": ((DRAW, SEGMENT, PRICE, VARIANT), customers_end),
+    }
+    if per_period:
+        for name in ("active", "acquired", "referred", "churned"):
+            data[name] = ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT, PERIOD), record[name])
+        data["revenue"] = ((DRAW, SEGMENT, PRICE, VARIANT, PERIOD), record["revenue"])
+        data["profit"] = ((DRAW, PRICE, VARIANT, PERIOD), profit)
+        data["satisfaction"] = ((DRAW, SEGMENT, OFFERING, VARIANT, PERIOD), record["satisfaction"])
+        data["expectations"] = ((DRAW, SEGMENT, VARIANT, ATTRIBUTE, PERIOD), record["expectations"])
+    else:
+        for name in (PERIOD, ATTRIBUTE, OFFERING, "owner"):
+            coords.pop(name)
+    return xr.Dataset(
+        data,
+        coords=coords,
+        attrs={
+            "scenario": scenario.name,
+            "scenario_hash": scenario_hash(scenario),
+            "currency": scenario.currency,
+            "period": scenario.period,
+            "horizon": horizon,
+            "discount_rate": section.discount_rate,
+            "our_offering": scenario.our_offering.name,
+            "current_price": scenario.our_offering.price,
+            "seed": seed,
+        },
+    )

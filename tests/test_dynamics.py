@@ -1,0 +1,264 @@
+"""Value over time: hand-checked trajectories, CLV closed forms, the one-period limit, drift and retention."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import small_scenario_dict
+from scipy.special import betaln, expit
+
+from pricing.dynamics import churn_probability, loyalty_classes, simulate_dynamics
+from pricing.errors import ScenarioError
+from pricing.scenario import scenario_from_dict
+from pricing.simulate import simulate
+
+
+def two_offering_dict(dynamics: dict | None = None) -> dict:
+    """One segment of 1000, us (support 7) and a rival (support 5, the expectation) at the same price 10,
+    logit scale 2 without a none option: shares are expit(+-gap / 2), by hand."""
+    data = {
+        "schema_version": 1,
+        "name": "two offerings",
+        "attributes": [{"name": "support", "kano": "one_dimensional"}],
+        "segments": [
+            {
+                "name": "everyone",
+                "size": 1000,
+                "wtp": {"median": 20.0, "spread": 0.2, "uncertainty": 0.0},
+                "logit_scale": 2.0,
+                "expectations": {"support": 5},
+                "value_per_unit": {"support": 1.0},
+            }
+        ],
+        "offerings": [
+            {"name": "Ours", "owner": "us", "price": 10.0, "unit_cost": 4.0, "levels": {"support": 7}},
+            {"name": "Rival", "price": 10.0, "levels": {"support": 5}},
+        ],
+        "market": {"draws": 2, "none_option": False, "price_grid": {"min": 8, "max": 12, "steps": 3}},
+    }
+    if dynamics is not None:
+        data["dynamics"] = dynamics
+    return data
+
+
+def test_worked_two_period_example_by_hand():
+    """The README's example: churn 10%, satisfaction effect 2, drift at rate 1, discount 5%."""
+    scenario = scenario_from_dict(
+        two_offering_dict(
+            {
+                "horizon": 2,
+                "discount_rate": 0.05,
+                "retention": {"churn": 0.1, "satisfaction_effect": 2},
+                "adaptation": {"support": 1},
+            }
+        )
+    )
+    result = simulate_dynamics(scenario).sel(price=10.0, variant="base", segment="everyone").isel(draw=0)
+    # period 0: differentiation +2 (ours) and 0 (rival); shares expit(+-1); satisfaction 100 tanh(2 / 20)
+    q = expit(1.0)
+    ours_0, rival_0 = 1000 * q, 1000 * (1 - q)
+    satisfaction_0 = 100 * math.tanh(0.1)
+    odds = 0.1 / 0.9 * math.exp(-2 * satisfaction_0 / 100)
+    churn_ours, churn_rival = odds / (1 + odds), 0.1
+    # period 1: expectations move to the best level offered (7); ours now meets it, the rival falls 2 short,
+    # so the shares are the same, satisfaction is 0 (ours) and 100 tanh(-0.1) (rival)
+    pool = ours_0 * churn_ours + rival_0 * churn_rival
+    ours_1 = ours_0 * (1 - churn_ours) + q * pool
+    rival_1 = rival_0 * (1 - churn_rival) + (1 - q) * pool
+    active = result.active.sel(offering=["Ours", "Rival"]).values
+    np.testing.assert_allclose(active[:, 0], [ours_0, rival_0], rtol=1e-12)
+    np.testing.assert_allclose(active[:, 1], [ours_1, rival_1], rtol=1e-12)
+    np.testing.assert_allclose(
+        result.satisfaction.sel(offering="Ours").values, [satisfaction_0, 0.0], atol=1e-9
+    )
+    np.testing.assert_allclose(result.satisfaction.sel(offering="Rival").values[1], 100 * math.tanh(-0.1))
+    np.testing.assert_allclose(result.expectations.sel(attribute="support").values, [5.0, 7.0])
+    np.testing.assert_allclose(result.churned.sel(offering="Ours").values, [0, ours_0 * churn_ours])
+    np.testing.assert_allclose(result.acquired.sel(offering="Ours").values, [ours_0, q * pool])
+    np.testing.assert_allclose(result.profit.values, [6 * ours_0, 6 * ours_1])
+    np.testing.assert_allclose(float(result.npv), 6 * ours_0 + 6 * ours_1 / 1.05)
+    np.testing.assert_allclose(float(result.clv), 6 + 6 * (1 - churn_ours) / 1.05)
+    np.testing.assert_allclose(float(result.customers_end), ours_1)
+    # customers are neither created nor lost without entry
+    np.testing.assert_allclose(result.active.sum("offering").values, [1000, 1000])
+
+
+@pytest.mark.parametrize(("churn", "discount"), [(0.1, 0.02), (0.3, 0.0), (0.05, 0.1)])
+def test_clv_of_constant_retention_is_the_geometric_closed_form(churn, discount):
+    """CLV = m (1 - x^H) / (1 - x), x = r / (1 + d); as H grows, m (1 + d) / (1 + d - r)."""
+    horizon = 400
+    scenario = scenario_from_dict(
+        two_offering_dict({"horizon": horizon, "discount_rate": discount, "retention": {"churn": churn}})
+    )
+    result = simulate_dynamics(scenario, per_period=False)
+    margin = result.price.values - 4.0
+    r = 1 - churn
+    x = r / (1 + discount)
+    expected = margin * (1 - x**horizon) / (1 - x)
+    np.testing.assert_allclose(result.clv.isel(draw=0, segment=0, variant=0).values, expected, rtol=1e-12)
+    np.testing.assert_allclose(expected, margin * (1 + discount) / (1 + discount - r), rtol=1e-9)
+
+
+def test_no_effects_reproduce_the_one_period_simulator_in_every_period():
+    data = small_scenario_dict()
+    data["market"]["draws"] = 40
+    data["dynamics"] = {"horizon": 6, "discount_rate": 0.01, "retention": {"churn": [0.02, 0.2]}}
+    scenario = scenario_from_dict(data)
+    one = simulate(scenario)
+    result = simulate_dynamics(scenario)
+    ours = scenario.our_offering.name
+    for t in range(6):
+        period = result.isel(period=t)
+        np.testing.assert_allclose(period.active.sel(offering=ours).values, one.volume.values, rtol=1e-10)
+        np.testing.assert_allclose(period.profit.values, one.profit.values, rtol=1e-10)
+        np.testing.assert_allclose(period.active.values, (one.share * one.segment_size).values, rtol=1e-10)
+    np.testing.assert_allclose(result.one_period_profit.values, one.profit.values, rtol=1e-12)
+    discount = 1.01 ** -np.arange(6)
+    np.testing.assert_allclose(result.npv.values, one.profit.values * discount.sum(), rtol=1e-10)
+
+
+def test_with_entry_the_market_grows_but_keeps_the_one_period_shares():
+    data = small_scenario_dict()
+    data["market"]["draws"] = 10
+    data["dynamics"] = {"horizon": 4, "retention": {"churn": 0.05}, "entry_rate": 0.1}
+    scenario = scenario_from_dict(data)
+    one = simulate(scenario)
+    result = simulate_dynamics(scenario)
+    size = one.segment_size * (1 + 0.1 * result.period)
+    np.testing.assert_allclose(
+        result.active.values, (one.share * size).transpose(*result.active.dims).values, rtol=1e-10
+    )
+
+
+def test_churn_probability_falls_with_satisfaction_and_effect():
+    theta = np.array([0.02, 0.1, 0.5])[:, None, None]
+    effect = np.array([0.0, 1.0, 3.0])[None, :, None]
+    satisfaction = np.array([-50.0, 0.0, 40.0])[None, None, :]
+    churn = churn_probability(theta, effect, satisfaction)
+    np.testing.assert_allclose(churn[:, :, 1], np.broadcast_to(theta[:, :, 0], (3, 3)))  # S = 0: baseline
+    np.testing.assert_allclose(churn[:, 0], np.broadcast_to(theta[:, 0], (3, 3)))  # k = 0: baseline
+    assert np.all(np.diff(churn[:, 1:], axis=2) < 0)  # more satisfied, less churn (k > 0)
+    assert np.all(np.diff(churn[:, :, 2], axis=1) < 0)  # satisfied: a larger effect lowers churn
+    odds = 0.1 / 0.9 * math.exp(-3 * 0.4)
+    np.testing.assert_allclose(churn[1, 2, 2], odds / (1 + odds))
+
+
+@pytest.mark.parametrize("effect", [0.5, 2.0, 6.0])
+def test_a_higher_satisfaction_effect_never_lowers_the_retention_of_the_more_satisfying_offering(effect):
+    def retention(k):
+        scenario = scenario_from_dict(
+            two_offering_dict({"horizon": 3, "retention": {"churn": 0.1, "satisfaction_effect": k}})
+        )
+        result = simulate_dynamics(scenario).isel(draw=0, segment=0, variant=0)
+        # ours is the more satisfying offering: churned at t+1 / active at t
+        churned = result.churned.sel(offering="Ours").values[:, 1:]
+        return 1 - churned / result.active.sel(offering="Ours").values[:, :-1]
+
+    base, higher = retention(effect), retention(effect * 2)
+    assert np.all(higher >= base)
+    assert np.all(higher > 0.9)
+
+
+def test_drift_at_rate_one_makes_last_periods_best_level_the_expectation():
+    data = small_scenario_dict()
+    data["market"]["draws"] = 5
+    data["dynamics"] = {"horizon": 3, "retention": {"churn": 0.1}, "adaptation": {"speed": 1, "warranty": 1}}
+    scenario = scenario_from_dict(data)
+    result = simulate_dynamics(scenario)
+    expectations = result.expectations
+    for variant in scenario.variants:
+        for segment in scenario.segments:
+            for attribute in scenario.attribute_names:
+                offered = [
+                    (o.levels | variant.levels).get(attribute) if o.owner == "us" else o.levels.get(attribute)
+                    for o in scenario.offerings
+                ]
+                start = segment.expectations.get(attribute, 0.0)
+                best = max(start if level is None else level for level in offered)
+                got = expectations.sel(segment=segment.name, variant=variant.name, attribute=attribute)
+                np.testing.assert_allclose(got.isel(period=0).values, start)
+                np.testing.assert_allclose(got.isel(period=1).values, best)
+                np.testing.assert_allclose(got.isel(period=2).values, best)
+
+
+def test_drift_toward_a_delight_everyone_gets_makes_it_stop_delighting():
+    """Ours exceeds the expectation by 2: with partial drift the excess, and its satisfaction, shrink."""
+    scenario = scenario_from_dict(
+        two_offering_dict({"horizon": 5, "retention": {"churn": 0.1}, "adaptation": {"support": 0.5}})
+    )
+    result = simulate_dynamics(scenario).isel(draw=0, segment=0, variant=0)
+    np.testing.assert_allclose(result.expectations.values[0], [5, 6, 6.5, 6.75, 6.875])
+    satisfaction = result.satisfaction.sel(offering="Ours").values
+    np.testing.assert_allclose(satisfaction, 100 * np.tanh((7 - result.expectations.values[0]) / 20))
+    rival = result.satisfaction.sel(offering="Rival").values
+    assert np.all(np.diff(rival) < 0)  # the rival now falls short of what is expected
+
+
+def test_referral_moves_non_buyers_to_the_satisfying_offering_by_hand():
+    data = two_offering_dict({"horizon": 2, "retention": {"churn": 0.0}, "referral": {"rate": 0.1}})
+    data["market"]["none_option"] = True
+    scenario = scenario_from_dict(data)
+    result = simulate_dynamics(scenario).isel(draw=0, segment=0, variant=0).sel(price=10.0)
+    active = result.active.values  # offering, period
+    idle_0 = 1000 - active[:, 0].sum()
+    referred = 0.1 * active[:, 0] * idle_0 / 1000
+    np.testing.assert_allclose(result.referred.values[:, 1], referred, rtol=1e-12)
+    np.testing.assert_allclose(
+        active[:, 1], active[:, 0] + referred, rtol=1e-12
+    )  # no churn: nobody re-chooses
+
+
+def test_loyalty_classes_reproduce_the_sbg_survival():
+    alpha, beta = np.array([0.7, 3.0]), np.array([1.2, 8.0])
+    theta, weight = loyalty_classes(alpha, beta)
+    t = np.arange(0, 25)
+    approx = ((1 - theta[..., None]) ** t * weight[None, :, None]).sum(axis=1)
+    exact = np.exp(betaln(alpha[:, None], beta[:, None] + t) - betaln(alpha, beta)[:, None])
+    np.testing.assert_allclose(approx, exact, atol=2e-3)
+
+
+def test_same_seed_same_numbers_and_ranges_vary_by_draw():
+    data = small_scenario_dict()
+    data["market"]["draws"] = 50
+    data["dynamics"] = {
+        "horizon": 4,
+        "retention": {"churn": [0.02, 0.2], "satisfaction_effect": [0, 4]},
+        "referral": {"rate": [0, 0.05], "satisfaction_effect": 1},
+        "adaptation": {"speed": [0.1, 0.3]},
+    }
+    scenario = scenario_from_dict(data)
+    first, second = simulate_dynamics(scenario), simulate_dynamics(scenario)
+    for name in first.data_vars:
+        np.testing.assert_array_equal(first[name].values, second[name].values)
+    assert float(first.npv.std("draw").max()) > 0
+    assert all(np.isfinite(first[name].values).all() for name in first.data_vars)
+
+
+def test_too_large_a_run_is_refused_naming_the_sizes():
+    data = small_scenario_dict()
+    data["market"]["draws"] = 20000
+    data["dynamics"] = {"horizon": 600}
+    with pytest.raises(ScenarioError, match="periods"):
+        simulate_dynamics(scenario_from_dict(data))
+
+
+@pytest.mark.parametrize(
+    ("dynamics", "message"),
+    [
+        ({"retention": {"churn": [0.3, 0.1]}}, "low <= high"),
+        ({"retention": {"churn": 1}}, "below 1"),
+        ({"retention": {}}, "either churn or a posterior"),
+        ({"adaptation": {"colour": 0.1}}, "unknown attribute"),
+        ({"segments": {"nobody": {"entry_rate": 0.1}}}, "unknown segment"),
+        ({"horizon": 0}, "horizon"),
+        ({"referral": {"rate": "lots"}}, "number or a range"),
+    ],
+)
+def test_bad_dynamics_sections_name_the_field(dynamics, message):
+    with pytest.raises(ScenarioError, match=message):
+        scenario_from_dict(two_offering_dict(dynamics))
+
+
+def test_files_without_dynamics_are_unchanged():
+    scenario = scenario_from_dict(small_scenario_dict())
+    assert scenario.dynamics is None and scenario.period == "month"
