@@ -41,13 +41,16 @@ and simulation to rows; a new kind (equilibrium, value over time) plugs in there
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import multiprocessing
 import os
 import shutil
+import sys
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -732,12 +735,32 @@ def _pool_batch(points: list[int]) -> Batch:
     return run_batch(_WORKER_JOB, points)
 
 
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While workers spawn, a bare ``__main__``: a spawned process re-runs the parent's main script.
+
+    Inside Streamlit (and AppTest) ``__main__`` is the app's page script, which must not run in a worker:
+    it fails outside the server. The workers need nothing from it (the job is a pricing object). The pool
+    starts its processes while the batches are submitted, so that is all this covers.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:  # `python -m ...`: imported by name
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _run_pool(job: Job, batches: list[list[int]], workers, stop: Callable[[], bool]) -> Iterator[Batch]:
     count = min(workers or os.cpu_count() or 1, max(1, len(batches)))
     # spawn, not fork: the caller may be a threaded server (the app); the job is sent once per process
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_pool_init, initargs=(job,)) as pool:
-        pending = {pool.submit(_pool_batch, points) for points in batches}
+        with _main_script_hidden():
+            pending = {pool.submit(_pool_batch, points) for points in batches}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
