@@ -172,7 +172,6 @@ CASES = [
         "optimal price point",
         0,
         memory_mb=1000,
-        pending="the lead's O(n log n) Van Westendorp read-out",
     ),
     Case(
         "yaml list of 300000 items", ("validate", "{in}/scenario_list_300000.yaml"), "values", memory_mb=1000
