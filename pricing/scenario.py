@@ -309,6 +309,11 @@ class Segment(_Model):
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+    kano: dict[Name, Kano] = Field(
+        default_factory=dict,
+        description="This segment's own Kano category of attributes (customer value is per segment); "
+        "unlisted attributes take the attribute's.",
+    )
     value_spread: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0,
         description="Sd of the log of each value per unit across the segment's customers (0.3 = customers "
@@ -717,6 +722,7 @@ class Scenario(_Model):
             check_keys(f"segments[{i}].value_per_unit", s.value_per_unit, "values")
             if isinstance(s.logit_scale, PosteriorRef) and s.logit_scale.attribute is not None:
                 problems.append(f"segments[{i}].logit_scale.attribute: goes with value_per_unit only")
+            check_keys(f"segments[{i}].kano", s.kano, values=None)
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
@@ -987,8 +993,9 @@ def _choice_attributes(base_dir: Path | None, file: str) -> list[str] | None:
         return None
 
 
-def parse_scenario(text: str | bytes, base_dir: Path | None = None) -> Scenario:
-    """Parse and validate the text of a scenario file (`base_dir`: its folder, for migrating version 1)."""
+def parse_scenario(text: str | bytes, base_dir: str | Path | None = None) -> Scenario:
+    """Parse and validate the text of a scenario file; relative paths in it resolve against `base_dir`
+    (default the working folder), as for a file loaded from that folder (also when migrating version 1)."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise ScenarioError(
@@ -1015,7 +1022,10 @@ def parse_scenario(text: str | bytes, base_dir: Path | None = None) -> Scenario:
         raise ScenarioError(f"{where}not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
-    return scenario_from_dict(data, base_dir)
+    scenario = scenario_from_dict(data, None if base_dir is None else Path(base_dir))
+    if base_dir is not None:
+        _set_base_dir(scenario, Path(base_dir))
+    return scenario
 
 
 # Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and
