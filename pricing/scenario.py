@@ -984,11 +984,12 @@ def _choice_attributes(base_dir: Path | None, file: str) -> list[str] | None:
 
         import xarray as xr
 
-        with warnings.catch_warnings(), xr.open_dataset(path, group="posterior") as posterior:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # netCDF readers warn about files that are not ours
-            if posterior.attrs.get("method") != "choice" or "attribute" not in posterior.coords:
-                return None
-            return [str(a) for a in posterior["attribute"].values]
+            with xr.open_dataset(path, group="posterior") as posterior:
+                if posterior.attrs.get("method") != "choice" or "attribute" not in posterior.coords:
+                    return None
+                return [str(a) for a in posterior["attribute"].values]
     except Exception:  # a foreign or broken file: loading the scenario reports it
         return None
 

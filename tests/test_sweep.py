@@ -463,6 +463,6 @@ def test_a_point_whose_data_file_is_missing_is_reported(tmp_path):
         "error"
     ]
     assert result.failures[0]["values"] == {
-        "segments[budget].wtp": '{"source":"posterior","file":"missing.nc"}'
+        "segments[budget].wtp": '{"file":"missing.nc","source":"posterior"}'
     }
     assert list(result.table.point.unique()) == [0]
