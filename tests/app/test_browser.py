@@ -356,7 +356,7 @@ def test_a_reload_keeps_a_saved_option(server, page):
     _settled(page)
     page.get_by_text("Saved options", exact=True).click()
     _settled(page)
-    page.get_by_label("Name of the option").fill("kept across reloads")
+    page.get_by_role("textbox", name="Name of the option").fill("kept across reloads")
     page.get_by_role("button", name="Save the current view").click()
     _settled(page)
     page.reload()
