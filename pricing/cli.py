@@ -418,6 +418,68 @@ def _add_fit_choice(fit_commands) -> None:
     choice.set_defaults(run=_fit_choice)
 
 
+def _fit_retention(args: argparse.Namespace) -> int:
+    from pricing.wtp.retention import fit_retention
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    columns = {role: getattr(args, role) for role in ("period", "active", "segment", "cohort")}
+    fit = fit_retention(
+        args.data,
+        {role: column for role, column in columns.items() if column},
+        _priors(args.priors),
+        method=args.fit_method,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+    )
+    if args.output:
+        fit.save(args.output)
+    if args.json:
+        print(json.dumps(fit.summary_dict(args.horizon), allow_nan=False))
+    else:
+        print(fit.report(args.horizon))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _add_fit_retention(fit_commands) -> None:
+    """`pricing fit retention`: shifted-beta-geometric retention from cohort survival counts."""
+    retention = fit_commands.add_parser(
+        "retention", help="retention per segment from cohort survival counts (shifted-beta-geometric)"
+    )
+    retention.add_argument(
+        "data",
+        metavar="DATA.csv",
+        help="one row per cohort and period: period from 0, customers still active",
+    )
+    retention.add_argument("--period", metavar="COL", help="column: period number from 0 (default 'period')")
+    retention.add_argument(
+        "--active", metavar="COL", help="column: customers still active (default 'active')"
+    )
+    retention.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    retention.add_argument("--cohort", metavar="COL", help="column: cohort (default: one cohort per segment)")
+    retention.add_argument(
+        "--horizon", type=_positive_int, default=12, help="periods of survival and retention to report (12)"
+    )
+    retention.add_argument(
+        "--method",
+        dest="fit_method",
+        choices=("nuts", "map"),
+        default="nuts",
+        help="nuts (default) or map: posterior mode + Laplace approximation, for a quick look",
+    )
+    retention.add_argument(
+        "--priors",
+        metavar="JSON",
+        help='prior settings over the defaults, e.g. \'{"sd_log_alpha": {"sigma": 1}}\'',
+    )
+    _add_sampling_options(retention)
+    retention.set_defaults(run=_fit_retention)
+
+
 def _add_survey_commands(commands) -> None:
     """`pricing psm` and `pricing gabor-granger`: the classic read-outs."""
     psm = commands.add_parser("psm", help="Van Westendorp price points (and NMS trial/revenue optima)")
@@ -531,7 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(run=_schema)
 
-    _add_fit_choice(_add_fit_commands(commands))
+    fit_commands = _add_fit_commands(commands)
+    _add_fit_choice(fit_commands)
+    _add_fit_retention(fit_commands)
     _add_survey_commands(commands)
     _add_kano_command(commands)
     return parser
