@@ -64,10 +64,56 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
     print(_format_variants(table, scenario.currency))
+    horizon = args.horizon if args.horizon is not None else (scenario.dynamics and scenario.dynamics.horizon)
+    if horizon is None:
+        if args.output:
+            analysis.write_results(results, args.output)
+            print(f"wrote {args.output}")
+        return 0
+    from pricing import dynamics
+
+    totals, periods = dynamics.value_over_time(scenario, horizon=horizon)
+    summary = dynamics.npv_summary(totals)
+    print()
+    print(
+        f"over {horizon} {scenario.period}s "
+        f"(discount rate {periods.attrs['discount_rate']:g} per {scenario.period}):"
+    )
+    print(_format_over_time(summary, scenario.currency))
+    print(dynamics.decision_sentence(summary, horizon, scenario.period))
     if args.output:
-        analysis.write_results(results, args.output)
+        dynamics.write_over_time(totals, periods, args.output)
         print(f"wrote {args.output}")
     return 0
+
+
+def _format_over_time(summary: pd.DataFrame, currency: str) -> str:
+    def figure(row, prefix: str, digits: int = 0) -> str:
+        return (
+            f"{getattr(row, prefix + '_mean'):,.{digits}f} "
+            f"[{getattr(row, prefix + '_q05'):,.{digits}f}, {getattr(row, prefix + '_q95'):,.{digits}f}]"
+        )
+
+    rows = list(summary.itertuples())
+    shown = pd.DataFrame(
+        {
+            "variant": summary["variant"],
+            f"NPV-best price ({currency})": [
+                f"{r.npv_best_price:,.2f} [{r.npv_best_price_q05:,.2f}, {r.npv_best_price_q95:,.2f}]"
+                for r in rows
+            ],
+            f"NPV ({currency})": [figure(r, "npv") for r in rows],
+            "P(highest NPV)": [f"{r.p_highest_npv:.0%}" for r in rows],
+            f"CLV ({currency})": [figure(r, "clv") for r in rows],
+            "customers at the end": [figure(r, "customers_end") for r in rows],
+            f"one-period best price ({currency})": [f"{r.one_period_best_price:,.2f}" for r in rows],
+        }
+    )
+    note = (
+        "NPV-best price: maximises expected NPV [90% interval of the per-draw optimum]; NPV, CLV (per "
+        "customer of ours today) and customers at that price [90% interval]"
+    )
+    return shown.to_string(index=False) + "\n" + note
 
 
 def _pack(args: argparse.Namespace) -> int:
@@ -581,6 +627,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
     simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    simulate.add_argument(
+        "--horizon",
+        type=_positive_int,
+        help="periods to simulate over time: NPV, CLV, per-period results (default: the dynamics section's)",
+    )
     simulate.set_defaults(run=_simulate)
 
     pack = commands.add_parser(
