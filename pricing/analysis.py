@@ -274,6 +274,14 @@ def _stats(values: np.ndarray, axis: int = 0) -> dict[str, np.ndarray]:
     return {"mean": values.mean(axis=axis), "q05": q05, "q50": q50, "q95": q95}
 
 
+def our_stats(
+    results: xr.Dataset, variant: str, price: float, segments: bool = False
+) -> dict[str, dict[str, np.ndarray]]:
+    """The numbers of `metrics_at` as arrays, for callers that need many (a sweep): metric -> {mean, q05,
+    q50, q95}, each over the columns (the segments then `all`, or `all` alone when `segments` is False)."""
+    return {metric: _stats(values) for metric, values in _ours(results, variant, price, segments).items()}
+
+
 def metrics_at(results: xr.Dataset, price: float, variant: str) -> pd.DataFrame:
     """Our share, volume, revenue, profit and satisfaction at one price and variant, per segment and `all`.
 

@@ -135,6 +135,123 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from pricing import sweep
+
+    if args.output:
+        sweep.check_output_path(args.output)
+    if args.resume and not args.output:
+        raise PricingError("--resume continues the sweep written to --output: give --output")
+    if args.scheduler and args.workers is not None:
+        raise PricingError("give --workers (a local pool) or --scheduler (a Dask cluster), not both")
+    if args.workers == 0:
+        raise PricingError("--workers: give at least 1 (1 runs in this process)")
+    bar = _ProgressBar(sys.stderr) if sys.stderr.isatty() and not args.json else None
+    try:
+        result = sweep.run_sweep(
+            args.file,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            output=args.output,
+            resume=args.resume,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    best = sweep.best_points(result.table)
+    if args.json:
+        report = {
+            "points": result.points,
+            "done": result.done,
+            "resumed": result.resumed,
+            "seconds": round(result.seconds, 3),
+            "mode": result.mode,
+            "output": args.output,
+            "failed": result.failures,
+            "best_by_profit": _records(best),
+        }
+        if not args.output:
+            report["rows"] = _records(result.table)
+        print(json.dumps(report, allow_nan=False))
+        return 1 if result.failures else 0
+    out = sys.stdout if args.output else sys.stderr  # without --output the table itself goes to stdout
+    if not args.output:
+        print(sweep.spreadsheet_safe(result.table).to_csv(index=False), end="")
+    ran = result.done - result.resumed
+    rate = f", {ran / result.seconds:,.1f} points/s" if result.seconds > 0 and ran else ""
+    resumed = f" ({result.resumed:,} from the earlier run)" if result.resumed else ""
+    print(
+        f"sweep: {result.done:,} points{resumed}, {len(result.failures):,} failed, "
+        f"in {result.seconds:,.1f} s on {result.mode}{rate}",
+        file=out,
+    )
+    for failure in result.failures[:_SHOWN_FAILURES]:
+        shown = ", ".join(f"{path}={value}" for path, value in failure["values"].items())
+        print(f"  point {failure['point']} ({shown}): {failure['error']}", file=out)
+    if len(result.failures) > _SHOWN_FAILURES:
+        print(f"  ... and {len(result.failures) - _SHOWN_FAILURES:,} more failed points", file=out)
+    fixed = ("point", "seed", *sweep.KEY_COLUMNS, *sweep.STAT_COLUMNS)
+    paths = [column for column in result.table.columns if column not in fixed]
+    for _, row in best.iterrows():
+        shown = ", ".join(
+            f"{path}={row[path]:g}" if isinstance(row[path], float) else f"{path}={row[path]}"
+            for path in paths
+        )
+        print(
+            f"  best expected profit of {row['variant']}: {row['mean']:,.0f} "
+            f"at point {row['point']} ({shown})",
+            file=out,
+        )
+    if args.output:
+        print(f"wrote {args.output}", file=out)
+    return 1 if result.failures else 0
+
+
+_SHOWN_FAILURES = 20
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: NaN (a statistic a metric does not have) as null."""
+    clean = table.astype(object).where(table.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+class _ProgressBar:
+    """A one-line progress bar with the rate and the time left, redrawn in place (for a terminal)."""
+
+    def __init__(self, stream):
+        self.stream, self.first, self.drawn = stream, None, False
+
+    def __call__(self, done: int, total: int, seconds: float) -> None:
+        if self.first is None:
+            self.first = (done, seconds)
+        ran, spent = done - self.first[0], seconds - self.first[1]
+        rate = ran / spent if spent > 0 and ran else 0.0
+        left = f"{_duration((total - done) / rate)} left" if rate else "starting"
+        width = 30
+        filled = int(width * done / total) if total else width
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} points  {rate:,.1f}/s  {left}  "
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 def _format_variants(table: pd.DataFrame, currency: str) -> str:
     def money(prefix: str, row: pd.Series, digits: int = 0) -> str:
         return (
@@ -166,7 +283,10 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from pricing.scenario import json_schema
+    if args.sweep:
+        from pricing.sweep import json_schema
+    else:
+        from pricing.scenario import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return 0
@@ -641,7 +761,23 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--output", "-o", metavar="OUT", required=True, help="the zip file to write")
     pack.set_defaults(run=_pack)
 
+    sweep = commands.add_parser(
+        "sweep", help="run every variant of a sweep file (locally or on a Dask cluster) into one table"
+    )
+    sweep.add_argument("file", metavar="SWEEP.yaml")
+    sweep.add_argument(
+        "--output", "-o", metavar="OUT", help="write OUT.parquet, OUT.csv or OUT.nc (default: CSV to stdout)"
+    )
+    sweep.add_argument(
+        "--workers", type=_positive_int, help="local worker processes (default: every core; 1: this process)"
+    )
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786")
+    sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep into --output")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
+    sweep.set_defaults(run=_sweep)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.add_argument("--sweep", action="store_true", help="the JSON Schema of sweep files instead")
     schema.set_defaults(run=_schema)
 
     fit_commands = _add_fit_commands(commands)

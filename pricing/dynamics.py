@@ -220,7 +220,9 @@ def simulate_dynamics(
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
     n_seg, n_off, n_var = len(scenario.segments), len(scenario.offerings), len(scenario.variants)
     size = np.array([s.size for s in scenario.segments])
-    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    unit_cost = scenario.our_offering.median_unit_cost + np.array(
+        [v.extra_unit_cost for v in scenario.variants]
+    )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
     margin = prices[:, None] - unit_cost[None, :]  # price, variant
     discount = (1.0 + section.discount_rate) ** -np.arange(horizon)

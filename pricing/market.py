@@ -177,3 +177,19 @@ def logit_purchase(
     clipped *= prob
     surplus -= clipped
     return prob, surplus
+
+
+def logit_purchase_slope(
+    inclusive: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Purchase probability ``B(I)`` under logit with a none option and its exact derivative ``dB/dI``.
+
+    The same integral over the WTP spread as `logit_purchase` (without its table: for a few points per
+    row, as an equilibrium solver evaluates); shapes as there. Price derivatives of demand follow from it,
+    since every offering's share is ``B(I)`` times its logit share given a purchase.
+    """
+    if nodes == 1:
+        prob = expit((np.exp(mu)[:, None] + inclusive) / scale[:, None])
+        return prob, prob * (1 - prob) / scale[:, None]
+    prob, slope, _ = _logit_purchase_exact(inclusive, mu, sigma, scale, nodes)
+    return prob, slope

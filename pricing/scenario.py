@@ -193,17 +193,99 @@ class Segment(_Model):
     )
 
 
+#: `owner` of our offering; and the owner of an independent single-product rival (each such offering is its
+#: own firm). Any other owner names a firm that prices all its offerings jointly.
+OURS = "us"
+INDEPENDENT = "competitor"
+#: The central share of draws between `unit_cost_low` and `unit_cost_high`.
+COST_RANGE_COVERAGE = 0.8
+
+
 class Offering(_Model):
-    """A product in the market: ours (owner 'us') or a competitor's."""
+    """A product in the market: ours (owner 'us') or a rival's, with its unit cost and how its price reacts.
+
+    The unit cost is `unit_cost` (with `unit_cost_uncertainty`, the sd of its log across draws), or a range
+    `unit_cost_low`..`unit_cost_high` holding the central 80% of the draws (lognormal, like elicited WTP).
+    """
 
     name: Name
-    owner: Literal["us", "competitor"] = Field("competitor", description="'us' for the offering we price.")
+    owner: Name = Field(
+        INDEPENDENT,
+        description="Firm setting this offering's price: 'us' for ours; a rival's name (offerings with the "
+        "same owner are priced jointly); 'competitor' (default) for an independent single-product rival.",
+    )
     price: PositiveMoney = Field(description="Current price per unit.")
-    unit_cost: Money = Field(0.0, description="Our cost to deliver one unit (used for our offering).")
+    unit_cost: Money = Field(0.0, description="Cost to deliver one unit (the median when uncertain).")
+    unit_cost_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0, description="Sd of the log unit cost across draws: how unsure the cost is (0.1 = +-10%)."
+    )
+    unit_cost_low: PositiveMoney | None = Field(
+        None,
+        description="Low end of the unit cost's 80% range, with `unit_cost_high` (instead of unit_cost).",
+    )
+    unit_cost_high: PositiveMoney | None = Field(None, description="High end of the unit cost's 80% range.")
+    reacts: bool = Field(
+        True,
+        description="Whether the price moves when the market reacts (equilibrium, leader pricing); "
+        "false holds it at `price`.",
+    )
+    reaction: Literal["best_response", "match", "undercut"] = Field(
+        "best_response",
+        description="How a reacting rival answers our price: best_response (maximises its profit), match "
+        "(our price) or undercut (our price less `undercut` percent).",
+    )
+    undercut: Annotated[float, Field(ge=0, lt=100)] = Field(
+        0.0, description="Percent below our price, with reaction 'undercut'."
+    )
     levels: dict[Name, Level] = Field(
         default_factory=dict,
         description="Level of each attribute; unlisted ones meet each segment's expectation.",
     )
+
+    @model_validator(mode="after")
+    def _cost_and_reaction(self) -> Offering:
+        by_range = self.unit_cost_low is not None or self.unit_cost_high is not None
+        if by_range:
+            if self.unit_cost_low is None or self.unit_cost_high is None:
+                raise ValueError("unit_cost_low and unit_cost_high go together: give both")
+            if not self.unit_cost_low < self.unit_cost_high:
+                low, high = self.unit_cost_low, self.unit_cost_high
+                raise ValueError(f"unit_cost_low ({low:g}) must be below unit_cost_high ({high:g})")
+            if self.unit_cost or self.unit_cost_uncertainty:
+                raise ValueError(
+                    "give either unit_cost (with unit_cost_uncertainty) or a unit cost range, not both"
+                )
+        elif self.unit_cost_uncertainty and not self.unit_cost > 0:
+            raise ValueError("unit_cost_uncertainty needs a unit_cost above 0")
+        if self.reaction != "best_response" and not self.reacts:
+            raise ValueError(f"reaction {self.reaction!r} needs reacts: true (reacts: false holds the price)")
+        if self.owner == OURS and self.reaction != "best_response":
+            raise ValueError("reaction: our offering cannot match or undercut itself (use best_response)")
+        if self.undercut and self.reaction != "undercut":
+            raise ValueError("undercut goes with reaction: undercut")
+        return self
+
+    @property
+    def cost_log_median(self) -> float:
+        """Log of the median unit cost (-inf for a cost of 0)."""
+        if self.unit_cost_low is not None:
+            return 0.5 * math.log(self.unit_cost_low * self.unit_cost_high)
+        return math.log(self.unit_cost) if self.unit_cost > 0 else -math.inf
+
+    @property
+    def cost_log_sd(self) -> float:
+        """Sd of the log unit cost across draws."""
+        if self.unit_cost_low is None:
+            return self.unit_cost_uncertainty
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + COST_RANGE_COVERAGE / 2)
+        return math.log(self.unit_cost_high / self.unit_cost_low) / (2 * z)
+
+    @property
+    def median_unit_cost(self) -> float:
+        """The median unit cost (currency): the cost where a single number is used."""
+        return self.unit_cost if self.unit_cost_low is None else math.exp(self.cost_log_median)
 
 
 class Variant(_Model):
@@ -428,7 +510,7 @@ class Scenario(_Model):
                     problems.append(
                         f"dynamics.segments.{name}: unknown segment (known: {', '.join(segment_names)})"
                     )
-        ours = [o.name for o in self.offerings if o.owner == "us"]
+        ours = [o.name for o in self.offerings if o.owner == OURS]
         if len(ours) != 1:
             problems.append(f"offerings: exactly one offering must have owner 'us' (found {len(ours)})")
         if problems:
@@ -438,7 +520,12 @@ class Scenario(_Model):
     @property
     def our_offering(self) -> Offering:
         """The offering we price (owner 'us')."""
-        return next(o for o in self.offerings if o.owner == "us")
+        return next(o for o in self.offerings if o.owner == OURS)
+
+    @property
+    def firms(self) -> list[str]:
+        """The firm pricing each offering (in order): its owner, or its own name for an independent rival."""
+        return [o.name if o.owner == INDEPENDENT else o.owner for o in self.offerings]
 
     @property
     def attribute_names(self) -> list[str]:

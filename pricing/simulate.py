@@ -108,6 +108,21 @@ def offering_levels(scenario: Scenario) -> np.ndarray:
     return levels
 
 
+def differentiation_values(scenario: Scenario, parameters: dict[str, np.ndarray]) -> np.ndarray:
+    """Differentiation value (currency) of each offering to each segment: (draw, segment, offering, variant),
+    from the per-draw parameters of `segment_parameters` (values per unit; expectations if they carry them,
+    see `simulate`)."""
+    expectations = parameters.get("expectations")
+    if expectations is None:
+        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
+    return value.differentiation_value(
+        offering_levels(scenario)[None, None],
+        expectations[:, :, None],
+        parameters["value_per_unit"][:, :, None, None],
+        [a.kano for a in scenario.attributes],
+    )
+
+
 def simulate(
     scenario: Scenario,
     draws: int | None = None,
@@ -138,17 +153,7 @@ def simulate(
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
     prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
-    expectations = parameters.get("expectations")
-    if expectations is None:
-        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
-    kano = [a.kano for a in scenario.attributes]
-    # (draw, segment, offering, variant): differentiation value of each offering to each segment.
-    differentiation = value.differentiation_value(
-        offering_levels(scenario)[None, None],
-        expectations[:, :, None],
-        unit_value[:, :, None, None],
-        kano,
-    )
+    differentiation = differentiation_values(scenario, parameters)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
@@ -157,7 +162,9 @@ def simulate(
 
     segment_size = np.array([s.size for s in scenario.segments])
     size = segment_size[None, :, None, None]
-    unit_cost = scenario.our_offering.unit_cost + np.array([v.extra_unit_cost for v in scenario.variants])
+    unit_cost = scenario.our_offering.median_unit_cost + np.array(
+        [v.extra_unit_cost for v in scenario.variants]
+    )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
     margin = prices[:, None] - unit_cost[None, :]  # price, variant
     volume, revenue, contribution = (np.empty_like(surplus) for _ in range(3))

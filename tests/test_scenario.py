@@ -173,7 +173,7 @@ MALFORMED = {
         changed(_set(["offerings", 1, "owner"], "us")),
         "offerings: exactly one offering must have owner 'us' (found 2)",
     ),
-    "bad owner": (changed(_set(["offerings", 1, "owner"], "them")), "offerings[1].owner:"),
+    "bad owner": (changed(_set(["offerings", 1, "owner"], "")), "offerings[1].owner:"),
     "duplicate segment names": (
         changed(_set(["segments", 1, "name"], "budget")),
         "segments[1].name: duplicate name 'budget'",
