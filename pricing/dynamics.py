@@ -520,3 +520,23 @@ def write_over_time(totals: xr.Dataset, periods: xr.Dataset, path) -> None:
             xr.merge([periods, grid], combine_attrs="override").to_netcdf(tmp, engine="h5netcdf")
     except OSError as error:
         raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
+
+
+def trajectories(periods: xr.Dataset, summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per variant at its NPV-best price, over the periods: our customers (all segments) and cumulative
+    discounted profit, each with mean, q05 and q95 (columns period, variant, mean, q05, q95)."""
+    from pricing.analysis import interval
+
+    ours = periods.attrs["our_offering"]
+    discount = (1.0 + periods.attrs["discount_rate"]) ** -periods[PERIOD]
+    frames: dict[str, list[pd.DataFrame]] = {"customers": [], "npv_to_date": []}
+    for row in summary.itertuples():
+        at = periods.sel({VARIANT: row.variant, PRICE: row.npv_best_price})
+        values = {
+            "customers": at.active.sel({OFFERING: ours}).sum(SEGMENT),
+            "npv_to_date": (at.profit * discount).cumsum(PERIOD),
+        }
+        for name, data in values.items():
+            frame = interval(data).to_dataframe().reset_index()[[PERIOD, "mean", "q05", "q95"]]
+            frames[name].append(frame.assign(variant=row.variant))
+    return {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
