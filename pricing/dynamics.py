@@ -224,15 +224,18 @@ def simulate_dynamics(
         [v.extra_unit_cost for v in scenario.variants]
     )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
-    margin = prices[:, None] - unit_cost[None, :]  # price, variant
+    margin = (prices[:, None] - unit_cost[None, :]).T  # variant, price
     discount = (1.0 + section.discount_rate) ** -np.arange(horizon)
 
-    theta = dynamics["churn"]  # d, s, k
+    # The state is laid out (draw, segment, class, offering, variant, price): our prices, the longest axis,
+    # innermost, so numpy's loops run over it (a trailing class axis of length 1 made them crawl).
+    theta = dynamics["churn"][:, :, :, None, None]  # d, s, k, 1, 1
     weight = dynamics["class_weight"]  # k
-    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, o, v, k
+    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, 1, 1, 1
     rho, k_ref = dynamics["referral_rate"], dynamics["referral_effect"]
     entering = dynamics["entry_rate"] * size  # d, s: customers entering the market per period
-    entrants = entering[:, :, None, None, None] * weight  # d, s, p, v, k
+    entrants = entering[:, :, None, None, None] * weight[:, None, None]  # d, s, k, 1, 1
+    segment_size = size[:, None, None, None] * weight[:, None, None]  # s, k, 1, 1
 
     levels = offering_levels(scenario)  # o, v, a (NaN: meets the expectation)
     expectations = np.broadcast_to(
@@ -241,59 +244,67 @@ def simulate_dynamics(
     adaptation = dynamics["adaptation"][:, None, None, :]  # d, s, v, a
     best = np.full_like(expectations, -np.inf)
 
-    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shares (d, s, o, p, v, 1) and satisfaction (d, s, o, v) with these expectations."""
+    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shares (d, s, 1, o, v, p), the none option's (d, s, 1, v, p) and satisfaction (d, s, o, v)."""
         market = simulate(
             scenario, seed=seed, parameters=parameters | {"expectations": expected}, prices=prices
         )
-        return market["share"].values[..., None], market["satisfaction"].values
+        share = np.ascontiguousarray(market["share"].values.transpose(0, 1, 2, 4, 3))[:, :, None]
+        return share, np.clip(1.0 - share.sum(axis=3), 0.0, None), market["satisfaction"].values
 
-    share, satisfaction = period_market(expectations)
+    share, none_share, satisfaction = period_market(expectations)
     market_size = np.broadcast_to(size.astype(float), (draws, n_seg))  # d, s: M_t
-    active = share * (size[None, :, None, None, None, None] * weight)  # d, s, o, p, v, k
-    idle = (1.0 - share.sum(axis=2)) * (size[None, :, None, None, None] * weight)  # d, s, p, v, k
-    np.clip(idle, 0.0, None, out=idle)
+    active = share * segment_size[:, :, None]  # d, s, k, o, v, p
+    idle = none_share * segment_size  # d, s, k, v, p
 
-    customers_start = active[:, :, ours].sum(axis=-1)
-    shape6 = (draws, n_seg, n_off, len(prices), n_var, horizon)
+    customers_start = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
     record = {}
     if per_period:
-        record = {name: np.zeros(shape6) for name in ("active", "acquired", "referred", "churned")}
-        record["revenue"] = np.zeros((draws, n_seg, len(prices), n_var, horizon))
+        flows = ("active", "acquired", "referred", "churned")
+        record = {name: np.zeros((draws, n_seg, n_off, n_var, len(prices), horizon)) for name in flows}
+        record["revenue"] = np.zeros((draws, n_seg, n_var, len(prices), horizon))
         record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
         record["expectations"] = np.zeros((*expectations.shape, horizon))
-    profit = np.zeros((draws, len(prices), n_var, horizon))
-    clv = np.zeros((draws, n_seg, len(prices), n_var))
-    survival = np.ones((draws, n_seg, n_var, len(weight)))  # ours, from period 0
-    flows = None
+        record["acquired"][..., 0] = active.sum(axis=2)  # in period 0 every customer is acquired
+    profit = np.zeros((draws, n_var, len(prices), horizon))
+    clv = np.zeros((draws, n_seg, n_var, len(prices)))
+    survival = np.ones((draws, n_seg, len(weight), n_var))  # ours, from period 0
+    refers = bool(np.any(rho > 0))
+    churned, moved = np.empty_like(active), np.empty_like(active)  # reused every period
+    churn = None
     for t in range(horizon):
-        ours_active = active[:, :, ours].sum(axis=-1)  # d, s, p, v
-        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost
-        churn = churn_probability(theta[:, :, None, None, :], k_ret, satisfaction[..., None])  # d,s,o,v,k
-        clv += margin * (survival @ weight)[:, :, None, :] * discount[t]
-        survival *= 1.0 - churn[:, :, ours]
+        if churn is None:  # once per set of shares: satisfaction changes only with the expectations
+            churn = churn_probability(theta, k_ret, satisfaction[:, :, None])  # d, s, k, o, v
+            referral = np.minimum(
+                1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
+            )
+        ours_active = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
+        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost[:, None]
+        clv += margin * (weight @ survival)[..., None] * discount[t]
+        survival *= 1.0 - churn[:, :, :, ours]
         if per_period:
-            record["active"][..., t] = active.sum(axis=-1)
-            record["revenue"][..., t] = ours_active * prices[:, None]
+            record["active"][..., t] = active.sum(axis=2)
+            record["revenue"][..., t] = ours_active * prices
             record["satisfaction"][..., t] = satisfaction
             record["expectations"][..., t] = expectations
-            if flows is None:
-                record["acquired"][..., t] = record["active"][..., t]
-            else:
-                for name, values in zip(("churned", "referred", "acquired"), flows, strict=True):
-                    record[name][..., t] = values.sum(axis=-1)
         if t == horizon - 1:
             break
-        churned = active * churn[:, :, :, None]
-        referral = np.minimum(
-            1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
-        )
-        idle_share = idle / np.maximum(market_size, 1e-300)[:, :, None, None, None]  # U_t(k) / M_t
-        referred = active * referral[:, :, :, None, :, None] * idle_share[:, :, None]
-        idle -= referred.sum(axis=2)
-        reconsider = theta[:, :, None, None, :] * idle
-        pool = churned.sum(axis=2) + reconsider + entrants  # d, s, p, v, k
+        np.multiply(active, churn[..., None], out=churned)
+        if refers:
+            np.multiply(active, referral[:, :, None, :, :, None], out=moved)
+            moved *= (idle / np.maximum(market_size, 1e-300)[:, :, None, None, None])[
+                :, :, :, None
+            ]  # U_t/M_t
+            idle -= moved.sum(axis=3)
+            active += moved
+            if per_period:
+                record["referred"][..., t + 1] = moved.sum(axis=2)
+        reconsider = theta * idle
+        pool = churned.sum(axis=3)  # d, s, k, v, p
+        pool += reconsider
+        pool += entrants
         idle -= reconsider
+        active -= churned
         market_size = market_size + entering
 
         offered = np.where(np.isnan(levels)[None, None], expectations[:, :, None], levels[None, None])
@@ -301,14 +312,27 @@ def simulate_dynamics(
         drifted = expectations + adaptation * (best - expectations)
         if not np.array_equal(drifted, expectations):
             expectations = drifted
-            share, satisfaction = period_market(expectations)
-        acquired = share * pool[:, :, None]
-        active += referred - churned + acquired
-        idle += (1.0 - share.sum(axis=2)).clip(0.0, None) * pool
-        flows = (churned, referred, acquired)
+            share, none_share, satisfaction = period_market(expectations)
+            churn = None
+        np.multiply(share, pool[:, :, :, None], out=moved)  # acquired
+        active += moved
+        idle += none_share * pool
+        if per_period:
+            record["churned"][..., t + 1] = churned.sum(axis=2)
+            record["acquired"][..., t + 1] = moved.sum(axis=2)
 
-    npv = (profit * discount).sum(axis=-1)
-    customers_end = active[:, :, ours].sum(axis=-1)
+    npv = (profit * discount).sum(axis=-1).transpose(0, 2, 1)  # d, p, v
+    customers_end = active[:, :, :, ours].sum(axis=2)
+    to_price_variant = (0, 1, 3, 2)  # (d, s, v, p) -> (d, s, p, v)
+    clv, customers_start, customers_end = (
+        x.transpose(to_price_variant) for x in (clv, customers_start, customers_end)
+    )
+    profit = profit.transpose(0, 2, 1, 3)
+    for name in ("active", "acquired", "referred", "churned"):
+        if name in record:
+            record[name] = record[name].transpose(0, 1, 2, 4, 3, 5)
+    if per_period:
+        record["revenue"] = record["revenue"].transpose(0, 1, 3, 2, 4)
     coords = {
         DRAW: np.arange(draws),
         SEGMENT: [s.name for s in scenario.segments],
