@@ -96,6 +96,10 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+#: Optional top-level sections the editor has no table for: kept as they are through an edit.
+KEPT_SECTIONS = ("dynamics",)
+
+
 def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     """The editor's draft of a scenario: `general`, `market` (dicts) and one DataFrame per list."""
     data = scenario.model_dump(mode="json")
@@ -149,6 +153,12 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
         ),
         "offerings": _frame(offering_rows, [*OFFERING_COLUMNS, *(LEVEL + a for a in attributes)]),
         "variants": _frame(variant_rows, [*VARIANT_COLUMNS, *(LEVEL + a for a in attributes)]),
+        # what the tables do not edit, carried through unchanged: optional sections (e.g. dynamics) and
+        # each segment's own Kano categories (by segment name)
+        "kept": {
+            "top": {k: data[k] for k in KEPT_SECTIONS if data.get(k) is not None},
+            "segment_kano": {s["name"]: s["kano"] for s in data["segments"] if s.get("kano")},
+        },
     }
 
 
@@ -178,6 +188,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
     """Plain scenario data from the editor's draft (empty cells left out, so schema defaults apply)."""
     attribute_rows = _records(draft["attributes"])
     attributes = [str(r["name"]) for r in attribute_rows if r.get("name") is not None]
+    kept = draft.get("kept", {})
     segments = []
     for row in _records(draft["segments"]):
         wtp = _present({k[4:]: _json_cell(row.get(k)) for k in SEGMENT_COLUMNS if k.startswith("wtp_")})
@@ -191,6 +202,11 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
                     "value_uncertainty": row.get("value_uncertainty"),
                     "expectations": _by_attribute(row, EXPECT, attributes),
                     "value_per_unit": _by_attribute(row, VALUE, attributes),
+                    "kano": {
+                        a: k
+                        for a, k in kept.get("segment_kano", {}).get(row.get("name"), {}).items()
+                        if a in attributes
+                    },
                 }
             )
         )
@@ -225,6 +241,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
         "offerings": offerings,
         "variants": variants,
         "market": market,
+        **kept.get("top", {}),
     }
 
 
