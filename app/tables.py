@@ -96,10 +96,6 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-#: Optional top-level sections the editor has no table for: kept as they are through an edit.
-KEPT_SECTIONS = ("dynamics",)
-
-
 def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     """The editor's draft of a scenario: `general`, `market` (dicts) and one DataFrame per list."""
     data = scenario.model_dump(mode="json")
@@ -136,6 +132,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     grid = market["price_grid"] or {}
     return {
         "general": {k: data[k] for k in ("name", "description", "currency", "period", "seed")},
+        "dynamics": data.get("dynamics"),  # edited on the Over time page, carried through the editor as is
         "market": {
             "choice_rule": market["choice_rule"],
             "none_option": market["none_option"],
@@ -153,12 +150,8 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
         ),
         "offerings": _frame(offering_rows, [*OFFERING_COLUMNS, *(LEVEL + a for a in attributes)]),
         "variants": _frame(variant_rows, [*VARIANT_COLUMNS, *(LEVEL + a for a in attributes)]),
-        # what the tables do not edit, carried through unchanged: optional sections (e.g. dynamics) and
-        # each segment's own Kano categories (by segment name)
-        "kept": {
-            "top": {k: data[k] for k in KEPT_SECTIONS if data.get(k) is not None},
-            "segment_kano": {s["name"]: s["kano"] for s in data["segments"] if s.get("kano")},
-        },
+        # each segment's own Kano categories (by segment name), which the tables do not edit: kept as is
+        "kept": {"segment_kano": {s["name"]: s["kano"] for s in data["segments"] if s.get("kano")}},
     }
 
 
@@ -241,8 +234,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
         "offerings": offerings,
         "variants": variants,
         "market": market,
-        **kept.get("top", {}),
-    }
+    } | ({"dynamics": draft["dynamics"]} if draft.get("dynamics") else {})
 
 
 def sync_attribute_columns(draft: dict[str, Any], renamed: dict[str, str] | None = None) -> dict[str, Any]:
