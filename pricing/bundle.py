@@ -71,6 +71,10 @@ def pack_scenario(scenario: Scenario) -> bytes:
         for ref in [segment["logit_scale"], *values, *levels]:
             if isinstance(ref, dict) and "posterior" in ref:
                 ref["posterior"] = renamed[ref["posterior"]]
+    for attribute in data.get("attributes", []):  # Kano fits (`KanoPosterior`)
+        kano = attribute.get("kano")
+        if isinstance(kano, dict) and "posterior" in kano:
+            kano["posterior"] = renamed[kano["posterior"]]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():
         members[name] = files[written].read_bytes()
