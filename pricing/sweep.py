@@ -72,7 +72,7 @@ from pricing import __version__, analysis
 from pricing.bundle import pack_scenario, unpack_temporary
 from pricing.dims import DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
-from pricing.io import atomic_output, atomic_write_bytes, atomic_write_text
+from pricing.io import atomic_output, atomic_write_bytes, atomic_write_text, csv_text
 from pricing.scenario import (
     MAX_FILE_BYTES,
     Scenario,
@@ -965,7 +965,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     kind = path.suffix.lower()
     try:
         if kind == ".csv":
-            atomic_write_text(path, spreadsheet_safe(table).to_csv(index=False))
+            atomic_write_text(path, csv_text(table))
         elif kind == ".parquet":
             atomic_write_bytes(path, _parquet_bytes(table))
         else:
@@ -985,17 +985,6 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
-
-
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with text cells that a spreadsheet would run as a formula quoted by an apostrophe."""
-    safe = table.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object:
-            safe[column] = safe[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-            )
-    return safe
 
 
 class _Store:
