@@ -25,12 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def one_simulation(scenario, repeats: int = 7) -> float:
-    """Median seconds of one point's own work done directly: simulate and summarise (the reference)."""
+    """Median seconds of one simulation of the point's scenario (the reference)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        results = simulate(scenario)
-        sweep.analysis.variant_summary(results)
+        simulate(scenario)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -62,7 +61,7 @@ def main() -> None:
         f"Latin hypercube over {', '.join(ranges)})"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"one simulation + summary, directly: {reference * 1000:.1f} ms")
+    print(f"one simulation, directly: {reference * 1000:.1f} ms")
 
     rates, steady, tables = {}, {}, {}
 
@@ -113,7 +112,7 @@ def main() -> None:
     reference, per_point = statistics.median(direct), statistics.median(swept)
     print(
         f"\none point in a sweep (in this process, 10-point runs alternating with direct simulations): "
-        f"{per_point * 1000:.1f} ms; one simulation + summary directly: {reference * 1000:.1f} ms; "
+        f"{per_point * 1000:.1f} ms; one simulation directly: {reference * 1000:.1f} ms; "
         f"overhead {(per_point - reference) * 1000:+.1f} ms ({per_point / reference:.2f}x)"
     )
     per_worker = steady["dask, 2 workers"] / 2
