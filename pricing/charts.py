@@ -283,8 +283,9 @@ def _value_map_template(currency: str, palette: tuple[tuple[str, str], ...], seg
             alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
         ],
     )
-    labels = offerings.mark_text(dy=-16, fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text("offering:N"), color=color
+    # labels right of each interval's end: a whisker never crosses its own offering's name
+    labels = offerings.mark_text(align="left", dx=8, dy=-10, fontWeight="bold").encode(
+        x=alt.X("perceived_value_q95:Q"), y=y, text=alt.Text("offering:N"), color=color
     )
     chart = alt.layer(equivalence, interval, points, labels).properties(
         width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
@@ -304,7 +305,12 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> Spec:
         .mark_bar()
         .encode(
             y=alt.Y("segment:N", title=None, sort=list(dict.fromkeys(data["segment"]))),
-            x=alt.X("mean:Q", title="Share of the segment's customers", axis=alt.Axis(format=".0%")),
+            x=alt.X(
+                "mean:Q",
+                title="Share of the segment's customers",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1], nice=False),  # the stack is 100%: never an axis to 110%
+            ),
             color=alt.Color(
                 "offering:N",
                 scale=_scale(colors, data["offering"]),
@@ -500,10 +506,12 @@ def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currenc
     marks = pd.DataFrame(
         [
             {"point": PRICE_POINT_LABELS[k], "short": k.upper(), "price": v}
-            for k, v in points.items()
+            for k, v in sorted(points.items(), key=lambda item: item[1] if item[1] == item[1] else 0)
             if v is not None and v == v
         ]
     )
+    if not marks.empty:  # in price order, each label a row lower than the last: close points never overlap
+        marks["row"] = [1.0 - 0.07 * i for i in range(len(marks))]
     layers = [lines]
     if not marks.empty:
         rules = (
@@ -515,8 +523,8 @@ def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currenc
         )
         labels = (
             alt.Chart(marks)
-            .mark_text(angle=270, align="left", dx=-4, dy=-6, color="#333")
-            .encode(x=alt.X("price:Q"), y=alt.YValue(4), text=alt.Text("short:N"))
+            .mark_text(align="left", dx=4, color="#333", fontWeight="bold")
+            .encode(x=alt.X("price:Q"), y=alt.Y("row:Q"), text=alt.Text("short:N"))
         )
         layers += [rules, labels]
     return _spec(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
@@ -549,10 +557,13 @@ def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -
     return _spec(chart.properties(width=WIDTH, height=HEIGHT))
 
 
-def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None) -> Spec:
+def attribute_wtp_chart(
+    wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None, x_title: str | None = None
+) -> Spec:
     """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
 
-    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
+    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level); any other
+    per-segment amounts with intervals (e.g. fitted price points as `attribute`) chart the same way.
     """
     y = alt.Y("attribute:N", title=None, sort=list(dict.fromkeys(wtp["attribute"])))
     color = alt.Color(
@@ -568,7 +579,7 @@ def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str]
         .encode(
             y=y,
             yOffset=offset,
-            x=alt.X("q05:Q", title=f"Willingness to pay ({currency})"),
+            x=alt.X("q05:Q", title=x_title or f"Willingness to pay ({currency})"),
             x2=alt.X2("q95"),
             color=color,
         )
@@ -616,6 +627,67 @@ def price_rule_layer(price: float) -> dict:
 def with_layer(spec: dict, layer: dict) -> dict:
     """A copy of a layered chart's Vega-Lite spec (`chart.to_dict()`) with one more layer on top."""
     return {**spec, "layer": [*spec["layer"], layer]}
+
+
+#: Quadrants of the Kano plot (|CS-| on x, CS+ on y, split at 0.5): where a point falls says how the
+#: attribute behaves (Berger et al. 1993 after Timko).
+KANO_QUADRANTS = (
+    (0.25, 0.95, "attractive"),
+    (0.75, 0.95, "one-dimensional"),
+    (0.75, 0.05, "must-be"),
+    (0.25, 0.05, "indifferent"),
+)
+
+
+def kano_chart(points: pd.DataFrame, colors: dict[str, str] | None = None) -> Spec:
+    """The Kano plot: CS+ (satisfaction when delivered) against |CS-| (dissatisfaction when not), one point
+    per attribute (and segment), with the four quadrants; columns ``attribute``, ``segment``, ``cs_plus``,
+    ``cs_minus`` and, for a fit, ``cs_plus_q05``/``cs_plus_q95``/``cs_minus_q05``/``cs_minus_q95`` (90%
+    intervals, drawn as whiskers)."""
+    frame = points.assign(dissatisfaction=points["cs_minus"].abs())
+    segments = list(dict.fromkeys(frame["segment"]))
+    colors = colors or segment_colors(segments)
+    axis = {"scale": alt.Scale(domain=[0, 1]), "axis": alt.Axis(format=".1f")}
+    x = alt.X("dissatisfaction:Q", title="|CS-|: dissatisfaction when not delivered", **axis)
+    y = alt.Y("cs_plus:Q", title="CS+: satisfaction when delivered", **axis)
+    color = alt.Color("segment:N", scale=_scale(colors, segments), title="Segment")
+    tooltip = [
+        alt.Tooltip("attribute:N"),
+        alt.Tooltip("segment:N"),
+        alt.Tooltip("cs_plus:Q", format=".2f", title="CS+"),
+        alt.Tooltip("cs_minus:Q", format=".2f", title="CS-"),
+    ]
+    base = alt.Chart(frame)
+    layers = [
+        alt.Chart(pd.DataFrame({"at": [0.5]}))
+        .mark_rule(color="#999", strokeDash=[4, 4])
+        .encode(x=alt.X("at:Q")),
+        alt.Chart(pd.DataFrame({"at": [0.5]}))
+        .mark_rule(color="#999", strokeDash=[4, 4])
+        .encode(y=alt.Y("at:Q")),
+        alt.Chart(pd.DataFrame(KANO_QUADRANTS, columns=["x", "y", "label"]))
+        .mark_text(color="#777", fontSize=12)
+        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"), text=alt.Text("label:N")),
+    ]
+    if {"cs_plus_q05", "cs_minus_q05"} <= set(frame.columns):
+        whiskers = frame.assign(
+            dissatisfaction_low=frame["cs_minus_q95"].abs(), dissatisfaction_high=frame["cs_minus_q05"].abs()
+        )
+        layers += [
+            alt.Chart(whiskers)
+            .mark_rule(opacity=0.6)
+            .encode(x=x, y=alt.Y("cs_plus_q05:Q"), y2=alt.Y2("cs_plus_q95:Q"), color=color),
+            alt.Chart(whiskers)
+            .mark_rule(opacity=0.6)
+            .encode(x=alt.X("dissatisfaction_low:Q"), x2=alt.X2("dissatisfaction_high:Q"), y=y, color=color),
+        ]
+    layers += [
+        base.mark_point(filled=True, size=70).encode(x=x, y=y, color=color, tooltip=tooltip),
+        base.mark_text(align="left", dx=7, dy=-7, fontSize=11).encode(
+            x=x, y=y, text=alt.Text("attribute:N"), color=color
+        ),
+    ]
+    return _spec(alt.layer(*layers).properties(width=WIDTH, height=WIDTH * 0.8))
 
 
 # ---- sweeps ------------------------------------------------------------------------------------------------

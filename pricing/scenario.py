@@ -259,6 +259,11 @@ class Segment(_Model):
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+    kano: dict[Name, Kano] = Field(
+        default_factory=dict,
+        description="This segment's own Kano category of attributes (customer value is per segment); "
+        "unlisted attributes take the attribute's.",
+    )
     value_spread: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0,
         description="Sd of the log of each value per unit across the segment's customers (0.3 = customers "
@@ -644,6 +649,7 @@ class Scenario(_Model):
         for i, s in enumerate(self.segments):
             check_keys(f"segments[{i}].expectations", s.expectations)
             check_keys(f"segments[{i}].value_per_unit", s.value_per_unit, "values")
+            check_keys(f"segments[{i}].kano", s.kano, values=None)
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
@@ -840,8 +846,9 @@ def scenario_from_dict(data: Any) -> Scenario:
         raise ScenarioError(f"a number or structure is too large ({type(error).__name__})") from None
 
 
-def parse_scenario(text: str | bytes) -> Scenario:
-    """Parse and validate the text of a scenario file."""
+def parse_scenario(text: str | bytes, base_dir: str | Path | None = None) -> Scenario:
+    """Parse and validate the text of a scenario file; relative paths in it resolve against `base_dir`
+    (default the working folder), as for a file loaded from that folder."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise ScenarioError(
@@ -868,7 +875,10 @@ def parse_scenario(text: str | bytes) -> Scenario:
         raise ScenarioError(f"{where}not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
-    return scenario_from_dict(data)
+    scenario = scenario_from_dict(data)
+    if base_dir is not None:
+        _set_base_dir(scenario, Path(base_dir))
+    return scenario
 
 
 # Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and

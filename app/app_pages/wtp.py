@@ -8,6 +8,7 @@ import wtp_fits
 
 from pricing import charts
 from pricing.errors import PricingError
+from pricing.limits import SAMPLING
 
 DATA = "wtp_data"  # {method: {"name": file name, "bytes": content}}: survives page switches
 EXPLAIN = {
@@ -187,6 +188,11 @@ else:
                 )
             if classic and method == "van_westendorp":
                 st.subheader("Van Westendorp price sensitivity meter")
+                if classic["by_segment"]:  # per segment, as the fit is, or pooled
+                    shown = st.segmented_control(
+                        "Respondents", ["All (pooled)", *classic["by_segment"]], key="psm_segment"
+                    )
+                    classic = classic["by_segment"].get(shown, classic)
                 st.vega_lite_chart(
                     charts.van_westendorp_chart(classic["curves"], classic["points"], currency),
                     width="stretch",
@@ -209,7 +215,7 @@ else:
             "Draws per chain", 20, 20000, step=100, key=state.sticky(f"wtp_draws_{method}", 1000)
         )
         tune = tune_col.number_input(
-            "Tuning steps", 0, 20000, step=100, key=state.sticky(f"wtp_tune_{method}", 1000)
+            "Tuning steps", SAMPLING["tune"][0], 20000, step=100, key=state.sticky(f"wtp_tune_{method}", 1000)
         )
         chains = chains_col.number_input("Chains", 1, 8, step=1, key=state.sticky(f"wtp_chains_{method}", 2))
         seed = seed_col.number_input("Seed", 0, 2**31 - 1, step=1, key=state.sticky(f"wtp_seed_{method}", 1))
@@ -326,10 +332,19 @@ if fits:
             shown = ["segment", f"median WTP ({currency})", "5%", "95%", "spread (sd of log WTP)"]
             st.dataframe(table[shown].round(3), hide_index=True, width="stretch")
     if "price_points" in record:
-        st.markdown("**Van Westendorp price points from the fit** (90% intervals)")
+        st.markdown("**Van Westendorp price points from the fit** (posterior mean and 90% interval)")
         points = record["price_points"].copy()
-        points["price_point"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
-        st.dataframe(points.round(2), hide_index=True, width="stretch")
+        points["attribute"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
+        st.vega_lite_chart(
+            charts.attribute_wtp_chart(
+                points,
+                currency,
+                charts.segment_colors(list(dict.fromkeys(points["segment"]))),
+                x_title=f"Price ({currency})",
+            ),
+            width="stretch",
+            key="price_points_chart",
+        )
     if "attribute_wtp" in record:
         st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
         st.vega_lite_chart(
