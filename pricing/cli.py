@@ -63,7 +63,7 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.name}: {scenario.market.draws} draws, seed {scenario.seed}, "
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
-    print(_format_variants(table, scenario.currency))
+    print(_format_variants(table, scenario.currency, scenario.period))
     if args.output:
         analysis.write_results(results, args.output)
         print(f"wrote {args.output}")
@@ -236,7 +236,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def _format_variants(table: pd.DataFrame, currency: str) -> str:
+def _format_variants(table: pd.DataFrame, currency: str, period: str = "month") -> str:
     def money(prefix: str, row: pd.Series, digits: int = 0) -> str:
         return (
             f"{row[prefix + '_mean']:,.{digits}f} "
@@ -254,8 +254,8 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
             "share": [
                 f"{r.share_mean:.1%} [{r.share_q05:.1%}, {r.share_q95:.1%}]" for r in table.itertuples()
             ],
-            f"revenue ({currency})": [money("revenue", r) for _, r in table.iterrows()],
-            f"profit ({currency})": [money("profit", r) for _, r in table.iterrows()],
+            f"revenue ({currency}/{period})": [money("revenue", r) for _, r in table.iterrows()],
+            f"profit ({currency}/{period})": [money("profit", r) for _, r in table.iterrows()],
             "satisfaction": [money("satisfaction", r, 1) for _, r in table.iterrows()],
         }
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -222,7 +223,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
-    prices: list[float] | np.ndarray | None = None,
+    prices: Sequence[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -233,7 +234,9 @@ def simulate(
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
         posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
         variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
-    prices : our prices to simulate (currency); default the scenario's `price_grid`.
+    prices : our prices to simulate (currency) instead of the scenario's `price_grid` (e.g. one typed price).
+        Each price's numbers do not depend on the others simulated with it: the same seed gives the same
+        column (to about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -245,6 +248,10 @@ def simulate(
     n_draws, n_seg = mu.shape
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    if prices is not None:
+        prices = [float(p) for p in np.ravel(prices)]  # in the order given (pricing.dynamics relies on it)
+        if not prices or not all(math.isfinite(p) and p > 0 for p in prices):
+            raise ScenarioError("prices: give at least one price, each a positive number")
     prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
     design = _LevelDesign(scenario)
