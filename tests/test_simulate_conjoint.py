@@ -40,7 +40,7 @@ def storage_dict(kano="one_dimensional", **market) -> dict:
         ],
         "segments": [
             {
-                "name": "all",
+                "name": "everyone",
                 "size": 1000,
                 "wtp": {"median": 20.0, "spread": 0.3, "uncertainty": 0.0},
                 "logit_scale": 3.0,
@@ -338,7 +338,7 @@ def test_heating_new_system_takes_share_as_iia_says_matching_mlogit():
 # ---- customers from a hierarchical Bayes fit -----------------------------------------------------------
 
 
-def hb_posterior(tmp_path, draws: int = 40):
+def hb_posterior(tmp_path, draws: int = 40, diagnostics: dict | None = None):
     """A mixed-logit posterior file built by hand: 3 respondents in each of two segments, coefficients
     price, storage, colour=red and the none constant; respondent 5 prefers none to the reference product."""
     import arviz as az
@@ -397,7 +397,7 @@ def hb_posterior(tmp_path, draws: int = 40):
     idata.posterior = idata.posterior.assign_coords(respondent_segment=("respondent", segment_of))
     attach_metadata(
         idata, method="choice", columns=design.columns.to_dict(), data_sha256="0" * 64, priors={},
-        diagnostics={"ok": True}, design=design.to_dict(), model="mixed",
+        diagnostics=diagnostics or {"ok": True}, design=design.to_dict(), model="mixed",
         random=["storage", "colour=red", "alt=none"],
     )  # fmt: skip
     save_posterior(idata, tmp_path / "hb.nc")
