@@ -474,3 +474,12 @@ def test_hb_population_customers_integrate_the_fitted_distribution(tmp_path):
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     simulated = results.share.sel({PRICE: 20.0, SEGMENT: "A"}).isel({VARIANT: 0, DRAW: draw})
     np.testing.assert_allclose(simulated.values, probabilities[:, :2].mean(axis=0), atol=3e-3)
+
+
+def test_expectations_of_named_levels_do_not_drift():
+    data = storage_dict()
+    data["dynamics"] = {"horizon": 3, "adaptation": {"Storage": 0.5}}
+    with pytest.raises(ScenarioError, match=r"dynamics.adaptation.Storage: Storage has named levels"):
+        scenario_from_dict(data)
+    data["dynamics"]["adaptation"] = {"speed": 0.5}
+    assert scenario_from_dict(data).dynamics.adaptation == {"speed": 0.5}
