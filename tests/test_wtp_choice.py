@@ -424,9 +424,12 @@ def test_simulator_on_the_fitted_posterior_reproduces_the_conjoint_model(conjoin
     ]
     data["market"] = {"none_option": True, "price_grid": {"min": 10.0, "max": 30.0, "steps": 3}}
     scenario = scenario_from_dict(data)
-    draws = posterior_draws(
-        conjoint_map.idata, ["students", "pros"], 1000, np.random.default_rng(0), scenario.attribute_names
-    )
+    columns = scenario.value_columns()  # colour=green is the reference level: value 0, not in the fit
+    fitted = [c for c in columns if c != "colour=green"]
+    draws = posterior_draws(conjoint_map.idata, ["students", "pros"], 1000, np.random.default_rng(0), fitted)
+    values = np.zeros((1000, 2, len(columns)))
+    values[..., [columns.index(c) for c in fitted]] = draws["value_per_unit"]
+    draws["value_per_unit"] = values
     shares = simulate(scenario, parameters=draws)["share"].sel(price=20.0).isel(variant=0)
     for segment in ("students", "pros"):
         task = pd.DataFrame(
