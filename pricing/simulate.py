@@ -36,7 +36,7 @@ from scipy.special import expit
 from pricing import __version__, market, value
 from pricing.customers import customer_parameters
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import Market, Scenario, scenario_hash
 
 #: (segment, price, variant) cells computed at once: blocks of draws that stay in the CPU cache.
@@ -324,7 +324,7 @@ def simulate(
 
     dims4 = (DRAW, SEGMENT, PRICE, VARIANT)
     by_offering = (DRAW, SEGMENT, OFFERING, VARIANT)
-    return xr.Dataset(
+    results = xr.Dataset(
         {
             "share": ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT), share),
             "volume": (dims4, volume),
@@ -361,6 +361,24 @@ def simulate(
             "pricing_version": __version__,
         },
     )
+    _check_finite(results)
+    return results
+
+
+def _check_finite(results: xr.Dataset) -> None:
+    """`PricingError` when a result is not a finite number: it would be printed or written as one."""
+    for name, values in results.data_vars.items():
+        finite = np.isfinite(values.values)
+        if finite.all():
+            continue
+        where = ""
+        if SEGMENT in values.dims:
+            bad = (~finite).any(axis=tuple(i for i, d in enumerate(values.dims) if d != SEGMENT))
+            where = f" for segment(s) {', '.join(map(str, results[SEGMENT].values[bad][:5]))}"
+        raise PricingError(
+            f"the simulation's {name} is not finite{where}: the WTP, values or sizes are beyond what float64 "
+            "arithmetic carries; narrow the WTP spread or its uncertainty"
+        )
 
 
 def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
