@@ -132,6 +132,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     grid = market["price_grid"] or {}
     return {
         "general": {k: data[k] for k in ("name", "description", "currency", "period", "seed")},
+        "dynamics": data.get("dynamics"),  # edited on the Over time page, carried through the editor as is
         "market": {
             "choice_rule": market["choice_rule"],
             "none_option": market["none_option"],
@@ -149,6 +150,8 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
         ),
         "offerings": _frame(offering_rows, [*OFFERING_COLUMNS, *(LEVEL + a for a in attributes)]),
         "variants": _frame(variant_rows, [*VARIANT_COLUMNS, *(LEVEL + a for a in attributes)]),
+        # each segment's own Kano categories (by segment name), which the tables do not edit: kept as is
+        "kept": {"segment_kano": {s["name"]: s["kano"] for s in data["segments"] if s.get("kano")}},
     }
 
 
@@ -178,6 +181,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
     """Plain scenario data from the editor's draft (empty cells left out, so schema defaults apply)."""
     attribute_rows = _records(draft["attributes"])
     attributes = [str(r["name"]) for r in attribute_rows if r.get("name") is not None]
+    kept = draft.get("kept", {})
     segments = []
     for row in _records(draft["segments"]):
         wtp = _present({k[4:]: _json_cell(row.get(k)) for k in SEGMENT_COLUMNS if k.startswith("wtp_")})
@@ -191,6 +195,11 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
                     "value_uncertainty": row.get("value_uncertainty"),
                     "expectations": _by_attribute(row, EXPECT, attributes),
                     "value_per_unit": _by_attribute(row, VALUE, attributes),
+                    "kano": {
+                        a: k
+                        for a, k in kept.get("segment_kano", {}).get(row.get("name"), {}).items()
+                        if a in attributes
+                    },
                 }
             )
         )
@@ -225,7 +234,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
         "offerings": offerings,
         "variants": variants,
         "market": market,
-    }
+    } | ({"dynamics": draft["dynamics"]} if draft.get("dynamics") else {})
 
 
 def sync_attribute_columns(draft: dict[str, Any], renamed: dict[str, str] | None = None) -> dict[str, Any]:
