@@ -72,7 +72,7 @@ from pricing import __version__, analysis
 from pricing.bundle import pack_scenario, unpack_temporary
 from pricing.dims import DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
-from pricing.io import atomic_write_bytes, atomic_write_text, formula_safe, netcdf_bytes
+from pricing.io import atomic_write_bytes, atomic_write_text, csv_text, netcdf_bytes
 from pricing.scenario import (
     MAX_FILE_BYTES,
     Scenario,
@@ -86,9 +86,8 @@ from pricing.scenario import (
 )
 
 SWEEP_VERSION = 1
-MAX_POINTS = 10_000_000  #: points of one sweep (they are made from their index, never all held at once)
+MAX_POINTS = 1_000_000  #: points of one sweep (each made from its index; the table of all is held at the end)
 MAX_VALUES = 100_000  #: values of one swept path
-MAX_ROWS = 50_000_000  #: rows of the result table (points x kinds x variants x metrics)
 OUTPUT_TYPES = (".parquet", ".csv", ".nc")
 CONNECT_TIMEOUT = "10s"  #: how long to try reaching a Dask scheduler
 #: The table's columns, in order; the swept paths come after `point`, and a kind fills only its own keys.
@@ -970,7 +969,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     kind = path.suffix.lower()
     try:
         if kind == ".csv":
-            atomic_write_text(path, spreadsheet_safe(table).to_csv(index=False))
+            atomic_write_text(path, csv_text(table))
         elif kind == ".parquet":
             atomic_write_bytes(path, _parquet_bytes(table))
         else:
@@ -989,11 +988,6 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
-
-
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with text cells that a spreadsheet would run as a formula quoted by an apostrophe."""
-    return formula_safe(table)
 
 
 class _Store:

@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -205,10 +206,17 @@ def _source_posterior(scenario, file: str, fit: tuple[str, str] | None, where: s
     from pricing.scenario import data_path
 
     path = data_path(scenario, file, where)  # a scenario from a zip reads only inside it
+    return load_source(path, fit, scenario.seed, where, scenario.base_dir)
+
+
+def load_source(path: Path, fit: tuple[str, str] | None, seed: int, where: str, folder=None):
+    """A saved posterior (cached per file version), or survey data fitted with (method, columns JSON) once
+    per file, method, columns and seed; `DataError` naming `where` when the file is missing."""
+    path = Path(path)
     if not path.is_file():
         raise DataError(
-            f"{where}: file {file!r} not found (paths are relative to the scenario file's folder "
-            f"{scenario.base_dir})"
+            f"{where}: file {str(path)!r} not found (paths are relative to the scenario file's folder"
+            + (f" {folder})" if folder is not None else ")")
         )
     if fit is None:
         stat = path.stat()
@@ -217,9 +225,9 @@ def _source_posterior(scenario, file: str, fit: tuple[str, str] | None, where: s
     from pricing.wtp.posterior import file_sha256
 
     method, columns = fit
-    key = (str(path.resolve()), file_sha256(path), method, columns, scenario.seed)
+    key = (str(path.resolve()), file_sha256(path), method, columns, seed)
     if key not in _fits_on_load:  # fitting takes seconds: once per data file, method, columns and seed
-        model = fit_survey(method, path, json.loads(columns), seed=scenario.seed, **FIT_ON_LOAD)
+        model = fit_survey(method, path, json.loads(columns), seed=seed, **FIT_ON_LOAD)
         _fits_on_load[key] = model.idata
     return _fits_on_load[key]
 
