@@ -206,17 +206,17 @@ def _source_posterior(scenario, file: str, fit: tuple[str, str] | None, where: s
     from pricing.scenario import data_path
 
     path = data_path(scenario, file, where)  # a scenario from a zip reads only inside it
-    return load_source(path, fit, scenario.seed, where, scenario.base_dir)
+    return load_source(path, fit, scenario.seed, where, scenario.base_dir, written=file)
 
 
-def load_source(path: Path, fit: tuple[str, str] | None, seed: int, where: str, folder=None):
+def load_source(path: Path, fit: tuple[str, str] | None, seed: int, where: str, folder=None, written=None):
     """A saved posterior (cached per file version), or survey data fitted with (method, columns JSON) once
     per file, method, columns and seed; `DataError` naming `where` when the file is missing."""
     path = Path(path)
     if not path.is_file():
         raise DataError(
-            f"{where}: file {str(path)!r} not found (paths are relative to the scenario file's folder"
-            + (f" {folder})" if folder is not None else ")")
+            f"{where}: file {written or str(path)!r} not found (paths are relative to the scenario "
+            f"file's folder" + (f" {folder})" if folder is not None else ")")
         )
     if fit is None:
         stat = path.stat()
