@@ -526,3 +526,28 @@ def converged_summary(values: xr.DataArray, converged: xr.DataArray) -> xr.Datas
             "q95": q.sel(quantile=0.95, drop=True),
         }
     )
+
+
+def equilibrium_summary(result: xr.Dataset, variant: str) -> dict:
+    """One variant's equilibrium as plain data: `prices`, `shares` and `profits` map each offering to
+    ``{mean, q05, q50, q95}`` over the converged draws (None where none converged); `converged` is the
+    share of draws that converged, `draws` their number."""
+    variants = [str(v) for v in result[VARIANT].values]
+    if variant not in variants:
+        raise ScenarioError(f"--variant {variant!r}: unknown variant (known: {', '.join(variants)})")
+    one = result.sel({VARIANT: variant})
+    report: dict = {}
+    for key, name in (("prices", "price"), ("shares", "share"), ("profits", "profit")):
+        stats = converged_summary(one[name], one.converged)
+        report[key] = {
+            str(o): {k: _number(stats[k].sel({OFFERING: o})) for k in ("mean", "q05", "q50", "q95")}
+            for o in one[OFFERING].values
+        }
+    report["converged"] = float(one.converged.mean())
+    report["draws"] = int(one.sizes[DRAW])
+    return report
+
+
+def _number(value: xr.DataArray) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None

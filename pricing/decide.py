@@ -72,6 +72,18 @@ class Decision:
     draws_dropped: int
     notes: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict:
+        """Plain data: `choice` (price, variant), `candidates` ({price, variant, objective, p_best, regret}),
+        `evpi`, `evppi` (input group -> money) and `converged` (share of draws used)."""
+        rows = self.candidates[["price", "variant", "objective", "p_best", "regret"]].to_dict("records")
+        return {
+            "choice": self.choice,
+            "candidates": [{k: v if isinstance(v, str) else float(v) for k, v in r.items()} for r in rows],
+            "evpi": float(self.evpi),
+            "evppi": {k: float(v) for k, v in self.evppi.items()},
+            "converged": self.converged,
+        }
+
     @property
     def converged(self) -> float:
         """Share of draws whose market reached an equilibrium at every candidate (1 without reaction)."""
