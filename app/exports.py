@@ -32,12 +32,16 @@ def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
 
 
 def result_sheets(
-    scenario: Scenario, results: xr.Dataset, price: float, variant: str
+    scenario: Scenario, results: xr.Dataset, price: float, variant: str, exact: xr.Dataset | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The tables of a simulation for a workbook: variants, selected view, curves, value map, all."""
-    at = analysis.metrics_at(results, price, variant)
+    """The tables of a simulation for a workbook: variants, selected view, curves, value map, all.
+
+    `exact`: results holding our `price` exactly (a typed price off the grid), default `results`.
+    """
+    exact = results if exact is None else exact
+    at = analysis.metrics_at(exact, price, variant)
     at.insert(0, "variant", variant)
-    at.insert(1, "price", analysis.nearest_price(results, price))
+    at.insert(1, "price", analysis.nearest_price(exact, price))
     curves = pd.concat(
         [analysis.price_curves(results, v.name).assign(variant=v.name) for v in scenario.variants],
         ignore_index=True,
@@ -47,6 +51,7 @@ def result_sheets(
             "field": [
                 "scenario",
                 "currency",
+                "period of units and money",
                 "draws",
                 "seed",
                 "our offering",
@@ -56,10 +61,11 @@ def result_sheets(
             "value": [
                 scenario.name,
                 scenario.currency,
+                scenario.period,
                 results.sizes["draw"],
                 results.attrs.get("seed"),
                 scenario.our_offering.name,
-                analysis.nearest_price(results, price),
+                analysis.nearest_price(exact, price),
                 variant,
             ],
         }
@@ -69,15 +75,22 @@ def result_sheets(
         "variants": analysis.variant_summary(results),
         "selected view": at,
         "curves": curves[["variant", "price", "metric", "mean", "q05", "q50", "q95"]],
-        "value map": analysis.value_map(results, variant),
+        "value map": analysis.value_map(exact, variant, price),
         "summary": analysis.summary_table(results),
     }
 
 
 def chart_builders(
-    scenario: Scenario, results: xr.Dataset, price: float, variant: str, segment: str | None = None
+    scenario: Scenario,
+    results: xr.Dataset,
+    price: float,
+    variant: str,
+    segment: str | None = None,
+    exact: xr.Dataset | None = None,
 ) -> dict[str, Callable[[], charts.Spec]]:
-    """Each exportable chart of the current view, by name, built on demand."""
+    """Each exportable chart of the current view, by name, built on demand (`exact`: results holding our
+    `price` exactly, default `results`)."""
+    exact = results if exact is None else exact
     currency = scenario.currency
     ours = scenario.our_offering.name
     colors = charts.offering_colors([ours] + [o.name for o in scenario.offerings if o.name != ours])
@@ -89,7 +102,9 @@ def chart_builders(
             float(analysis.expected_best_price(results).sel(variant=variant)) if metric == "profit" else None
         )
         title = f"{scenario.name}: {metric} over our price ({variant})"
-        return charts.curve_chart(curves, metric, currency, selected_price=price, optimum=best, title=title)
+        return charts.curve_chart(
+            curves, metric, currency, selected_price=price, optimum=best, title=title, period=scenario.period
+        )
 
     return {
         "profit curve": lambda: curve("profit"),
@@ -97,10 +112,10 @@ def chart_builders(
         "volume curve": lambda: curve("volume"),
         "revenue curve": lambda: curve("revenue"),
         "value map": lambda: charts.value_map_chart(
-            analysis.value_map(results, variant), currency, colors, segment
+            analysis.value_map(exact, variant, price), currency, colors, segment
         ),
         "segment shares": lambda: charts.share_chart(
-            analysis.offering_shares_at(results, price, variant), colors
+            analysis.offering_shares_at(exact, price, variant), colors
         ),
         "variant probabilities": lambda: charts.probability_chart(
             analysis.variant_probabilities(results),

@@ -29,7 +29,7 @@ P_BEST = (
     "**Probability of being the most profitable**: the share of draws in which each variant, at its own best "
     "price, earns the most profit. It tells how sure the recommendation is."
 )
-PRICE = "Our price. It selects from the simulated price grid, so moving it is instant."
+PRICE = "Our price on the simulated grid: moving it is instant. Type a price for one between the grid points."
 COMPETITOR = "A competitor's price: changing it re-runs the simulation (a second or less)."
 PAIRED = (
     "Differences are taken draw by draw. Options from the same scenario (or scenarios with the same seed, "
@@ -37,3 +37,22 @@ PAIRED = (
     "the two intervals side by side would suggest."
 )
 PROFIT_CURVE = "Our profit after the variant's fixed cost over our price; the diamond marks the best price."
+BASE_CASE = (
+    "The **base case** is the scenario as you opened it (or as you pinned it), with our price and variant "
+    "then. Every change (our price, a rival's price, an edit) is shown against it: a rival's price cut "
+    "shows as the loss it is, not as a new starting point."
+)
+TYPED_PRICE = (
+    "Type any price: a price between the slider's grid points is simulated exactly (our price's column only, "
+    "with the same draws)."
+)
+FIRST_CHOICE = (
+    "**First choice**: each simulated customer buys the one offering of best value outright, so our share "
+    "jumps whenever our price crosses a whole group of customers' values, and at a price where we tie with a "
+    "rival the customers split. That makes the curves step-shaped and the intervals wide; the logit rule "
+    "(Scenario page, Market) gives smooth shares."
+)
+SEGMENT_FILTER = (
+    "Narrow the headline, the curves and the value map to one segment. A segment's profit is its "
+    "contribution (before fixed cost): fixed costs belong to the whole offering."
+)

@@ -32,6 +32,13 @@ def _upload() -> None:
     uploaded = st.session_state.get(UPLOAD_KEY)
     if uploaded is None:
         return
+    if not uploaded.name.lower().endswith((".yaml", ".yml", ".zip")):
+        state.message(
+            "upload",
+            f"{uploaded.name}: not a scenario file (open a .yaml scenario or a .zip from `pricing pack`); "
+            "survey answers (.csv) go on the Willingness to pay page.",
+        )
+        return
     try:
         scenario = state.parse_upload(uploaded.name, uploaded.getvalue())
     except ScenarioError as error:
@@ -70,8 +77,7 @@ def render() -> None:
             st.error(problem)
         st.file_uploader(
             "Open a scenario file",
-            type=["yaml", "yml", "zip"],
-            key=UPLOAD_KEY,
+            key=UPLOAD_KEY,  # any type: a wrong one gets a sentence, not only the uploader's red icon
             on_change=_upload,
             help="A scenario YAML file, as the `pricing` command line reads and the Export page writes, or "
             "a zip of it with the survey and posterior files it uses (`pricing pack`).",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,9 @@ DRAFT = "draft"  # the editor's draft (tables.scenario_to_draft, plus the user's
 DRAFT_HASH = "draft_hash"  # hash of the scenario the draft was made from or last produced
 DRAFT_GENERATION = "draft_generation"  # bumped when the draft is rebuilt: fresh editor widgets
 DRAFT_PROBLEMS = "draft_problems"  # ScenarioError.problems of the draft, [] when valid
-VIEW = "view"  # {"price": our selected price, "variant": selected variant}
+VIEW = "view"  # {"price": our selected price (any positive price), "variant": selected variant}
+OPENED = "opened_case"  # BaseCase of the scenario as opened (replaced when another scenario is opened)
+PINNED = "pinned_case"  # BaseCase the user pinned, or None: then the base case is the one as opened
 MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
 FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
 FITS = "fits"  # fits made or uploaded this session, by label
@@ -188,20 +191,96 @@ def set_scenario(
         st.session_state[VIEW] = {"price": None, "variant": None}
         st.session_state[WIDGETS] = st.session_state.get(WIDGETS, 0) + 1
         st.session_state.get(MESSAGES, {}).pop("link", None)
+        st.session_state[OPENED] = BaseCase(new, new.our_offering.price, new.variants[0].name)
+        st.session_state[PINNED] = None
     view = st.session_state.setdefault(VIEW, {"price": None, "variant": None})
     if view.get("variant") not in [v.name for v in new.variants]:
         view["variant"] = None
 
 
 def view() -> dict[str, Any]:
-    """The selected price of ours and variant, resolved against the current scenario and results grid."""
+    """The selected price of ours (any positive price: off the grid it is simulated exactly) and variant."""
     current = scenario()
     selected = st.session_state.setdefault(VIEW, {"price": None, "variant": None})
     variant = selected.get("variant") or current.variants[0].name
-    prices = current.price_grid()
-    price = selected.get("price") or current.our_offering.price
-    price = min(prices, key=lambda p: abs(p - price))
+    price = float(selected.get("price") or current.our_offering.price)
     return {"price": price, "variant": variant}
+
+
+def set_price(price: float) -> None:
+    """Select our price (the slider, the typed price, a link)."""
+    st.session_state.setdefault(VIEW, {"price": None, "variant": None})["price"] = float(price)
+
+
+# ---- the base case: what every change is shown against --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaseCase:
+    """A scenario with our price and variant that changes are measured against: the scenario as opened, or
+    one the user pinned. A rival's price cut in the current scenario is then a loss against it, not a new
+    "today"."""
+
+    scenario: Scenario
+    price: float
+    variant: str
+    pinned: bool = False
+
+
+def base_case() -> BaseCase:
+    """The pinned base case, else the scenario as opened at its own price and first variant."""
+    pinned = st.session_state.get(PINNED)
+    if pinned is not None:
+        return pinned
+    opened = st.session_state.get(OPENED)
+    if opened is None:  # a session set up before this key existed
+        current = scenario()
+        opened = st.session_state[OPENED] = BaseCase(
+            current, current.our_offering.price, current.variants[0].name
+        )
+    return opened
+
+
+def pin_base_case(case: BaseCase | None = None) -> None:
+    """Make `case` (default the current scenario, price and variant) the base case."""
+    if case is None:
+        selected = view()
+        case = BaseCase(scenario(), selected["price"], selected["variant"], pinned=True)
+    st.session_state[PINNED] = BaseCase(case.scenario, case.price, case.variant, pinned=True)
+
+
+def unpin_base_case() -> None:
+    """Go back to the scenario as opened as the base case."""
+    st.session_state[PINNED] = None
+
+
+def base_changes(current: Scenario | None = None) -> dict[str, Any]:
+    """The scenario fields that differ between the base case and `current` (paths as in share links)."""
+    current = scenario() if current is None else current
+    return links.scenario_changes(base_case().scenario, current)
+
+
+def metrics(current: Scenario, price: float, variant: str) -> pd.DataFrame:
+    """`analysis.metrics_at` of a scenario at exactly `price` (simulated on its own when off the grid)."""
+    at, key = results_at(current, price)
+    return metrics_at(key, float(price), variant, at)
+
+
+def base_metrics() -> pd.DataFrame | None:
+    """`metrics` of the base case (None when its variant is unknown, which cannot happen for a valid one)."""
+    case = base_case()
+    return metrics(case.scenario, case.price, case.variant)
+
+
+def against_base(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> pd.DataFrame:
+    """Our headline metrics for one segment (default the market) next to the base case's: columns metric,
+    mean, q05, q95, base (the base case's mean, NaN when the base case has no such segment) and change."""
+    own = metrics(current, price, variant)
+    own = own[own["segment"] == segment].set_index("metric")[["mean", "q05", "q95"]]
+    base = base_metrics()
+    base = base[base["segment"] == segment].set_index("metric")["mean"]
+    table = own.assign(base=base.reindex(own.index))
+    return table.assign(change=table["mean"] - table["base"]).reset_index()
 
 
 def share_query() -> dict[str, str] | None:
@@ -279,6 +358,24 @@ def commit_draft() -> None:
         set_scenario(new)
 
 
+def draft_notice() -> None:
+    """On every page but the editor: say when the editor's draft is invalid, so this page shows the last
+    valid version, with a link back to the problems."""
+    problems = st.session_state.get(DRAFT_PROBLEMS) or []
+    if not problems:
+        return
+    count = len(problems)
+    with st.container(border=True):
+        st.warning(
+            f"The scenario being edited has {count} problem{'s' if count > 1 else ''} "
+            f"(first: {problems[0]}). This page shows the last valid version.",
+            icon="⚠️",
+        )
+        st.page_link(
+            "app_pages/scenario.py", label="Fix it on the Scenario page", icon=":material/edit_note:"
+        )
+
+
 # ---- the attached WTP fit ----------------------------------------------------------------------------------
 
 
@@ -323,9 +420,24 @@ def results(current: Scenario | None = None) -> tuple[xr.Dataset, str]:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def price_curves(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
-    """`analysis.price_curves` of one variant, cached per results and variant."""
-    return analysis.price_curves(_results, variant)
+def _simulate_price(key: str, price: float, _scenario: Scenario, _parameters: dict | None) -> xr.Dataset:
+    return simulate(_scenario, parameters=_parameters, prices=[price])
+
+
+def results_at(current: Scenario, price: float) -> tuple[xr.Dataset, str]:
+    """Results holding our `price` exactly, and their cache key: the scenario's grid when the price is on it,
+    else that price simulated on its own (the same draws; only our price's column, milliseconds)."""
+    grid, key = results(current)
+    if bool(np.isclose(grid["price"].values, price, rtol=0, atol=1e-9).any()):
+        return grid, key
+    parameters, _, _ = fit_status(current)
+    return _simulate_price(key, float(price), current, parameters), f"{key}|@{float(price)!r}"
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def price_curves(key: str, variant: str, _results: xr.Dataset, segment: str = analysis.ALL) -> pd.DataFrame:
+    """`analysis.price_curves` of one variant and segment (default the market), cached."""
+    return analysis.price_curves(_results, variant, segment=segment)
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)
@@ -347,9 +459,9 @@ def variant_summary(key: str, _results: xr.Dataset) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def value_map(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
-    """`analysis.value_map` of one variant, cached."""
-    return analysis.value_map(_results, variant)
+def value_map(key: str, variant: str, price: float, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.value_map` of one variant with our offering at `price` (pass `results_at` it), cached."""
+    return analysis.value_map(_results, variant, price)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

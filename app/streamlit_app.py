@@ -33,6 +33,8 @@ pages = [
 ]
 page = st.navigation(pages)
 sidebar.render()
+if page.title != "Scenario":
+    state.draft_notice()
 try:
     page.run()
 except PricingError as error:  # a problem with what the user gave us: say so, keep the app alive

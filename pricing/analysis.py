@@ -138,13 +138,15 @@ def variant_summary(results: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def value_map(results: xr.Dataset, variant: str | None = None) -> pd.DataFrame:
+def value_map(results: xr.Dataset, variant: str | None = None, price: float | None = None) -> pd.DataFrame:
     """Perceived value vs price per segment and offering, with the value-equivalence line.
 
-    Columns segment, offering, owner, price, perceived_value (mean, q05, q95), surplus (value - price) and
-    `fair_price`: the price on the value-equivalence line for that perceived value. The line has slope 1 and
-    passes through the market's share-weighted average (value, price) at current prices, so an offering
-    below it gives more value for money than the market average and gains share; one above it loses share.
+    Our offering is placed at our `price` (default today's; snapped to the nearest simulated price, so pass
+    results that hold it), the competitors at theirs. Columns segment, offering, owner, price,
+    perceived_value (mean, q05, q95), surplus (value - price) and `fair_price`: the price on the
+    value-equivalence line for that perceived value. The line has slope 1 and passes through the market's
+    share-weighted average (value, price) at these prices, so an offering below it gives more value for
+    money than the market average and gains share; one above it loses share.
     """
     variants = [str(v) for v in results[VARIANT].values]
     variant = variants[0] if variant is None else variant
@@ -152,7 +154,8 @@ def value_map(results: xr.Dataset, variant: str | None = None) -> pd.DataFrame:
         raise PricingError(f"unknown variant {variant!r} (known: {', '.join(variants)})")
     v = variants.index(variant)
     grid = results[PRICE].values
-    p = int(np.abs(grid - results.attrs.get("current_price", grid[0])).argmin())
+    wanted = results.attrs.get("current_price", grid[0]) if price is None else price
+    p = int(np.abs(grid - wanted).argmin())
     segments = [str(s) for s in results[SEGMENT].values]
     offerings = [str(o) for o in results[OFFERING].values]
     owners = results.owner.sel({OFFERING: offerings}).values
@@ -439,7 +442,7 @@ def parameters_from_fit(
     shared_attributes: list[str] = []
     if "value_per_unit" in idata.posterior:
         fitted_attributes = [str(a) for a in idata.posterior[ATTRIBUTE].values]
-        shared_attributes = [a for a in scenario.attribute_names if a in fitted_attributes]
+        shared_attributes = [a for a in scenario.value_columns() if a in fitted_attributes]
     fitted = posterior_draws(
         idata,
         shared,
@@ -451,7 +454,7 @@ def parameters_from_fit(
     for name in ("wtp_log_median", "wtp_log_sd", "logit_scale"):
         if name in fitted:
             parameters[name][:, rows] = fitted[name]
-    columns = [scenario.attribute_names.index(a) for a in shared_attributes]
+    columns = [scenario.value_columns().index(a) for a in shared_attributes]
     if columns:
         for j, row in enumerate(rows):
             parameters["value_per_unit"][:, row, columns] = fitted["value_per_unit"][:, j, :]

@@ -52,15 +52,28 @@ HEADLINE_METRICS = {
 }
 
 
-def metric_title(metric: str, currency: str) -> str:
-    """Axis title of a metric with its unit, e.g. ``Profit (EUR)``."""
+#: Metrics counted over the scenario's period (units, money); shares and satisfaction are not.
+PERIOD_METRICS = ("volume", "revenue", "profit", "surplus")
+
+
+def metric_title(metric: str, currency: str, period: str | None = None) -> str:
+    """Axis title of a metric with its unit and period, e.g. ``Profit (EUR per month)``."""
     label, _ = METRIC_LABELS.get(metric, (metric, ",.2f"))
-    return f"{label} ({currency})" if metric in MONEY_METRICS else label
+    per = f" per {period}" if period and metric in PERIOD_METRICS else ""
+    if metric in MONEY_METRICS:
+        return f"{label} ({currency}{per})"
+    return f"{label}{per}"
 
 
-def metric_format(metric: str) -> str:
-    """d3 number format of a metric's axis."""
-    return METRIC_LABELS.get(metric, (metric, ",.2f"))[1]
+def metric_format(metric: str, span: float | None = None) -> str:
+    """d3 number format of a metric's axis; shares get decimals when the axis spans under 10 points
+    (`span`: the axis' range), so that ticks never read "0% 1% 1%"."""
+    fmt = METRIC_LABELS.get(metric, (metric, ",.2f"))[1]
+    if metric == "share" and span is not None and span < 0.1:
+        return ".2%" if span < 0.01 else ".1%"
+    if fmt == ",.0f" and span is not None and 0 < span < 10:
+        return ",.2f"
+    return fmt
 
 
 def offering_colors(offerings: Sequence[str]) -> dict[str, str]:
@@ -127,6 +140,7 @@ def curve_chart(
     color_by: str | None = None,
     colors: dict[str, str] | None = None,
     title: str | None = None,
+    period: str | None = None,
 ) -> Spec:
     """A metric over our price: mean line and 90% band, a rule at the selected price, the optimum marked.
 
@@ -138,6 +152,7 @@ def curve_chart(
     currency : shown in the axis titles.
     selected_price, optimum : our chosen price (vertical rule) and the best price (point on the curve).
     color_by, colors : column distinguishing overlaid curves and its colour of each value.
+    period : the scenario's period, in the axis title (e.g. ``Profit (EUR per month)``).
     """
     data = curves[curves["metric"] == metric]
     if data.empty:
@@ -147,7 +162,10 @@ def curve_chart(
         present = set(data[color_by])
         palette = tuple((name, color) for name, color in colors.items() if name in present)
     marked = optimum is not None and color_by is None
-    template = _curve_template(metric, currency, color_by, palette, title, selected_price is not None, marked)
+    span = float(data["q95"].max() - data["q05"].min()) if metric == "share" else None
+    template = _curve_template(
+        metric, currency, color_by, palette, title, selected_price is not None, marked, period, span
+    )
     columns = ["price", "mean", "q05", "q95"] + ([color_by] if color_by is not None else [])
     datasets = {"curve": data[columns]}
     if selected_price is not None:
@@ -166,9 +184,11 @@ def _curve_template(
     title: str | None,
     selected: bool,
     marked: bool,
+    period: str | None = None,
+    span: float | None = None,
 ) -> str:
     x = alt.X("price:Q", title=f"Our price ({currency})", scale=alt.Scale(zero=False))
-    y_title, y_format = metric_title(metric, currency), metric_format(metric)
+    y_title, y_format = metric_title(metric, currency, period), metric_format(metric, span)
     if color_by is not None:
         color = alt.Color(
             f"{color_by}:N",
@@ -304,12 +324,14 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> Spec:
     return _spec(chart)
 
 
-def segment_metric_chart(metrics: pd.DataFrame, metric: str, currency: str) -> Spec:
+def segment_metric_chart(
+    metrics: pd.DataFrame, metric: str, currency: str, period: str | None = None, title: str | None = None
+) -> Spec:
     """Bars of one of our metrics per segment with its 90% interval (rows of `analysis.metrics_at`)."""
     data = metrics[metrics["metric"] == metric]
     if data.empty:
         raise PricingError(f"segment_metric_chart: no rows for metric {metric!r}")
-    title, fmt = metric_title(metric, currency), metric_format(metric)
+    title, fmt = title or metric_title(metric, currency, period), metric_format(metric)
     y = alt.Y("segment:N", title=None, sort=list(data["segment"]))
     bars = (
         alt.Chart(data)
@@ -357,15 +379,22 @@ def probability_chart(probabilities: pd.DataFrame, colors: dict[str, str]) -> Sp
     return _spec(alt.layer(bars, text).properties(width=WIDTH // 2 - 20, height=alt.Step(40)))
 
 
-def difference_chart(comparison: pd.DataFrame, metric: str, currency: str) -> Spec:
+def difference_chart(
+    comparison: pd.DataFrame,
+    metric: str,
+    currency: str,
+    period: str | None = None,
+    reference: str = "reference",
+) -> Spec:
     """Each option's per-draw difference to the reference on one metric: mean and 90% interval.
 
     `comparison` has the columns of `pricing.analysis.compare_options`.
     """
     data = comparison[comparison["metric"] == metric]
-    title, fmt = metric_title(metric, currency), metric_format(metric)
-    y = alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=260))
-    x_title = f"Difference in {title[0].lower()}{title[1:]} vs reference"
+    span = float(max(data["diff_q95"].max(), 0) - min(data["diff_q05"].min(), 0)) if len(data) else None
+    title, fmt = metric_title(metric, currency, period), metric_format(metric, span)
+    y = alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=220))
+    x_title = [f"{title}:", f"difference to {reference}"]  # two lines: never cut off
     zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(color="#999").encode(x=alt.X("x:Q"))
     whiskers = (
         alt.Chart(data)

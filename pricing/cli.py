@@ -63,7 +63,7 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.name}: {scenario.market.draws} draws, seed {scenario.seed}, "
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
-    print(_format_variants(table, scenario.currency))
+    print(_format_variants(table, scenario.currency, scenario.period))
     if args.output:
         analysis.write_results(results, args.output)
         print(f"wrote {args.output}")
@@ -196,6 +196,36 @@ def _decide(args: argparse.Namespace) -> int:
     print("value of perfect information on each input (EVPPI):")
     for name, amount in sorted(decision.evppi.items(), key=lambda item: -item[1]):
         print(f"  {name}: {amount:,.0f} {money}")
+    return 0
+
+
+def _shares(args: argparse.Namespace) -> int:
+    from pricing.scenario import load_scenario, with_changes
+    from pricing.shares import market_shares
+    from pricing.simulate import simulate
+
+    scenario = load_scenario(args.file)
+    changes = {k: v for k, v in (("market.draws", args.draws), ("seed", args.seed)) if v is not None}
+    if changes:
+        scenario = with_changes(scenario, changes)
+    data = market_shares(simulate(scenario))
+    if args.json:
+        print(json.dumps(data, allow_nan=False))
+        return 0
+    print(
+        f"{scenario.name}: share of customers at today's prices ({scenario.our_offering.name} at "
+        f"{scenario.our_offering.price:g} {scenario.currency}), {scenario.market.draws} draws, "
+        f"{scenario.market.choice_rule.replace('_', ' ')}; mean [90% interval]"
+    )
+    columns = {"market": data["shares"], **data["segments"]}
+    table = pd.DataFrame(
+        {
+            name: [f"{v['mean']:.1%} [{v['q05']:.1%}, {v['q95']:.1%}]" for v in shares.values()]
+            for name, shares in columns.items()
+        },
+        index=pd.Index(list(data["shares"]), name="offering"),
+    )
+    print(table.to_string())
     return 0
 
 
@@ -335,7 +365,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def _format_variants(table: pd.DataFrame, currency: str) -> str:
+def _format_variants(table: pd.DataFrame, currency: str, period: str = "month") -> str:
     def money(prefix: str, row: pd.Series, digits: int = 0) -> str:
         return (
             f"{row[prefix + '_mean']:,.{digits}f} "
@@ -353,8 +383,8 @@ def _format_variants(table: pd.DataFrame, currency: str) -> str:
             "share": [
                 f"{r.share_mean:.1%} [{r.share_q05:.1%}, {r.share_q95:.1%}]" for r in table.itertuples()
             ],
-            f"revenue ({currency})": [money("revenue", r) for _, r in table.iterrows()],
-            f"profit ({currency})": [money("profit", r) for _, r in table.iterrows()],
+            f"revenue ({currency}/{period})": [money("revenue", r) for _, r in table.iterrows()],
+            f"profit ({currency}/{period})": [money("profit", r) for _, r in table.iterrows()],
             "satisfaction": [money("satisfaction", r, 1) for _, r in table.iterrows()],
         }
     )
@@ -769,6 +799,16 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
     simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     simulate.set_defaults(run=_simulate)
+
+    shares = commands.add_parser(
+        "shares",
+        help="every offering's share per segment and in total, with 90%% intervals, at today's prices",
+    )
+    shares.add_argument("file", metavar="FILE")
+    shares.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    shares.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    shares.add_argument("--json", action="store_true", help="print one JSON object")
+    shares.set_defaults(run=_shares)
 
     pack = commands.add_parser(
         "pack", help="zip a scenario with the posterior and survey files it uses (opens anywhere)"

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pricing.errors import ScenarioError
 from pricing.io import atomic_write_text
@@ -35,10 +43,14 @@ MAX_COUNT = 1e10
 MAX_LEVEL = 1e9
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
+SignedMoney = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]
 PositiveMoney = Annotated[float, Field(gt=0, le=MAX_MONEY)]
 Level = Annotated[float, Field(ge=-MAX_LEVEL, le=MAX_LEVEL)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
 Kano = Literal["must_be", "one_dimensional", "attractive", "indifferent"]
+#: An attribute's level: a number (numeric attributes) or a level's name (categorical attributes).
+LevelOrName = Level | Name
+MAX_LEVELS = 50
 #: The time period that units, revenue, costs and profit are counted over (segment sizes are customers in it).
 Period = Literal["day", "week", "month", "quarter", "year"]
 PERIODS: tuple[str, ...] = Period.__args__
@@ -59,6 +71,37 @@ class Attribute(_Model):
         "attractive (excess delights, shortfall is barely noticed), indifferent (no value).",
     )
     description: str = Field("", max_length=500, description="What the attribute means to customers.")
+    levels: tuple[Name, ...] | None = Field(
+        None,
+        min_length=2,
+        max_length=MAX_LEVELS,
+        description="Named levels of a categorical attribute, worst first, e.g. [50GB, 2TB, 5TB] (as a "
+        "conjoint's data names them); offerings then pick a level by name and segments value each level "
+        "in money. Omit for a numeric attribute.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_levels(self) -> Attribute:
+        if self.levels is not None and len(set(self.levels)) != len(self.levels):
+            twice = next(level for level in self.levels if self.levels.count(level) > 1)
+            raise ValueError(f"levels: {twice!r} is listed twice")
+        return self
+
+    @property
+    def categorical(self) -> bool:
+        return self.levels is not None
+
+
+def _no_booleans(mapping: Any) -> Any:
+    """YAML reads unquoted No/Yes/On/Off as booleans: refuse them rather than read them as 0 or 1."""
+    if isinstance(mapping, Mapping):
+        for key, value in mapping.items():
+            if isinstance(value, bool):
+                raise ValueError(
+                    f'{key}: {str(value).lower()} is not a level; quote level names such as "No" '
+                    "(YAML reads No, Yes, On and Off unquoted as false and true)"
+                )
+    return mapping
 
 
 class ElicitedWTP(_Model):
@@ -181,16 +224,27 @@ class Segment(_Model):
         description="Price sensitivity as a money amount: utility = (perceived value - price) / logit_scale. "
         "Small = customers almost surely pick the best value for money; large = choices are noisy."
     )
-    expectations: dict[Name, Level] = Field(
-        default_factory=dict, description="Expected level of each attribute; unlisted ones default to 0."
-    )
-    value_per_unit: dict[Name, Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]] = Field(
+    expectations: dict[Name, LevelOrName] = Field(
         default_factory=dict,
-        description="Money value of one unit of each attribute above or below expectation; unlisted = 0.",
+        description="Expected level of each attribute (a categorical one's: a level name); unlisted ones "
+        "default to 0 (a categorical one's: its first level).",
+    )
+    value_per_unit: dict[Name, SignedMoney | dict[Name, SignedMoney]] = Field(
+        default_factory=dict,
+        description="Money value of one unit of each attribute above or below expectation; for a categorical "
+        "attribute the money value of each level relative to the expected one, e.g. {Storage: {50GB: -8, "
+        "5TB: 6}}; unlisted = 0.",
     )
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+    value_spread: Annotated[float, Field(ge=0, le=2)] = Field(
+        0.0,
+        description="Sd of the log of each value per unit across the segment's customers (0.3 = customers "
+        "value an attribute about +-30% apart); simulated with market.heterogeneity.",
+    )
+
+    _check_expectations = field_validator("expectations", mode="before")(_no_booleans)
 
 
 #: `owner` of our offering; and the owner of an independent single-product rival (each such offering is its
@@ -237,10 +291,13 @@ class Offering(_Model):
     undercut: Annotated[float, Field(ge=0, lt=100)] = Field(
         0.0, description="Percent below our price, with reaction 'undercut'."
     )
-    levels: dict[Name, Level] = Field(
+    levels: dict[Name, LevelOrName] = Field(
         default_factory=dict,
-        description="Level of each attribute; unlisted ones meet each segment's expectation.",
+        description="Level of each attribute (a categorical one's by name, e.g. {Storage: 2TB, Support: "
+        '"No"}); unlisted ones meet each segment\'s expectation.',
     )
+
+    _check_levels = field_validator("levels", mode="before")(_no_booleans)
 
     @model_validator(mode="after")
     def _cost_and_reaction(self) -> Offering:
@@ -293,9 +350,11 @@ class Variant(_Model):
 
     name: Name
     description: str = Field("", max_length=500)
-    levels: dict[Name, Level] = Field(
+    levels: dict[Name, LevelOrName] = Field(
         default_factory=dict, description="Attribute levels this variant changes."
     )
+
+    _check_levels = field_validator("levels", mode="before")(_no_booleans)
     extra_unit_cost: Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)] = Field(
         0.0, description="Cost per unit added to our unit cost."
     )
@@ -316,11 +375,63 @@ class PriceGrid(_Model):
         return self
 
 
+class RandomizedFirstChoice(_Model):
+    """Sawtooth's randomized first choice: each simulated customer's first choice, repeated under random
+    error added to the values of attribute levels (one error per level, shared by every product that has
+    it, so near-identical products split their share) and to each product's utility.
+
+    Errors are Gumbel, their scales in units of the segment's logit scale; price carries no error. With
+    `product_error` 1 and `attribute_error` 0 the shares are the logit's (the Gumbel-max identity).
+    """
+
+    repetitions: Annotated[int, Field(ge=1, le=10000)] = Field(
+        200, description="Error draws (shopping trips) per simulated customer and draw."
+    )
+    attribute_error: Annotated[float, Field(ge=0, le=20)] = Field(
+        1.0, description="Scale of the error on each attribute level's value (x the logit scale)."
+    )
+    product_error: Annotated[float, Field(ge=0, le=20)] = Field(
+        0.0, description="Scale of the error on each product's utility, none included (x the logit scale)."
+    )
+
+
+class Heterogeneity(_Model):
+    """Customers who differ within a segment: each carries their own value of each attribute (and, from a
+    hierarchical Bayes fit, their own WTP and price sensitivity).
+
+    - a segment fitted by hierarchical Bayes (`wtp.posterior` of a mixed logit): `from_fit: respondents`
+      simulates each respondent's own posterior draws, weighted equally within the segment (Sawtooth's
+      approach); `population` draws `customers` from the fitted distribution across respondents;
+    - other segments: `customers` quasi-Monte Carlo points of their `value_spread`.
+    """
+
+    customers: Annotated[int, Field(ge=1, le=4096)] = Field(
+        64, description="Simulated customers per segment and draw (quasi-Monte Carlo points)."
+    )
+    sequence: Literal["sobol", "halton"] = Field(
+        "sobol", description="Low-discrepancy sequence of the simulated customers (scrambled, seeded)."
+    )
+    from_fit: Literal["respondents", "population"] = Field(
+        "respondents",
+        description="Hierarchical Bayes fits: each respondent's draws, or customers from the population.",
+    )
+
+
 class Market(_Model):
     """How customers choose and how the simulation runs."""
 
-    choice_rule: Literal["logit", "first_choice"] = Field(
-        "logit", description="logit: share of preference; first_choice: each customer buys the best value."
+    choice_rule: Literal["logit", "first_choice", "randomized_first_choice"] = Field(
+        "logit",
+        description="logit: share of preference; first_choice: each customer buys the best value; "
+        "randomized_first_choice: first choices under random error (Sawtooth's RFC, see `rfc`).",
+    )
+    rfc: RandomizedFirstChoice = Field(
+        RandomizedFirstChoice(), description="Settings of randomized first choice."
+    )
+    heterogeneity: Heterogeneity | None = Field(
+        None,
+        description="Customers who differ within a segment (default: every customer of a segment values "
+        "the attributes alike, only their WTP differs).",
     )
     none_option: bool = Field(
         True, description="Customers may buy nothing when no offering is worth its price."
@@ -489,21 +600,33 @@ class Scenario(_Model):
                     problems.append(f"{field}[{i}].name: duplicate name {item.name!r}")
                 seen.add(item.name)
 
-        def check_keys(path: str, mapping: Mapping[str, float]) -> None:
-            for key in mapping:
+        levels_of = {a.name: a.levels for a in self.attributes}
+
+        def check_keys(path: str, mapping: Mapping[str, Any], values: str | None = "levels") -> None:
+            for key, given in mapping.items():
                 if key not in attribute_names:
                     known = ", ".join(attribute_names) or "none defined"
                     problems.append(f"{path}.{key}: unknown attribute (known: {known})")
+                    continue
+                levels = levels_of[key]
+                if values is None:
+                    continue
+                if values == "levels":
+                    problem = _level_problem(given, levels)
+                else:
+                    problem = _value_problem(given, levels)
+                if problem:
+                    problems.append(f"{path}.{key}: {problem}")
 
         for i, s in enumerate(self.segments):
             check_keys(f"segments[{i}].expectations", s.expectations)
-            check_keys(f"segments[{i}].value_per_unit", s.value_per_unit)
+            check_keys(f"segments[{i}].value_per_unit", s.value_per_unit, "values")
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):
             check_keys(f"variants[{i}].levels", v.levels)
         if self.dynamics is not None:
-            check_keys("dynamics.adaptation", self.dynamics.adaptation)
+            check_keys("dynamics.adaptation", self.dynamics.adaptation, values=None)
             segment_names = [s.name for s in self.segments]
             for name in self.dynamics.segments:
                 if name not in segment_names:
@@ -531,6 +654,18 @@ class Scenario(_Model):
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.attributes]
 
+    def value_columns(self) -> list[str]:
+        """What a segment values, in the simulator's order: each numeric attribute (money per unit) and each
+        level of a categorical attribute as ``attribute=level`` (money of the level), as a conjoint fit
+        names its coefficients."""
+        columns = []
+        for attribute in self.attributes:
+            if attribute.levels is None:
+                columns.append(attribute.name)
+            else:
+                columns += [f"{attribute.name}={level}" for level in attribute.levels]
+        return columns
+
     def price_grid(self) -> list[float]:
         """Our prices to simulate: the grid plus our current price, sorted, each once."""
         current = self.our_offering.price
@@ -538,6 +673,34 @@ class Scenario(_Model):
         step = (grid.max - grid.min) / (grid.steps - 1)
         prices = {round(grid.min + i * step, 10) for i in range(grid.steps)} | {current}
         return sorted(prices)
+
+
+def _level_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
+    """What is wrong with an attribute's level (a number for a numeric attribute, a level's name for a
+    categorical one), or None."""
+    if levels is None:
+        if isinstance(given, str):
+            return f"{given!r} is not a number (the attribute is numeric: it has no named levels)"
+        return None
+    if not isinstance(given, str) or given not in levels:
+        shown = f"{given:g}" if isinstance(given, float) and given.is_integer() else given
+        return f"{str(shown)!r} is not one of its levels ({', '.join(levels)})"
+    return None
+
+
+def _value_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
+    """What is wrong with a segment's value of an attribute: a money amount per unit (numeric) or a money
+    amount per level (categorical), or None."""
+    if levels is None:
+        if isinstance(given, dict):
+            return "a numeric attribute takes one money value per unit, not values per level"
+        return None
+    if not isinstance(given, dict):
+        return f"give the money value of each level, e.g. {{{levels[-1]}: {given:g}}}"
+    unknown = [name for name in given if name not in levels]
+    if unknown:
+        return f"{unknown[0]!r} is not one of its levels ({', '.join(levels)})"
+    return None
 
 
 # ---- loading -------------------------------------------------------------------------------------------
@@ -572,9 +735,16 @@ class _SafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _union_tag(part: Any) -> bool:
+    """pydantic's name of a union member in an error location (a level is a number or a name)."""
+    return isinstance(part, str) and (part in ("float", "str") or part.startswith(("constrained-", "dict[")))
+
+
 def _format_location(loc: tuple) -> str:
     path = ""
     for part in loc:
+        if _union_tag(part):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -587,7 +757,13 @@ _PYDANTIC_PREFIX = re.compile(r"^(Value error|Assertion failed), ")
 
 def _problems(error: ValidationError) -> list[str]:
     problems = []
+    union_paths = set()  # a value fitting no member of a union: report the first member's problem only
     for e in error.errors(include_url=False):
+        if any(_union_tag(part) for part in e["loc"]):
+            path = _format_location(e["loc"])
+            if path in union_paths:
+                continue
+            union_paths.add(path)
         message = _PYDANTIC_PREFIX.sub("", e["msg"])
         path = _format_location(e["loc"])
         if e["type"] == "value_error":  # our own validators: one problem per line

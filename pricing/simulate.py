@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
-from scipy.special import expit
+from scipy.special import expit, ndtri
 
 from pricing import __version__, market, value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
@@ -49,11 +50,13 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     """Per-draw parameters of every segment: the simulator's only input from WTP.
 
     Returns arrays `wtp_log_median` (draw, segment), `wtp_log_sd` (draw, segment), `value_per_unit`
-    (draw, segment, attribute; currency per unit) and `logit_scale` (draw, segment; currency). Elicited WTP
-    is drawn around the stated median and spread with the stated uncertainty; WTP pointing to a saved
-    posterior or survey data takes that posterior's draws (`pricing.wtp.fitted_segment_draws`).
+    (draw, segment, value column: `Scenario.value_columns`; currency per unit, or per level of a categorical
+    attribute) and `logit_scale` (draw, segment; currency). Elicited WTP is drawn around the stated median
+    and spread with the stated uncertainty; WTP pointing to a saved posterior or survey data takes that
+    posterior's draws (`pricing.wtp.fitted_segment_draws`). With `market.heterogeneity` also the simulated
+    customers (`customer_parameters`).
     """
-    names = scenario.attribute_names
+    names = scenario.value_columns()
     segments = scenario.segments
     n_seg, n_attr = len(segments), len(names)
     elicited = [s.wtp.source == "elicited" for s in segments]
@@ -61,9 +64,7 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     spread = np.array([s.wtp.log_sd if e else 1.0 for s, e in zip(segments, elicited, strict=True)])
     median_sd = np.array([s.wtp.uncertainty for s in segments])
     spread_sd = np.array([s.wtp.spread_uncertainty for s in segments])
-    unit_value = np.array([[s.value_per_unit.get(a, 0.0) for a in names] for s in segments]).reshape(
-        n_seg, n_attr
-    )
+    unit_value = np.array([_segment_values(scenario, s) for s in segments]).reshape(n_seg, n_attr)
     value_sd = np.array([s.value_uncertainty for s in segments])
     parameters = {
         "wtp_log_median": median + median_sd * rng.standard_normal((draws, n_seg)),
@@ -82,20 +83,192 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
             for name, values in fitted.items():
                 known = ~np.isnan(values)  # attributes a conjoint fit does not know keep the scenario's
                 parameters[name][:, i][known] = values[known]
+    if scenario.market.heterogeneity is not None:
+        parameters |= customer_parameters(scenario, parameters, rng)
     return parameters
 
 
+def _segment_values(scenario: Scenario, segment) -> list[float]:
+    """A segment's money value of each value column (unlisted: 0)."""
+    values = []
+    for attribute in scenario.attributes:
+        given = segment.value_per_unit.get(attribute.name, {} if attribute.levels else 0.0)
+        if attribute.levels is None:
+            values.append(float(given))
+        else:
+            values += [float(given.get(level, 0.0)) for level in attribute.levels]
+    return values
+
+
+def quasi_random_normal(points: int, dims: int, sequence: str, seed: int) -> np.ndarray:
+    """(points, dims) standard normal quasi-Monte Carlo points: a scrambled Sobol or Halton sequence mapped
+    through the normal quantile function (scipy.stats.qmc), the same for the same seed."""
+    from scipy.stats import qmc
+
+    if dims == 0:
+        return np.zeros((points, 0))
+    engine = qmc.Sobol(dims, rng=seed) if sequence == "sobol" else qmc.Halton(dims, rng=seed)
+    if sequence == "sobol" and points & (points - 1) == 0:
+        u = engine.random_base2(int(math.log2(points)))
+    else:
+        u = engine.random(points)
+    return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+
+
+def customer_parameters(
+    scenario: Scenario, parameters: dict[str, np.ndarray], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Simulated customers of every segment, who differ in their value of each attribute.
+
+    Returns `customer_value_per_unit` (draw, customer, segment, value column) and `customer_weight`
+    (customer, segment; each segment's weights sum to 1). A segment with a `value_spread` has
+    `market.heterogeneity.customers` quasi-Monte Carlo customers: value = the draw's value x exp(spread x z),
+    z standard normal per customer and column (its median customer values as the segment does); a segment
+    fitted by hierarchical Bayes takes its customers from the fit (`pricing.wtp.fitted_customer_draws`),
+    which also gives their own `customer_wtp_log_median`, `customer_wtp_log_sd` and
+    `customer_logit_scale` (draw, customer, segment). Other segments' customers all value as the segment.
+    """
+    settings = scenario.market.heterogeneity
+    unit = parameters["value_per_unit"]
+    draws, n_seg, n_cols = unit.shape
+    fitted: dict[int, dict[str, np.ndarray]] = {}
+    for i, segment in enumerate(scenario.segments):
+        if segment.wtp.source == "posterior":
+            from pricing.wtp import fitted_customer_draws
+
+            found = fitted_customer_draws(
+                segment.wtp,
+                segment.name,
+                scenario.base_dir,
+                draws,
+                settings,
+                scenario.value_columns(),
+                quasi_random_normal,
+                scenario.seed,
+                rng,
+            )
+            if found is not None:
+                fitted[i] = found
+    count = max([settings.customers, *(f["value_per_unit"].shape[1] for f in fitted.values())])
+    z = quasi_random_normal(settings.customers, n_cols, settings.sequence, scenario.seed)
+    spread = np.array([s.value_spread for s in scenario.segments])
+    values = np.empty((draws, count, n_seg, n_cols))
+    weight = np.zeros((count, n_seg))
+    wtp = {
+        name: np.repeat(parameters[name][:, None, :], count, axis=1)
+        for name in ("wtp_log_median", "wtp_log_sd", "logit_scale")
+    }
+    for i in range(n_seg):
+        if i in fitted:
+            own = fitted[i]
+            n = own["value_per_unit"].shape[1]
+            values[:, :n, i] = own["value_per_unit"]
+            values[:, n:, i] = own["value_per_unit"][:, :1]  # padding, weight 0
+            for name in wtp:
+                if name in own:
+                    wtp[name][:, :n, i] = own[name]
+                    wtp[name][:, n:, i] = own[name][:, :1]
+            weight[:n, i] = 1.0 / n
+        else:
+            n = settings.customers if spread[i] > 0 else 1
+            values[:, :, i] = unit[:, None, i, :]
+            values[:, :n, i] *= np.exp(spread[i] * z[:n])
+            weight[:n, i] = 1.0 / n
+    result = {"customer_value_per_unit": values, "customer_weight": weight}
+    if fitted:
+        result |= {f"customer_{name}": array for name, array in wtp.items()}
+    return result
+
+
+class _LevelDesign:
+    """How offerings' levels meet segments' expectations, per value column (built once per scenario)."""
+
+    def __init__(self, scenario: Scenario):
+        columns = scenario.value_columns()
+        self.numeric = [columns.index(a.name) for a in scenario.attributes if a.levels is None]
+        self.numeric_attributes = [i for i, a in enumerate(scenario.attributes) if a.levels is None]
+        numeric = [a for a in scenario.attributes if a.levels is None]
+        self.kano = [a.kano for a in numeric]
+        all_levels = offering_levels(scenario)
+        is_numeric = [a.levels is None for a in scenario.attributes]
+        self.levels = all_levels[:, :, is_numeric]  # offering, variant, numeric attribute
+        self.expectations = np.array(
+            [[s.expectations.get(a.name, 0.0) for a in numeric] for s in scenario.segments]
+        ).reshape(len(scenario.segments), len(numeric))
+        # categorical attributes: (columns, offered one-hot (o, v, L) NaN when unlisted, expected one-hot
+        # (s, L), kano); keys (s, o, v): the level each offering effectively has, for shared RFC errors
+        self.categorical = []
+        self.keys = []
+        for a, attribute in enumerate(scenario.attributes):
+            if attribute.levels is None:
+                level = np.where(
+                    np.isnan(all_levels[:, :, a])[None],
+                    self.expectations_of(a, scenario),
+                    all_levels[None, :, :, a],
+                )
+                _, key = np.unique(level, return_inverse=True)
+                self.keys.append(key.reshape(level.shape))
+                continue
+            n = len(attribute.levels)
+            first = columns.index(f"{attribute.name}={attribute.levels[0]}")
+            index = all_levels[:, :, a]
+            offered = np.full((*index.shape, n), np.nan)
+            listed = ~np.isnan(index)
+            offered[listed] = np.eye(n)[index[listed].astype(int)]
+            expected_index = np.array(
+                [
+                    attribute.levels.index(s.expectations.get(attribute.name, attribute.levels[0]))
+                    for s in scenario.segments
+                ]
+            )
+            expected = np.eye(n)[expected_index]
+            self.categorical.append((slice(first, first + n), offered, expected, attribute.kano))
+            key = np.where(listed[None], index[None], expected_index[:, None, None])
+            self.keys.append(key.astype(np.intp))
+
+    @staticmethod
+    def expectations_of(a: int, scenario: Scenario) -> np.ndarray:
+        name = scenario.attributes[a].name
+        return np.array([s.expectations.get(name, 0.0) for s in scenario.segments])[:, None, None]
+
+    def differentiation(self, unit_value: np.ndarray, expectations: np.ndarray | None = None) -> np.ndarray:
+        """(..., segment, offering, variant) money value of each offering's levels against each segment's
+        expectations, from values (..., segment, value column); `expectations` of the numeric attributes
+        broadcasting as (..., segment, 1, variant, attribute) replace the scenario's."""
+        numeric = unit_value[..., self.numeric]
+        if expectations is None:
+            expectations = self.expectations[:, None, None, :]
+        total = value.differentiation_value(
+            self.levels, expectations, numeric[..., :, None, None, :], self.kano
+        )
+        for columns, offered, expected, kano in self.categorical:
+            total = total + value.level_differentiation(
+                offered, expected[:, None, None, :], unit_value[..., :, None, None, columns], kano
+            )
+        return total
+
+
 def segment_expectations(scenario: Scenario) -> np.ndarray:
-    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0."""
-    names = scenario.attribute_names
-    return np.array([[s.expectations.get(a, 0.0) for a in names] for s in scenario.segments]).reshape(
-        len(scenario.segments), len(names)
-    )
+    """Each segment's expected level of each attribute (segment, attribute); unlisted ones are 0 (a
+    categorical attribute's: the position of its expected level in `levels`, unlisted the first)."""
+    rows = []
+    for segment in scenario.segments:
+        row = []
+        for attribute in scenario.attributes:
+            expected = segment.expectations.get(attribute.name)
+            if attribute.levels is None:
+                row.append(0.0 if expected is None else float(expected))
+            else:
+                row.append(float(attribute.levels.index(expected)) if expected is not None else 0.0)
+        rows.append(row)
+    return np.array(rows).reshape(len(scenario.segments), len(scenario.attributes))
 
 
 def offering_levels(scenario: Scenario) -> np.ndarray:
-    """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation."""
+    """Attribute levels (offering, variant, attribute); NaN where the level meets the expectation. A
+    categorical attribute's level is given by its position in the attribute's `levels`."""
     names = scenario.attribute_names
+    position = {a.name: {lv: i for i, lv in enumerate(a.levels or ())} for a in scenario.attributes}
     levels = np.full((len(scenario.offerings), len(scenario.variants), len(names)), np.nan)
     for o, offering in enumerate(scenario.offerings):
         for v, variant in enumerate(scenario.variants):
@@ -104,7 +277,8 @@ def offering_levels(scenario: Scenario) -> np.ndarray:
                 merged |= variant.levels
             for a, name in enumerate(names):
                 if name in merged:
-                    levels[o, v, a] = merged[name]
+                    level = merged[name]
+                    levels[o, v, a] = position[name][level] if isinstance(level, str) else level
     return levels
 
 
@@ -112,15 +286,15 @@ def differentiation_values(scenario: Scenario, parameters: dict[str, np.ndarray]
     """Differentiation value (currency) of each offering to each segment: (draw, segment, offering, variant),
     from the per-draw parameters of `segment_parameters` (values per unit; expectations if they carry them,
     see `simulate`)."""
-    expectations = parameters.get("expectations")
-    if expectations is None:
-        expectations = segment_expectations(scenario)[None, :, None]  # draw, segment, variant, attribute
-    return value.differentiation_value(
-        offering_levels(scenario)[None, None],
-        expectations[:, :, None],
-        parameters["value_per_unit"][:, :, None, None],
-        [a.kano for a in scenario.attributes],
-    )
+    design = _LevelDesign(scenario)
+    return design.differentiation(parameters["value_per_unit"], _numeric_expectations(design, parameters))
+
+
+def _numeric_expectations(design: _LevelDesign, parameters: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Drifting expectations (`pricing.dynamics`) of the numeric attributes as (draw, segment, 1, variant,
+    attribute), or None; categorical attributes keep the segments' expected levels."""
+    expectations = parameters.get("expectations")  # draw, segment, variant, attribute
+    return None if expectations is None else expectations[..., design.numeric_attributes][:, :, None]
 
 
 def simulate(
@@ -128,7 +302,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     parameters: dict[str, np.ndarray] | None = None,
-    prices: list[float] | np.ndarray | None = None,
+    prices: Sequence[float] | np.ndarray | None = None,
 ) -> xr.Dataset:
     """Simulate the market for every draw, segment, offering, price of ours and variant.
 
@@ -139,7 +313,9 @@ def simulate(
     parameters : per-draw segment parameters as returned by `segment_parameters` (e.g. from a fitted
         posterior); drawn from the scenario when omitted. An optional ``expectations`` entry (draw, segment,
         variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
-    prices : our prices to simulate (currency); default the scenario's `price_grid`.
+    prices : our prices to simulate (currency) instead of the scenario's `price_grid` (e.g. one typed price).
+        Each price's numbers do not depend on the others simulated with it: the same seed gives the same
+        column (to about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -151,14 +327,25 @@ def simulate(
     n_draws, n_seg = mu.shape
 
     ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    if prices is not None:
+        prices = [float(p) for p in np.ravel(prices)]  # in the order given (pricing.dynamics relies on it)
+        if not prices or not all(math.isfinite(p) and p > 0 for p in prices):
+            raise ScenarioError("prices: give at least one price, each a positive number")
     prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     offering_price = np.array([o.price for o in scenario.offerings])
-    differentiation = differentiation_values(scenario, parameters)
+    design = _LevelDesign(scenario)
+    numeric_expectations = _numeric_expectations(design, parameters)
+    # (draw, segment, offering, variant): differentiation value of each offering to each segment.
+    differentiation = design.differentiation(unit_value, numeric_expectations)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
     surplus = np.empty((n_draws, n_seg, len(prices), len(scenario.variants)))
-    block = max(1, BLOCK_CELLS // share[0, :, 0].size)  # blocks of draws small enough to stay in cache
+    customers = _customers(parameters)
+    per_draw = share[0, :, 0].size * (1 if customers is None else customers["weight"].shape[0])
+    if rule.choice_rule == "randomized_first_choice":
+        per_draw *= rule.rfc.repetitions
+    block = max(1, BLOCK_CELLS // per_draw)  # blocks of draws small enough to stay in cache
 
     segment_size = np.array([s.size for s in scenario.segments])
     size = segment_size[None, :, None, None]
@@ -169,20 +356,34 @@ def simulate(
     margin = prices[:, None] - unit_cost[None, :]  # price, variant
     volume, revenue, contribution = (np.empty_like(surplus) for _ in range(3))
 
+    def choose(rows: slice | None, d, m, sd, lam, share_out, surplus_out) -> None:
+        if rule.choice_rule == "randomized_first_choice":
+            first = 0 if rows is None else rows.start
+            _randomized_first_choice(
+                d,
+                m,
+                sd,
+                lam,
+                prices,
+                offering_price,
+                ours,
+                rule,
+                design.keys,
+                seed,
+                first,
+                share_out,
+                surplus_out,
+            )
+        else:
+            _choices(d, m, sd, lam, prices, offering_price, ours, rule, share_out, surplus_out)
+
     def fill(start: int) -> None:
         b = slice(start, start + block)
-        _choices(
-            differentiation[b],
-            mu[b],
-            sigma[b],
-            scale[b],
-            prices,
-            offering_price,
-            ours,
-            rule,
-            share[b],
-            surplus[b],
-        )
+        if customers is None:
+            choose(b, differentiation[b], mu[b], sigma[b], scale[b], share[b], surplus[b])
+        else:
+            drifted = None if numeric_expectations is None else numeric_expectations[b][:, None]
+            _choose_customers(b, customers, design, drifted, choose, share[b], surplus[b])
         # money while the block's shares are still in cache
         np.multiply(share[b, :, ours], size, out=volume[b])
         np.multiply(volume[b], prices[:, None], out=revenue[b])
@@ -224,7 +425,7 @@ def simulate(
             OFFERING: [o.name for o in scenario.offerings],
             PRICE: prices,
             VARIANT: [v.name for v in scenario.variants],
-            ATTRIBUTE: scenario.attribute_names,
+            ATTRIBUTE: scenario.value_columns(),
             "owner": (OFFERING, [o.owner for o in scenario.offerings]),
         },
         attrs={
@@ -239,6 +440,47 @@ def simulate(
             "pricing_version": __version__,
         },
     )
+
+
+def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The simulated customers' arrays (draw, customer, segment, ...), or None without heterogeneity."""
+    if "customer_value_per_unit" not in parameters:
+        return None
+    values = parameters["customer_value_per_unit"]
+    count = values.shape[1]
+
+    def own(name: str) -> np.ndarray:
+        given = parameters.get(f"customer_{name}")
+        return given if given is not None else np.repeat(parameters[name][:, None], count, axis=1)
+
+    return {
+        "value_per_unit": values,
+        "weight": parameters["customer_weight"],
+        "wtp_log_median": own("wtp_log_median"),
+        "wtp_log_sd": own("wtp_log_sd"),
+        "logit_scale": own("logit_scale"),
+    }
+
+
+def _choose_customers(
+    b: slice, customers, design: _LevelDesign, expectations, choose, share_out, surplus_out
+) -> None:
+    """Shares and surplus of a block of draws as the weighted mean over each segment's simulated customers:
+    the customers of a draw are rows of their own, then averaged with the customers' weights."""
+    values = customers["value_per_unit"][b]
+    n_draws, count, n_seg = values.shape[:3]
+    rows = n_draws * count
+    differentiation = design.differentiation(values, expectations)
+    differentiation = differentiation.reshape(rows, *differentiation.shape[2:])
+    names = ("wtp_log_median", "wtp_log_sd", "logit_scale")
+    flat = [customers[name][b].reshape(rows, n_seg) for name in names]
+    share = np.empty((rows, *share_out.shape[1:]))
+    surplus = np.empty((rows, *surplus_out.shape[1:]))
+    first = slice(b.start * count, b.start * count + rows)
+    choose(first, differentiation, *flat, share, surplus)
+    weight = customers["weight"]  # customer, segment
+    np.einsum("dcsopv,cs->dsopv", share.reshape(n_draws, count, *share.shape[1:]), weight, out=share_out)
+    np.einsum("dcspv,cs->dspv", surplus.reshape(n_draws, count, *surplus.shape[1:]), weight, out=surplus_out)
 
 
 def _check_size(scenario: Scenario, draws: int) -> None:
@@ -330,4 +572,85 @@ def _choices(
         np.multiply((buy * rivals_given_buy)[:, :, None], rival_weight, out=share)
         share[:, :, ours] = buy * our_given_buy
 
+    surplus_out[...] = surplus
+
+
+#: Relative tolerance under which our utility equals a rival's (a product identical to ours at our price).
+TIE_TOLERANCE = 1e-9
+
+
+def _randomized_first_choice(
+    differentiation: np.ndarray,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    scale: np.ndarray,
+    prices: np.ndarray,
+    offering_price: np.ndarray,
+    ours: int,
+    rule: Market,
+    keys: list[np.ndarray],
+    seed: int,
+    first_row: int,
+    share: np.ndarray,
+    surplus_out: np.ndarray,
+) -> None:
+    """Randomized first choice (Sawtooth) for a block of rows (draws, or draws x customers): fill `share`
+    (row, segment, offering, price, variant) and `surplus_out` (row, segment, price, variant).
+
+    Each row's customers are `rule.rfc.repetitions` shopping trips. A trip draws the customer's reference
+    WTP from the segment's lognormal, a Gumbel error (mean 0, scale attribute_error x logit scale) on the
+    value of every level of every attribute, shared by the products that have that level (`keys`: the
+    level each offering effectively has per segment), and a Gumbel error (scale product_error x logit
+    scale) on each product's utility and the none option's. The customer buys the product of highest
+    utility (money) if it beats none; ties split evenly. The trip's errors do not depend on our price, so
+    our product wins at every price below a threshold: all prices are read off one set of trips.
+    """
+    settings = rule.rfc
+    n_rows, n_seg, n_off, n_var = differentiation.shape
+    trips = settings.repetitions
+    rng = np.random.default_rng([seed, 14, first_row])  # the rows' own stream: same numbers per block
+    lam = scale[:, :, None]  # row, segment, trip
+    wtp = np.exp(mu[:, :, None] + sigma[:, :, None] * rng.standard_normal((n_rows, n_seg, trips)))
+    utility = differentiation[:, :, None] - offering_price[:, None] + wtp[..., None, None]  # r,s,t,o,v
+    if settings.attribute_error > 0:
+        for key in keys:  # key: (segment, offering, variant) -> level
+            levels = int(key.max()) + 1
+            error = rng.gumbel(-np.euler_gamma, 1.0, (n_rows, n_seg, trips, levels))
+            error *= settings.attribute_error * lam[..., None]
+            index = np.broadcast_to(key.reshape(1, n_seg, 1, -1), (n_rows, n_seg, trips, key[0].size))
+            utility += np.take_along_axis(error, index, axis=-1).reshape(utility.shape)
+    none = np.full((n_rows, n_seg, trips), -np.inf)
+    if settings.product_error > 0:
+        product = rng.gumbel(0.0, 1.0, (n_rows, n_seg, trips, n_off + 1)) * (
+            settings.product_error * lam[..., None]
+        )
+        utility += product[..., :n_off, None]
+        if rule.none_option:
+            none = product[..., n_off]
+    elif rule.none_option:
+        none = np.zeros((n_rows, n_seg, trips))
+    base = utility[:, :, :, ours] + offering_price[ours]  # our utility before our price: r,s,t,v
+    utility[:, :, :, ours] = -np.inf
+    options = np.concatenate(
+        [utility, np.broadcast_to(none[..., None, None], (*none.shape, 1, n_var))], axis=3
+    )
+    best = options.max(axis=3)  # the best alternative to ours (a rival or none): r,s,t,v
+    is_best = (options == best[:, :, :, None]) & np.isfinite(best)[:, :, :, None]
+    tied = is_best.sum(axis=3)  # rivals (and none) sharing the best utility
+    pick = is_best / np.maximum(tied, 1)[:, :, :, None]  # r,s,t,option,v
+    threshold = base - best  # we win at prices below it
+    tolerance = TIE_TOLERANCE * (1.0 + np.abs(np.where(np.isfinite(threshold), threshold, 0.0)))
+    gap = threshold[..., None] - prices  # r,s,t,v,p
+    win = gap > tolerance[..., None]
+    tie = np.abs(gap) <= tolerance[..., None]
+    ours_weight = win + tie / (tied[..., None] + 1.0)
+    rival_weight = 1.0 - ours_weight  # trips in which the best alternative to ours is chosen
+    share[:, :, ours] = ours_weight.mean(axis=2).transpose(0, 1, 3, 2)
+    chosen = np.einsum("rstov,rstvp->rsopv", pick, rival_weight) / trips
+    others = [o for o in range(n_off) if o != ours]
+    share[:, :, others] = chosen[:, :, others]
+    value = np.maximum(base[..., None] - prices, best[..., None])  # r,s,t,v,p
+    surplus = value.mean(axis=2).transpose(0, 1, 3, 2)
+    if rule.none_option:
+        surplus -= none.mean(axis=2)[:, :, None, None]
     surplus_out[...] = surplus

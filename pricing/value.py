@@ -73,6 +73,30 @@ def differentiation_value(
     return (value_per_unit * kano_shape(gap, shortfall, excess)).sum(axis=-1)
 
 
+def level_differentiation(
+    offered: np.ndarray, expected: np.ndarray, level_values: np.ndarray, kano: str
+) -> np.ndarray:
+    """Money value of a categorical attribute's level against the expected level, Kano-shaped.
+
+    Parameters
+    ----------
+    offered, expected : one-hot rows over the attribute's levels (last dim), broadcasting together; an
+        all-NaN row of `offered` means "meets the expectation" (gap 0).
+    level_values : money value of each level (currency), broadcasting with them, levels as the last dim.
+    kano : the attribute's Kano category, applied to the money gap: a level worth less than the expected
+        one is a shortfall, one worth more an excess (for levels ordered worst to best, as numeric levels
+        are).
+
+    Returns
+    -------
+    The Kano-shaped money gap, with the broadcast shape less the level dim.
+    """
+    gap = (level_values * (np.nan_to_num(offered, nan=0.0) - expected)).sum(axis=-1)
+    meets = np.isnan(offered).any(axis=-1)
+    shortfall, excess = KANO_WEIGHTS[kano]
+    return np.where(meets, 0.0, kano_shape(gap, shortfall, excess))
+
+
 def satisfaction_index(differentiation: np.ndarray, reference_wtp: np.ndarray) -> np.ndarray:
     """Expectation-disconfirmation satisfaction in -100..100 (0 = expectations exactly met)."""
     return 100.0 * np.tanh(np.asarray(differentiation) / np.asarray(reference_wtp))

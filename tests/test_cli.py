@@ -77,6 +77,7 @@ def test_simulate_prints_a_summary(capsys, scenario_file):
     assert status == 0 and err == []
     assert out[0] == "small: 40 draws, seed 7, Ours at 45 EUR today"
     assert "P(most profitable)" in out[1] and "best price (EUR)" in out[1]
+    assert "profit (EUR/month)" in out[1]  # the scenario's period (default month)
     assert out[2].split()[0] == "base" and out[3].split()[0] == "faster"
     assert out[-1].startswith("best price: maximises expected profit")
 

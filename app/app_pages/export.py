@@ -15,11 +15,13 @@ current = state.scenario()
 results, key = state.results(current)
 selected = state.view()
 price, variant = selected["price"], selected["variant"]
+exact, _ = state.results_at(current, price)
 stem = file_stem(current.name)
 
 st.title("Export")
 st.caption(
-    f"{current.name}: {formatting.money(price, current.currency, 2)} with **{variant}** "
+    f"{current.name}: {formatting.price(price, current.currency)} with **{variant}**; units and money per "
+    f"{current.period} "
     "(change them on the Simulate page). Files are made when you click."
 )
 
@@ -53,7 +55,7 @@ with st.container(border=True):
     )
     excel_col.download_button(
         "Download workbook (.xlsx)",
-        lambda: exports.excel_bytes(exports.result_sheets(current, results, price, variant)),
+        lambda: exports.excel_bytes(exports.result_sheets(current, results, price, variant, exact)),
         file_name=f"{stem}-results.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="export_excel",
@@ -71,7 +73,7 @@ with st.container(border=True):
         key=state.widget_key("export_segment"),
         disabled=name != "value map",
     )
-    builder = exports.chart_builders(current, results, price, variant, segment)[name]
+    builder = exports.chart_builders(current, results, price, variant, segment, exact)[name]
     chart = builder()
     st.vega_lite_chart(chart, width="stretch", key="export_preview")
     png_col, svg_col = st.columns(2)

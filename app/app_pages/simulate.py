@@ -5,20 +5,28 @@ from __future__ import annotations
 import math
 
 import formatting
+import headline
 import helptext as help_texts
 import state
 import streamlit as st
 
-from pricing import charts
+from pricing import analysis, charts
 from pricing.errors import ScenarioError
 from pricing.scenario import scenario_hash, with_changes
 
 LABELS = charts.HEADLINE_METRICS
 HEADLINE = tuple(LABELS)
+ALL = analysis.ALL
 
 
 def _set_view(field: str, key: str) -> None:
     st.session_state[state.VIEW][field] = st.session_state[key]
+
+
+def _set_price(key: str) -> None:
+    value = st.session_state.get(key)
+    if value is not None and value > 0:
+        state.set_price(value)
 
 
 def _set_competitor_price(index: int, key: str) -> None:
@@ -38,6 +46,7 @@ def _step(price: float) -> float:
 
 current = state.scenario()
 currency = current.currency
+period = current.period
 results, key = state.results(current)
 offerings = [o.name for o in current.offerings]
 ours = current.our_offering.name
@@ -58,17 +67,35 @@ selected = state.view()
 prices = [float(p) for p in results["price"].values]
 controls = st.container(border=True)
 left, right = controls.columns([3, 2], gap="large")
+slider_col, typed_col = left.columns([3, 1], vertical_alignment="bottom")
 grid_key = state.widget_key(f"our_price_{prices[0]:g}_{prices[-1]:g}_{len(prices)}")
-price = left.select_slider(
+typed_key = state.widget_key("our_price_typed")
+st.session_state[grid_key] = min(prices, key=lambda p: abs(p - selected["price"]))
+st.session_state[typed_key] = round(selected["price"], 2)
+slider_col.select_slider(
     f"Price of {ours} ({currency})",
     options=prices,
-    value=min(prices, key=lambda p: abs(p - selected["price"])),
     format_func=lambda p: formatting.money(p, currency, 2),
     key=grid_key,
-    on_change=_set_view,
-    args=("price", grid_key),
+    on_change=_set_price,
+    args=(grid_key,),
     help=help_texts.PRICE,
 )
+typed_col.number_input(
+    f"Typed price ({currency})",
+    min_value=0.01,
+    max_value=1e9,
+    step=_step(current.our_offering.price),
+    format="%.2f",
+    key=typed_key,
+    on_change=_set_price,
+    args=(typed_key,),
+    help=help_texts.TYPED_PRICE,
+)
+price = selected["price"]
+off_grid = not any(math.isclose(price, p, rel_tol=0, abs_tol=1e-9) for p in prices)
+if off_grid:
+    left.caption(f"{formatting.price(price, currency)} lies between the grid's prices: simulated exactly.")
 variant_names = [v.name for v in current.variants]
 variant_key = state.widget_key("variant")
 variant = right.radio(
@@ -105,48 +132,45 @@ if competitors:
         )
         for problem in state.messages(f"competitor_{index}"):
             column.error(problem)
+segment_names = [s.name for s in current.segments]
+segment = ALL
+if len(segment_names) > 1:
+    segment = controls.segmented_control(
+        "Customers",
+        [ALL, *segment_names],
+        format_func=lambda s: "All segments" if s == ALL else s,
+        key=state.sticky(state.widget_key("segment_filter"), ALL),
+        help=help_texts.SEGMENT_FILTER,
+    )
+    segment = segment or ALL
 
 # ---- headline metrics --------------------------------------------------------------------------------------
-table = state.metrics_at(key, price, variant, results)
-today = state.metrics_at(key, current.our_offering.price, current.variants[0].name, results)
-market = table[table["segment"] == "all"].set_index("metric")
-baseline = today[today["segment"] == "all"].set_index("metric")
-is_today = math.isclose(price, current.our_offering.price) and variant == current.variants[0].name
-cells = st.columns(len(HEADLINE))
-for cell, metric in zip(cells, HEADLINE, strict=True):
-    row = market.loc[metric]
-    change = row["mean"] - baseline.loc[metric, "mean"]
-    tiny = abs(change) <= 1e-9 * max(1.0, abs(baseline.loc[metric, "mean"]))
-    delta = None if is_today or tiny else formatting.metric_delta(metric, change, currency)
-    cell.metric(
-        LABELS[metric],
-        formatting.metric_value(metric, row["mean"], currency),
-        delta=delta,
-        border=True,
-        height=120,
-        help=help_texts.SATISFACTION if metric == "satisfaction" else help_texts.INTERVALS,
-    )
-    cell.caption(f"90%: {formatting.interval(metric, row['q05'], row['q95'], currency)}")
-st.caption(
-    f"At {formatting.money(price, currency, 2)} with **{variant}**; changes against today "
-    f"({formatting.money(current.our_offering.price, currency, 2)}, {current.variants[0].name}). "
-    f"{current.market.draws:,} draws."
-)
+headline.cards(current, price, variant, segment)
+headline.base_case_bar(current, price, variant)
 
 # ---- curves ------------------------------------------------------------------------------------------------
-curves = state.price_curves(key, variant, results)
+curves = state.price_curves(key, variant, results, segment)
 summary = state.variant_summary(key, results).set_index("variant")
 best = float(summary.loc[variant, "best_price"])
 chart_left, chart_right = st.columns(2, gap="large")
 with chart_left:
-    st.markdown(
-        f"**Profit over price** · best price {formatting.money(best, currency, 2)} "
-        f"(90%: {formatting.money(summary.loc[variant, 'best_price_q05'], currency, 2)} to "
-        f"{formatting.money(summary.loc[variant, 'best_price_q95'], currency, 2)})",
-        help=help_texts.PROFIT_CURVE,
-    )
+    if segment == ALL:
+        st.markdown(
+            f"**Profit per {period} over price** · best price {formatting.money(best, currency, 2)} "
+            f"(90%: {formatting.money(summary.loc[variant, 'best_price_q05'], currency, 2)} to "
+            f"{formatting.money(summary.loc[variant, 'best_price_q95'], currency, 2)})",
+            help=help_texts.PROFIT_CURVE,
+        )
+        optimum = best
+    else:
+        st.markdown(
+            f"**Contribution of {segment} per {period} over price** (before fixed cost)",
+            help=help_texts.SEGMENT_FILTER,
+        )
+        optimum = None
     profit_spec = state.chart_spec(
-        f"{key}|profit|{variant}|{best}", lambda: charts.curve_chart(curves, "profit", currency, optimum=best)
+        f"{key}|profit|{variant}|{optimum}|{segment}",
+        lambda: charts.curve_chart(curves, "profit", currency, optimum=optimum, period=period),
     )
     st.vega_lite_chart(
         charts.with_layer(profit_spec, charts.price_rule_layer(price)), width="stretch", key="profit_chart"
@@ -161,68 +185,112 @@ with chart_right:
     )
     demand_metric = demand_metric or "share"
     demand_spec = state.chart_spec(
-        f"{key}|{demand_metric}|{variant}", lambda: charts.curve_chart(curves, demand_metric, currency)
+        f"{key}|{demand_metric}|{variant}|{segment}",
+        lambda: charts.curve_chart(curves, demand_metric, currency, period=period),
     )
     st.vega_lite_chart(
         charts.with_layer(demand_spec, charts.price_rule_layer(price)), width="stretch", key="demand_chart"
     )
+if current.market.choice_rule == "first_choice":
+    st.caption(help_texts.FIRST_CHOICE)
 
 # ---- details -----------------------------------------------------------------------------------------------
 value_tab, segment_tab, variant_tab = st.tabs(
     ["Value map", "Segments", "Variants"], key="simulate_tabs", on_change="rerun"
 )
+exact, exact_key = state.results_at(current, price)
 if value_tab.open:
     with value_tab:
         st.markdown(help_texts.VALUE_MAP)
         st.caption(help_texts.PERCEIVED_VALUE)
-        segment_names = [s.name for s in current.segments]
-        segment = st.segmented_control(
-            "Segment", segment_names, default=segment_names[0], key="value_map_segment"
-        )
-        segment = segment or segment_names[0]
-        vmap = state.value_map(key, variant, results)
+        if segment == ALL:
+            shown_segment = st.segmented_control(
+                "Segment", segment_names, default=segment_names[0], key="value_map_segment"
+            )
+            shown_segment = shown_segment or segment_names[0]
+        else:
+            shown_segment = segment
+        vmap = state.value_map(exact_key, variant, price, exact)
         st.vega_lite_chart(
             state.chart_spec(
-                f"{key}|value map|{variant}|{segment}",
-                lambda: charts.value_map_chart(vmap, currency, colors, segment),
+                f"{exact_key}|value map|{variant}|{price}|{shown_segment}",
+                lambda: charts.value_map_chart(vmap, currency, colors, shown_segment),
             ),
             width="stretch",
             key="value_map_chart",
         )
+        point = vmap[(vmap["segment"] == shown_segment) & (vmap["owner"] == "us")].iloc[0]
+        gap = float(point["surplus"])
+        side = "below" if point["price"] < point["fair_price"] else "above"
         st.caption(
-            f"At today's prices, with {ours} delivering the variant **{variant}**. "
-            "Value - price > 0: the median customer of this segment gets more than they pay for."
+            f"{ours} at {formatting.price(price, currency)} ({variant}), rivals at their current prices. "
+            f"The median {shown_segment} customer values {ours} at "
+            f"{formatting.money(point['perceived_value'], currency, 2)}: "
+            f"{formatting.money(abs(gap), currency, 2)} {'more' if gap >= 0 else 'less'} than its price. "
+            f"It sits {side} the value-equivalence line: "
+            f"{'more' if side == 'below' else 'less'} value for money than this segment's market average."
         )
 if segment_tab.open:
     with segment_tab:
-        st.markdown(f"**Who buys what** at {formatting.money(price, currency, 2)} ({variant})")
-        shares = state.offering_shares_at(key, price, variant, results)
+        st.markdown(f"**Who buys what** at {formatting.price(price, currency)} ({variant})")
+        shares = state.offering_shares_at(exact_key, price, variant, exact)
         st.vega_lite_chart(
-            state.chart_spec(f"{key}|shares|{price}|{variant}", lambda: charts.share_chart(shares, colors)),
+            state.chart_spec(
+                f"{exact_key}|shares|{price}|{variant}", lambda: charts.share_chart(shares, colors)
+            ),
             width="stretch",
             key="share_chart",
         )
         st.caption("`none`: customers of the segment who buy nothing at these prices.")
-        per_segment = table[table["segment"] != "all"]
+        table = state.metrics(current, price, variant)
+        per_segment = table[table["segment"] != ALL]
         cols = st.columns(2, gap="large")
+        contribution_title = f"Contribution ({currency} per {period}, before fixed cost)"
         for col, metric in zip(cols, ("profit", "satisfaction"), strict=True):
             with col:
-                label = "Contribution (before fixed cost)" if metric == "profit" else LABELS[metric]
+                label = (
+                    f"Contribution per {period} (before fixed cost)" if metric == "profit" else LABELS[metric]
+                )
                 st.markdown(f"**{label} by segment**")
                 st.vega_lite_chart(
                     state.chart_spec(
-                        f"{key}|segments|{metric}|{price}|{variant}",
-                        lambda metric=metric: charts.segment_metric_chart(per_segment, metric, currency),
+                        f"{exact_key}|segments|{metric}|{price}|{variant}",
+                        lambda metric=metric: charts.segment_metric_chart(
+                            per_segment,
+                            metric,
+                            currency,
+                            period,
+                            title=contribution_title if metric == "profit" else None,
+                        ),
                     ),
                     width="stretch",
                     key=f"segment_{metric}_chart",
                 )
         wide = per_segment.pivot(index="segment", columns="metric", values="mean")
         wide = wide.loc[list(dict.fromkeys(per_segment["segment"])), list(HEADLINE)]
+        names = headline.labels(current, segment="any") | {
+            "profit": f"Contribution / {period} (before fixed cost)"
+        }
         shown = wide.copy().astype(object)
         for metric in HEADLINE:
             shown[metric] = [formatting.metric_value(metric, v, currency) for v in wide[metric]]
-        st.dataframe(shown.rename(columns=LABELS), width="stretch")
+        fixed_cost = float(exact.fixed_cost.sel(variant=variant))
+        market = table[table["segment"] == ALL].set_index("metric")["mean"]
+        blank = dict.fromkeys(HEADLINE, "")
+        shown.loc["All segments"] = [formatting.metric_value(m, market[m], currency) for m in HEADLINE]
+        shown.loc["All segments", "profit"] = formatting.money(float(wide["profit"].sum()), currency)
+        shown.loc[f"Fixed cost ({variant})"] = blank | {"profit": formatting.money(-fixed_cost, currency)}
+        shown.loc["Profit (after fixed cost)"] = blank | {
+            "profit": formatting.money(market["profit"], currency)
+        }
+        st.dataframe(shown.rename(columns=names), width="stretch")
+        total = formatting.money(float(wide["profit"].sum()), currency)
+        profit = formatting.money(market["profit"], currency)
+        st.caption(
+            f"Contributions of the segments {total} minus the fixed cost "
+            f"{formatting.money(fixed_cost, currency)} = profit {profit} per {period} "
+            "(means over the draws, so they add up)."
+        )
 if variant_tab.open:
     with variant_tab:
         st.markdown(help_texts.P_BEST)

@@ -28,7 +28,7 @@ def open_app(**query: str) -> AppTest:
 
 def metric(at: AppTest, label: str) -> float:
     """A headline metric's value as a number (12.5% -> 0.125, EUR 41.7k -> 41700)."""
-    text = next(m.value for m in at.metric if m.label == label)
+    text = next(m.value for m in at.metric if m.label.split(" / ")[0] == label)
     number = float(re.sub(r"[^0-9.\-]", "", text.replace("k", "").replace("M", "")))
     if text.endswith("%"):
         return number / 100
@@ -52,7 +52,14 @@ def test_each_bundled_scenario_opens_on_every_page(name):
     at = open_app(scenario=name)
     scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
     assert at.title[0].value == scenario.name
-    assert {m.label for m in at.metric} == {"Market share", "Units sold", "Revenue", "Profit", "Satisfaction"}
+    period = scenario.period
+    assert {m.label for m in at.metric} == {
+        "Market share",
+        f"Units sold / {period}",
+        f"Revenue / {period}",
+        f"Profit / {period}",
+        "Satisfaction",
+    }
     for page in ("scenario", "compare", "export", "wtp"):
         at.switch_page(f"app_pages/{page}.py").run()
         assert not at.exception, (page, at.exception)

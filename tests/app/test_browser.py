@@ -147,7 +147,7 @@ def _settled(page, timeout: float = 60.0, quiet: float = 1.0) -> None:
 
 
 def _metric(page, label: str) -> str:
-    metric = page.locator("[data-testid=stMetric]").filter(has_text=label).first
+    metric = page.locator("[data-testid=stMetric]").filter(has_text=re.compile(f"^{re.escape(label)}")).first
     return metric.locator("[data-testid=stMetricValue]").inner_text()
 
 
@@ -190,7 +190,7 @@ def test_competitor_price_change_redraws_the_curves_with_new_numbers(server, pag
     share_before = _metric(page, "Market share")
     demand = page.locator("[data-testid=stVegaLiteChart]").nth(1)  # the share curve, beside the profit curve
     picture_before = demand.screenshot()
-    rival = page.locator("[data-testid=stNumberInput] input").first
+    rival = page.locator("[data-testid=stNumberInput]").filter(has_text="TaskHub price").locator("input")
     rival.fill("30.00")  # a much dearer rival: our share rises at every price of ours
     rival.press("Enter")
     deadline = time.monotonic() + 30
