@@ -29,6 +29,8 @@ pages = [
     st.Page("app_pages/scenario.py", title="Scenario", icon=":material/edit_note:"),
     st.Page("app_pages/wtp.py", title="Willingness to pay", icon=":material/query_stats:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/competition.py", title="Competition", icon=":material/groups:"),
+    st.Page("app_pages/decision.py", title="Decision", icon=":material/rule:"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
 ]
 page = st.navigation(pages)

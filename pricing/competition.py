@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from pricing import market
@@ -551,3 +552,18 @@ def equilibrium_summary(result: xr.Dataset, variant: str) -> dict:
 def _number(value: xr.DataArray) -> float | None:
     number = float(value)
     return number if np.isfinite(number) else None
+
+
+def profit_curves(leader: xr.Dataset) -> pd.DataFrame:
+    """Our expected profit over our price (index) for the first variant of `leader_pricing`'s result:
+    columns ``with reaction`` and ``without reaction``, over the draws that reached an equilibrium at every
+    price (the same draws for both, so that the curves compare)."""
+    one = leader.isel({VARIANT: 0})
+    kept = one.converged.all(PRICE)
+    return pd.DataFrame(
+        {
+            "with reaction": one.profit.where(kept).mean(DRAW).values,
+            "without reaction": one.profit_without_reaction.where(kept).mean(DRAW).values,
+        },
+        index=pd.Index(one[PRICE].values, name=PRICE),
+    )
