@@ -16,7 +16,7 @@ import xarray as xr
 
 from pricing.dims import DRAW, OFFERING, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError
-from pricing.io import atomic_output, atomic_write_text
+from pricing.io import atomic_write_bytes, atomic_write_text, check_output, csv_text, netcdf_bytes
 
 ALL = "all"
 QUANTILES = (0.05, 0.5, 0.95)
@@ -183,26 +183,19 @@ def value_map(results: xr.Dataset, variant: str | None = None, price: float | No
 
 
 def check_output_path(path: str | Path) -> Path:
-    """The output path if results can be written there (.csv or .nc in an existing folder)."""
-    path = Path(path)
-    if path.suffix.lower() not in (".csv", ".nc"):
-        raise PricingError(f"output {path}: unknown file type {path.suffix!r}; use .csv or .nc")
-    if not path.parent.is_dir():
-        raise PricingError(f"output {path}: folder {path.parent} does not exist")
-    return path
+    """The output path if results can be written there (.csv or .nc, a writable folder): checked before
+    simulating."""
+    return check_output(path, (".csv", ".nc"))
 
 
 def write_results(results: xr.Dataset, path: str | Path) -> None:
-    """Write results atomically: `.csv` the tidy summary, `.nc` every draw as netCDF."""
+    """Write results atomically: `.csv` the tidy summary (text cells escaped against spreadsheet formulas),
+    `.nc` every draw as netCDF."""
     path = check_output_path(path)
-    try:
-        if path.suffix.lower() == ".csv":
-            atomic_write_text(path, summary_table(results).to_csv(index=False))
-        else:
-            with atomic_output(path) as tmp:
-                results.to_netcdf(tmp, engine="h5netcdf")
-    except OSError as error:  # e.g. the path is a folder, or the disk is full or read-only
-        raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
+    if path.suffix.lower() == ".csv":
+        atomic_write_text(path, csv_text(summary_table(results)))
+    else:
+        atomic_write_bytes(path, netcdf_bytes(results))
 
 
 # ---- views for the app: one price, one variant, curves over price, paired comparisons --------------------

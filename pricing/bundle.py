@@ -17,14 +17,23 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from pricing.errors import DataError, ScenarioError
-from pricing.scenario import Scenario, dump_scenario, load_scenario, scenario_from_dict, scenario_to_dict
+from pricing.errors import DataError, ScenarioError, shown
+from pricing.scenario import (
+    Scenario,
+    confine,
+    data_path,
+    dump_scenario,
+    load_scenario,
+    scenario_from_dict,
+    scenario_to_dict,
+)
 
 SCENARIO_NAME = "scenario.yaml"
 DATA_FOLDER = "data"
 MAX_ZIP_BYTES = 100_000_000  # the zip file itself
 MAX_UNPACKED_BYTES = 500_000_000  # all members, unpacked
 MAX_MEMBERS = 200
+MAX_NAME_BYTES = 255  # of one folder or file name: what file systems take
 _DATE = (1980, 1, 1, 0, 0, 0)  # fixed member dates: the same scenario packs to the same bytes
 
 
@@ -34,7 +43,7 @@ def scenario_files(scenario: Scenario) -> dict[str, Path]:
     for segment in scenario.segments:
         written = segment.wtp.posterior or segment.wtp.data
         if written is not None:
-            files[written] = scenario.base_dir / written
+            files[written] = data_path(scenario, written)
     return files
 
 
@@ -95,10 +104,13 @@ def unpack_scenario(content: bytes, folder: str | Path) -> Scenario:
                 raise ScenarioError(f"{info.filename}: cannot unpack ({error})") from None
             if len(data) != info.file_size:
                 raise ScenarioError(f"{info.filename}: unpacks to another size than the zip declares")
-            target.write_bytes(data)
+            try:
+                target.write_bytes(data)
+            except OSError as error:  # e.g. a full disk
+                raise ScenarioError(f"{info.filename}: cannot unpack ({error.strerror or error})") from None
     (yaml_member,) = [i.filename for i in members if _is_top_level_yaml(i.filename)]
     try:
-        return load_scenario(folder / yaml_member)
+        return confine(load_scenario(folder / yaml_member), folder)
     except ScenarioError as error:
         raise ScenarioError([f"{yaml_member}: {problem}" for problem in error.problems]) from None
 
@@ -143,6 +155,16 @@ def _check_members(members: list[zipfile.ZipInfo]) -> None:
             raise ScenarioError(f"{name}: a path outside the zip's folder")
         if stat.S_ISLNK(info.external_attr >> 16):
             raise ScenarioError(f"{name}: a link, not a file")
+        if any(len(part.encode("utf-8")) > MAX_NAME_BYTES for part in path.parts):
+            raise ScenarioError(f"{shown(name)}: a name over {MAX_NAME_BYTES} bytes")
+    files = {PurePosixPath(info.filename) for info in members}
+    for info in members:
+        path = PurePosixPath(info.filename)
+        folder = next((parent for parent in path.parents if parent in files), None)
+        if folder is not None:
+            raise ScenarioError(f"{shown(info.filename)}: {folder} is both a file and a folder in the zip")
+    if len(files) != len(members):
+        raise ScenarioError("zip holds two members of the same name")
     scenarios = [info.filename for info in members if _is_top_level_yaml(info.filename)]
     if len(scenarios) != 1:
         found = ", ".join(scenarios) or "none"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pricing.errors import PricingError
+from pricing.errors import PricingError, capped, one_line, shown
+from pricing.limits import MAX_SEED, MAX_SIMULATION_DRAWS, SAMPLING, check_sampling
 
 EXIT_USAGE = 2
 
@@ -28,15 +29,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from pricing.scenario import load_scenario
+    from pricing.scenario import data_path, file_problems, load_scenario
 
     status = 0
     for path in args.files:
         try:
             scenario = load_scenario(path)
+            problems = file_problems(scenario)
+            if not problems:  # what validates must simulate: the posterior files it points to are ours
+                for segment in scenario.segments:
+                    if segment.wtp.posterior is not None:
+                        from pricing.wtp.posterior import load_posterior
+
+                        load_posterior(data_path(scenario, segment.wtp.posterior))
         except PricingError as error:
+            problems = getattr(error, "problems", [str(error)])
+        if problems:
             status = EXIT_USAGE
-            for problem in getattr(error, "problems", [str(error)]):
+            for problem in capped(problems):
                 print(f"{path}: {problem}")
             continue
         print(
@@ -51,7 +61,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from pricing.scenario import load_scenario, with_changes
     from pricing.simulate import simulate
 
-    if args.output:
+    if args.output is not None:
         analysis.check_output_path(args.output)
     scenario = load_scenario(args.file)
     changes = {k: v for k, v in (("market.draws", args.draws), ("seed", args.seed)) if v is not None}
@@ -64,7 +74,7 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
     print(_format_variants(table, scenario.currency, scenario.period))
-    if args.output:
+    if args.output is not None:
         analysis.write_results(results, args.output)
         print(f"wrote {args.output}")
     return 0
@@ -231,18 +241,13 @@ def _shares(args: argparse.Namespace) -> int:
 
 def _pack(args: argparse.Namespace) -> int:
     from pricing.bundle import pack_scenario, scenario_files
-    from pricing.io import atomic_write_bytes
+    from pricing.io import atomic_write_bytes, check_output
     from pricing.scenario import load_scenario
 
-    output = Path(args.output)
-    if output.suffix.lower() != ".zip" or not output.parent.is_dir():
-        raise PricingError(f"output {output}: give a .zip file in an existing folder")
+    output = check_output(args.output, (".zip",))
     scenario = load_scenario(args.file)
     content = pack_scenario(scenario)
-    try:
-        atomic_write_bytes(output, content)
-    except OSError as error:
-        raise PricingError(f"output {output}: cannot write ({error.strerror or error})") from None
+    atomic_write_bytes(output, content)
     files = ", ".join(scenario_files(scenario)) or "no data files"
     print(f"wrote {output} ({len(content):,} bytes: the scenario and {files})")
     return 0
@@ -405,14 +410,54 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
+def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (the bounds live in `pricing.limits`)."""
+
+    def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
+        if not digits.isdigit() or len(digits) > 30:
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from {low:,} to {high:,}")
         value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{shown(text)} must be from {low:,} to {high:,}")
+        return value
+
+    parse.__name__ = name  # argparse names the type in its message
+    return parse
+
+
+#: any other whole-number option: at least 0, and small enough for every counter and seed
+_positive_int = _bounded_int("number", 0, MAX_SEED)
+
+
+def _sampling_option(name: str) -> Callable[[str], int]:
+    return _bounded_int(name, *SAMPLING[name])
+
+
+def _print_json(data) -> None:
+    """Print strict JSON: a non-finite number is null (Python's json would print bare NaN)."""
+    print(json.dumps(_finite_or_null(data), indent=2, allow_nan=False))
+
+
+def _finite_or_null(value):
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        return _finite_or_null(value.item())
     return value
+
+
+def _check_outputs(*outputs: tuple[str, str | None, tuple[str, ...]]) -> None:
+    """Check each (option, path, suffixes) destination before a fit: a fit takes minutes."""
+    from pricing.io import check_output
+
+    for option, path, suffixes in outputs:
+        if path is not None:
+            check_output(path, suffixes, option)
 
 
 # ---- survey WTP: `fit`, `psm`, `gabor-granger` ---------------------------------------------------------
@@ -439,12 +484,14 @@ def _fit_survey(args: argparse.Namespace) -> int:
         options["inconsistent"] = args.inconsistent
     if method == "van_westendorp":
         options["wtp_bounds"] = tuple(args.wtp_bounds.split("-"))
+    check_sampling(args.draws, args.tune, args.chains, args.seed)
+    _check_outputs(("--output", args.output, (".nc",)))
     model = survey_model(method, _columns(args, method), _priors(args.priors), **options)
     model.fit(args.data, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
     if args.output:
         model.save(args.output)
     if args.json:
-        print(json.dumps(summary_dict(model.idata), indent=2))
+        _print_json(summary_dict(model.idata))
     else:
         print(format_report(model.idata))
         if args.output:
@@ -453,14 +500,22 @@ def _fit_survey(args: argparse.Namespace) -> int:
 
 
 def _priors(text: str | None) -> dict | None:
+    from pricing.wtp.priors import check_depth
+
     if text is None:
         return None
+    example = "e.g. '{\"segment_sd_sd\": 0.2}'"
+    if len(text) > 100_000:
+        raise PricingError(f"--priors: {len(text):,} characters; prior settings are a short JSON object")
     try:
         priors = json.loads(text)
     except json.JSONDecodeError as error:
-        raise PricingError(f"--priors: not JSON ({error.msg}); e.g. '{{\"segment_sd_sd\": 0.2}}'") from None
+        raise PricingError(f"--priors: not JSON ({error.msg}); {example}") from None
+    except (RecursionError, ValueError):  # nested thousands deep; an integer of thousands of digits
+        raise PricingError(f"--priors: nested too deep or a number too long; {example}") from None
     if not isinstance(priors, dict):
-        raise PricingError("--priors: must be a JSON object, e.g. '{\"segment_sd_sd\": 0.2}'")
+        raise PricingError(f"--priors: must be a JSON object, {example}")
+    check_depth(priors, "--priors")
     return priors
 
 
@@ -483,8 +538,7 @@ def _psm(args: argparse.Namespace) -> int:
     }
     if args.json:
         # a price point whose curves never cross is NaN: null in JSON
-        missing = {k for k, v in figures.items() if isinstance(v, float) and math.isnan(v)}
-        print(json.dumps({k: None if k in missing else v for k, v in figures.items()}, indent=2))
+        _print_json(figures)
         return 0
     print(f"respondents: {result.n_valid} valid, {result.n_invalid} dropped (answers not increasing)")
     names = {
@@ -507,9 +561,7 @@ def _gabor_granger(args: argparse.Namespace) -> int:
     result = gabor_granger_table(args.data, _columns(args, "gabor_granger"))
     if args.json:
         table = result.table[["price", "share", "revenue"]].to_dict(orient="records")
-        print(
-            json.dumps({"best_price": result.best_price, "best_revenue": result.best_revenue, "table": table})
-        )
+        _print_json({"best_price": result.best_price, "best_revenue": result.best_revenue, "table": table})
         return 0
     shown = result.table.assign(share=result.table.share.map("{:.1%}".format))
     print(shown.to_string(index=False))
@@ -584,17 +636,29 @@ def _add_fit_commands(commands) -> argparse._SubParsersAction:
 
 
 def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--draws", type=_positive_int, default=1000, help="posterior draws per chain (1000)")
-    sub.add_argument("--tune", type=_positive_int, default=1000, help="tuning steps per chain (1000)")
-    sub.add_argument("--chains", type=_positive_int, default=2, help="chains (2)")
-    sub.add_argument("--seed", type=_positive_int, default=0, help="random seed (0)")
+    bounds = {name: f"{low:,}..{high:,}" for name, (low, high) in SAMPLING.items() if name != "seed"}
+    sub.add_argument(
+        "--draws",
+        type=_sampling_option("draws"),
+        default=1000,
+        help=f"draws per chain ({bounds['draws']}; 1000)",
+    )
+    sub.add_argument(
+        "--tune",
+        type=_sampling_option("tune"),
+        default=1000,
+        help=f"tuning steps per chain ({bounds['tune']}; 1000)",
+    )
+    sub.add_argument(
+        "--chains", type=_sampling_option("chains"), default=2, help=f"chains ({bounds['chains']}; 2)"
+    )
+    sub.add_argument("--seed", type=_sampling_option("seed"), default=0, help="random seed (0)")
     sub.add_argument("--output", "-o", metavar="POSTERIOR.nc", help="save the posterior for a scenario")
     sub.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _fit_choice(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from pricing.errors import DataError
     from pricing.scenario import save_scenario, scenario_from_dict
@@ -607,9 +671,10 @@ def _fit_choice(args: argparse.Namespace) -> int:
         if not sep or not attribute.strip() or not level.strip():
             raise DataError(f"--ref {item}: expected ATTRIBUTE=LEVEL, e.g. --ref colour=green")
         refs[attribute.strip()] = level.strip()
-    for option, path in (("--output", args.output), ("--scenario-out", args.scenario_out)):
-        if path and not Path(path).resolve().parent.is_dir():
-            raise DataError(f"{option} {path}: folder {Path(path).parent} does not exist")
+    check_sampling(args.draws, args.tune, args.chains, args.seed)
+    _check_outputs(
+        ("--output", args.output, (".nc",)), ("--scenario-out", args.scenario_out, (".yaml", ".yml"))
+    )
     columns = ChoiceColumns(
         id=args.id,
         task=args.task,
@@ -645,7 +710,10 @@ def _fit_choice(args: argparse.Namespace) -> int:
         starter = starter_scenario(fit, posterior_path=posterior_path)
         save_scenario(scenario_from_dict(starter), args.scenario_out)
         written.append(args.scenario_out)
-    print(json.dumps(fit.to_json()) if args.json else format_summary(fit))
+    if args.json:
+        _print_json(fit.to_json())
+    else:
+        print(format_summary(fit))
     for path in written:
         print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if not fit.diagnostics.get("ok", True):
@@ -764,7 +832,10 @@ def _kano(args: argparse.Namespace) -> int:
     from pricing.wtp.kano import format_analysis, kano_analysis
 
     analysis = kano_analysis(args.data, table=args.table, rule=args.rule, **_kano_read_options(args))
-    print(json.dumps(analysis.to_json(), indent=2) if args.json else format_analysis(analysis))
+    if args.json:
+        _print_json(analysis.to_json())
+    else:
+        print(format_analysis(analysis))
     return 0
 
 
@@ -796,8 +867,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--output", "-o", metavar="OUT", help="write OUT.csv (tidy summary) or OUT.nc (draws)"
     )
-    simulate.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
-    simulate.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    simulate.add_argument(
+        "--draws",
+        type=_bounded_int("draws", 1, 20_000),
+        help="posterior draws, 1..20,000 (overrides market.draws)",
+    )
+    simulate.add_argument(
+        "--seed", type=_bounded_int("seed", 0, MAX_SEED), help="random seed (overrides the scenario's seed)"
+    )
     simulate.set_defaults(run=_simulate)
 
     shares = commands.add_parser(
@@ -805,7 +882,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="every offering's share per segment and in total, with 90%% intervals, at today's prices",
     )
     shares.add_argument("file", metavar="FILE")
-    shares.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    shares.add_argument(
+        "--draws",
+        type=_bounded_int("draws", 1, MAX_SIMULATION_DRAWS),
+        help=f"posterior draws, 1..{MAX_SIMULATION_DRAWS:,} (overrides market.draws)",
+    )
     shares.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
     shares.add_argument("--json", action="store_true", help="print one JSON object")
     shares.set_defaults(run=_shares)
@@ -883,7 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except PricingError as error:
-        print(f"pricing {args.command}: error: {error}", file=sys.stderr)
+        print(one_line(f"pricing {args.command}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # the reader stopped early (`pricing simulate x | head`): not worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout at exit

@@ -32,15 +32,25 @@ from pydantic import (
     model_validator,
 )
 
-from pricing.errors import ScenarioError
+from pricing.errors import ScenarioError, shown
 from pricing.io import atomic_write_text
+from pricing.limits import (
+    MAX_COUNT,
+    MAX_DRAWN_SPREAD,
+    MAX_LEVEL,
+    MAX_MONEY,
+    MAX_SEED,
+    MAX_SIMULATION_DRAWS,
+    MAX_SPREAD,
+)
 
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 12
-MAX_MONEY = 1e9
-MAX_COUNT = 1e10
-MAX_LEVEL = 1e9
+MAX_NODES = 50_000  # YAML nodes (values, lists, mappings) in one file: a real scenario has a few hundred
+MAX_ATTRIBUTES = 200
+#: How far out (in sds of the normal draws) the schema checks that a drawn WTP spread stays computable.
+_DRAW_EXTREME = 8.0
 
 Money = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 SignedMoney = Annotated[float, Field(ge=-MAX_MONEY, le=MAX_MONEY)]
@@ -120,7 +130,7 @@ class ElicitedWTP(_Model):
     median: PositiveMoney | None = Field(
         None, description="Median customer's WTP for the reference offering."
     )
-    spread: Annotated[float, Field(gt=0, le=5)] | None = Field(
+    spread: Annotated[float, Field(gt=0, le=MAX_SPREAD)] | None = Field(
         None, description="Sd of log WTP across the segment's customers (0.3 = about +-30%)."
     )
     low: PositiveMoney | None = Field(
@@ -179,6 +189,17 @@ class ElicitedWTP(_Model):
                 raise ValueError("low and high go together: give both")
             if not self.low < self.high:
                 raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+            if self.log_sd > MAX_SPREAD:
+                raise ValueError(
+                    f"low {self.low:g} and high {self.high:g} with coverage {self.coverage:g} imply a spread "
+                    f"of {self.log_sd:.3g}; at most {MAX_SPREAD:g} (widen the coverage or narrow the range)"
+                )
+        drawn = self.log_sd * math.exp(_DRAW_EXTREME * self.spread_uncertainty)
+        if drawn > MAX_DRAWN_SPREAD:
+            raise ValueError(
+                f"spread {self.log_sd:.3g} with spread_uncertainty {self.spread_uncertainty:g} reaches "
+                f"spreads of {drawn:.3g} in the draws; at most {MAX_DRAWN_SPREAD:g}"
+            )
         return self
 
     def _check_fitted(self) -> ElicitedWTP:
@@ -436,7 +457,9 @@ class Market(_Model):
     none_option: bool = Field(
         True, description="Customers may buy nothing when no offering is worth its price."
     )
-    draws: Annotated[int, Field(ge=1, le=20000)] = Field(1000, description="Posterior draws to simulate.")
+    draws: Annotated[int, Field(ge=1, le=MAX_SIMULATION_DRAWS)] = Field(
+        1000, description="Posterior draws to simulate."
+    )
     price_grid: PriceGrid | None = Field(
         None, description="Our prices to simulate; default 50%..150% of our current price in 61 steps."
     )
@@ -571,8 +594,8 @@ class Scenario(_Model):
         description="Period of units sold, revenue, fixed costs and profit (segment sizes are customers in "
         "it): day, week, month, quarter or year.",
     )
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(0, description="Seed of all random draws.")
-    attributes: tuple[Attribute, ...] = ()
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = Field(0, description="Seed of all random draws.")
+    attributes: tuple[Attribute, ...] = Field((), max_length=MAX_ATTRIBUTES)
     segments: tuple[Segment, ...] = Field(min_length=1, max_length=50)
     offerings: tuple[Offering, ...] = Field(min_length=1, max_length=50)
     variants: tuple[Variant, ...] = Field(
@@ -587,7 +610,7 @@ class Scenario(_Model):
     def base_dir(self) -> Path:
         """Folder that relative paths (WTP posteriors, survey data) are relative to: the scenario file's
         folder, or the working folder for a scenario not loaded from a file."""
-        return _BASE_DIRS.get(id(self), Path.cwd())
+        return _BASE_DIRS.get(id(self), (None, False))[0] or Path.cwd()
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -636,6 +659,8 @@ class Scenario(_Model):
         ours = [o.name for o in self.offerings if o.owner == OURS]
         if len(ours) != 1:
             problems.append(f"offerings: exactly one offering must have owner 'us' (found {len(ours)})")
+        if all(s.size == 0 for s in self.segments):
+            problems.append("segments: every segment has size 0; give at least one segment customers")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -669,7 +694,9 @@ class Scenario(_Model):
     def price_grid(self) -> list[float]:
         """Our prices to simulate: the grid plus our current price, sorted, each once."""
         current = self.our_offering.price
-        grid = self.market.price_grid or PriceGrid(min=0.5 * current, max=1.5 * current, steps=61)
+        # the default grid stays within the money bounds, so that every valid price can be simulated
+        default = (0.5 * current, min(1.5 * current, MAX_MONEY))
+        grid = self.market.price_grid or PriceGrid(min=default[0], max=default[1], steps=61)
         step = (grid.max - grid.min) / (grid.steps - 1)
         prices = {round(grid.min + i * step, 10) for i in range(grid.steps)} | {current}
         return sorted(prices)
@@ -680,11 +707,11 @@ def _level_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
     categorical one), or None."""
     if levels is None:
         if isinstance(given, str):
-            return f"{given!r} is not a number (the attribute is numeric: it has no named levels)"
+            return f"{shown(given)} is not a number (the attribute is numeric: it has no named levels)"
         return None
     if not isinstance(given, str) or given not in levels:
-        shown = f"{given:g}" if isinstance(given, float) and given.is_integer() else given
-        return f"{str(shown)!r} is not one of its levels ({', '.join(levels)})"
+        written = f"{given:g}" if isinstance(given, float) and given.is_integer() else given
+        return f"{shown(str(written))} is not one of its levels ({', '.join(levels)})"
     return None
 
 
@@ -699,7 +726,7 @@ def _value_problem(given: Any, levels: tuple[str, ...] | None) -> str | None:
         return f"give the money value of each level, e.g. {{{levels[-1]}: {given:g}}}"
     unknown = [name for name in given if name not in levels]
     if unknown:
-        return f"{unknown[0]!r} is not one of its levels ({', '.join(levels)})"
+        return f"{shown(unknown[0])} is not one of its levels ({', '.join(levels)})"
     return None
 
 
@@ -710,6 +737,12 @@ class _SafeLoader(yaml.SafeLoader):
     """Safe YAML that also refuses aliases and duplicate keys, and limits nesting."""
 
     def compose_node(self, parent, index):
+        self._nodes = getattr(self, "_nodes", 0) + 1
+        if self._nodes > MAX_NODES:
+            event = self.peek_event()
+            raise ScenarioError(
+                f"line {event.start_mark.line + 1}: more than {MAX_NODES:,} values; not a scenario file"
+            )
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise ScenarioError(f"line {event.start_mark.line + 1}: YAML aliases (*name) are not allowed")
@@ -728,11 +761,21 @@ class _SafeLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str):
-                raise ScenarioError(f"line {key_node.start_mark.line + 1}: key {key!r} must be text")
+                raise ScenarioError(f"line {key_node.start_mark.line + 1}: key {shown(key)} must be text")
             if key in keys:
-                raise ScenarioError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+                raise ScenarioError(f"line {key_node.start_mark.line + 1}: duplicate key {shown(key)}")
             keys.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        digits = node.value.replace("_", "").lstrip("+-")
+        if len(digits) > _MAX_DIGITS and digits.isdigit():  # Python refuses to parse (or print) such an int
+            return float(node.value.replace("_", ""))  # inf: the schema then names the field
+        return super().construct_yaml_int(node)
+
+
+_MAX_DIGITS = 4000
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_int)
 
 
 def _union_tag(part: Any) -> bool:
@@ -774,8 +817,7 @@ def _problems(error: ValidationError) -> list[str]:
         elif e["type"] == "missing":
             message = "required field is missing"
         elif "input" in e and e["type"] not in ("model_type", "dict_type"):
-            shown = repr(e["input"])
-            message += f" (got {shown[:60]})"
+            message += f" (got {shown(e['input'])})"
         problems.append(f"{path}: {message}" if path else message)
     return problems
 
@@ -787,14 +829,15 @@ def scenario_from_dict(data: Any) -> Scenario:
     version = data.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:  # not `true` or 1.0, which equal 1
         raise ScenarioError(
-            f"schema_version: {version!r} is not supported (this version of pricing reads {SCHEMA_VERSION})"
+            f"schema_version: {shown(version)} is not supported "
+            f"(this version of pricing reads {SCHEMA_VERSION})"
         )
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
         raise ScenarioError(_problems(error)) from None
-    except (OverflowError, RecursionError) as error:
-        raise ScenarioError(f"a number or structure is too large: {error}") from None
+    except (OverflowError, RecursionError, ValueError) as error:  # e.g. int parsing past Python's digit limit
+        raise ScenarioError(f"a number or structure is too large ({type(error).__name__})") from None
 
 
 def parse_scenario(text: str | bytes) -> Scenario:
@@ -829,13 +872,74 @@ def parse_scenario(text: str | bytes) -> Scenario:
 
 
 # Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and
-# hashes stay those of the content): id(scenario) -> folder, dropped when the scenario is garbage-collected.
-_BASE_DIRS: dict[int, Path] = {}
+# hashes stay those of the content): id(scenario) -> (folder, confined), dropped when the scenario is
+# garbage-collected. A confined scenario (opened from a zip or uploaded) reads only files inside its folder;
+# an uploaded YAML file has no folder (None) and reads none.
+_BASE_DIRS: dict[int, tuple[Path | None, bool]] = {}
 
 
-def _set_base_dir(scenario: Scenario, folder: Path) -> None:
-    _BASE_DIRS[id(scenario)] = folder
+def _set_base_dir(scenario: Scenario, folder: Path | None, confined: bool = False) -> None:
+    _BASE_DIRS[id(scenario)] = (folder, confined)
     weakref.finalize(scenario, _BASE_DIRS.pop, id(scenario), None)
+
+
+def confine(scenario: Scenario, folder: str | Path | None = None) -> Scenario:
+    """Mark `scenario` (from a zip or an upload) to read only files inside `folder` (None: no files at all);
+    `ScenarioError` names each path that leaves it. `with_changes` keeps the mark and checks again."""
+    _set_base_dir(scenario, None if folder is None else Path(folder).resolve(), confined=True)
+    problems = []
+    for field, written in scenario_file_fields(scenario):
+        try:
+            data_path(scenario, written, field)
+        except ScenarioError as error:
+            problems += error.problems
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def data_path(scenario: Scenario, written: str, field: str = "file") -> Path:
+    """The file a path written in the scenario names (relative to its folder); the one place such paths are
+    resolved. A confined scenario's path must stay inside its folder (`ScenarioError` otherwise)."""
+    folder, confined = _BASE_DIRS.get(id(scenario), (None, False))
+    if not confined:
+        return (folder or Path.cwd()) / written
+    if folder is None:
+        raise ScenarioError(
+            f"{field} {shown(written)}: an uploaded scenario file cannot read other files; "
+            "upload a zip of it with its data (pricing pack)"
+        )
+    path = (folder / written).resolve()
+    if not path.is_relative_to(folder):
+        raise ScenarioError(f"{field} {shown(written)}: a path outside the scenario's folder")
+    return path
+
+
+def scenario_file_fields(scenario: Scenario) -> list[tuple[str, str]]:
+    """(field, path as written) of every file the scenario's segments point to."""
+    return [
+        (f"segments[{i}].wtp.{key}", getattr(segment.wtp, key))
+        for i, segment in enumerate(scenario.segments)
+        for key in ("posterior", "data")
+        if getattr(segment.wtp, key) is not None
+    ]
+
+
+def file_problems(scenario: Scenario) -> list[str]:
+    """One line per file the scenario points to that cannot be read (missing, a folder, outside its zip)."""
+    problems = []
+    for field, written in scenario_file_fields(scenario):
+        try:
+            path = data_path(scenario, written, field)
+        except ScenarioError as error:
+            problems += error.problems
+            continue
+        if not path.is_file():
+            problems.append(
+                f"{field}: file {shown(str(path), 200)} not found (paths are relative to the "
+                "scenario file's folder)"
+            )
+    return problems
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -930,7 +1034,10 @@ def with_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
                 raise ScenarioError(f"{path}: {'.'.join(steps[:i])} is a value, not a group of fields")
     changed = scenario_from_dict(data)
     if id(scenario) in _BASE_DIRS:
-        _set_base_dir(changed, scenario.base_dir)
+        folder, confined = _BASE_DIRS[id(scenario)]
+        if confined:
+            return confine(changed, folder)
+        _set_base_dir(changed, folder)
     return changed
 
 

@@ -224,6 +224,6 @@ def test_write_results_bad_paths(small_scenario, tmp_path):
     with pytest.raises(PricingError, match="does not exist"):
         analysis.write_results(results, tmp_path / "missing" / "out.csv")
     (tmp_path / "taken.csv").mkdir()
-    with pytest.raises(PricingError, match="cannot write"):
+    with pytest.raises(PricingError, match="is a folder"):
         analysis.write_results(results, tmp_path / "taken.csv")
     assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"]

@@ -316,7 +316,7 @@ def test_failed_save_leaves_the_old_file_intact(small_scenario, tmp_path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pricing_io.os, "fsync", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(PricingError, match="No space left"):
         save_scenario(with_changes(small_scenario, {"name": "other"}), path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["scenario.yaml"]  # no temporary file left behind

@@ -86,7 +86,9 @@ def test_priors_are_data_overridable_and_checked():
     assert resolve_priors({"log_wtp_center_sd": 0.5}, DEFAULT_PRIORS, intervals)["log_wtp_center_sd"] == 0.5
     with pytest.raises(PricingError, match="unknown key.*log_wtp_centre"):
         resolve_priors({"log_wtp_centre": 3}, DEFAULT_PRIORS, intervals)
-    with pytest.raises(PricingError, match="segment_sd_sd must be > 0"):
+    with pytest.raises(
+        PricingError, match=r"priors.segment_sd_sd: must be a number in \[0.001, 10\] \(got 0\)"
+    ):
         resolve_priors({"segment_sd_sd": 0}, DEFAULT_PRIORS, intervals)
 
 

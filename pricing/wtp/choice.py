@@ -38,7 +38,6 @@ Without a none alternative ``w`` is not identified and the two variables are lef
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -53,7 +52,8 @@ import xarray as xr
 from scipy.special import log_softmax, softmax
 
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, RESPONDENT, SEGMENT
-from pricing.errors import DataError
+from pricing.errors import DataError, shown
+from pricing.limits import check_sampling
 from pricing.wtp.choice_data import (
     PAD_UTILITY,
     ChoiceArrays,
@@ -65,6 +65,7 @@ from pricing.wtp.choice_data import (
 )
 from pricing.wtp.data import read_survey
 from pricing.wtp.posterior import attach_metadata, diagnose, load_posterior, metadata, save_posterior
+from pricing.wtp.priors import check_depth, prior_value
 
 COEFFICIENT = "coefficient"
 RANDOM_COEFFICIENT = "random_coefficient"
@@ -309,17 +310,23 @@ class ChoiceFit:
 
 def merge_priors(priors: Mapping[str, Any] | None) -> dict[str, Any]:
     """`DEFAULT_PRIORS` updated with the user's (nested dicts merged); unknown keys are errors."""
+    check_depth(priors or {})
     merged = {k: dict(v) for k, v in DEFAULT_PRIORS.items()}
     for key, value in (priors or {}).items():
         if key not in merged:
-            raise DataError(f"priors: unknown key {key!r} (known: {', '.join(DEFAULT_PRIORS)})")
+            raise DataError(f"priors: unknown key {shown(key)} (known: {', '.join(DEFAULT_PRIORS)})")
         if not isinstance(value, Mapping):
-            raise DataError(f"priors.{key}: must be a mapping (got {value!r})")
+            raise DataError(f"priors.{key}: must be a mapping (got {shown(value)})")
         merged[key].update(value)
-    for key in ("coefficients", "random_sd"):
-        sigma = merged[key].get("sigma")
-        if not (isinstance(sigma, int | float) and sigma > 0 and math.isfinite(sigma)):
-            raise DataError(f"priors.{key}.sigma: must be a positive number (got {sigma!r})")
+    for key, settings in merged.items():
+        for name, value in settings.items():
+            if key == "by_coefficient":  # coefficient -> {mu, sigma}
+                if not isinstance(value, Mapping):
+                    raise DataError(f"priors.by_coefficient.{str(name)[:40]}: must be a mapping of mu, sigma")
+                for inner, number in value.items():
+                    prior_value(f"priors.by_coefficient.{str(name)[:40]}.{str(inner)[:20]}", number)
+            else:
+                prior_value(f"priors.{key}.{str(name)[:20]}", value)
     return merged
 
 
@@ -544,9 +551,7 @@ def fit_choice(
     """
     if method not in ("nuts", "map"):
         raise DataError(f"method {method!r}: use 'nuts' or 'map'")
-    for name, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if not isinstance(value, int) or value < low:
-            raise DataError(f"{name}: must be an integer >= {low} (got {value!r})")
+    check_sampling(draws, tune, chains, seed)
     frame, label, sha256 = read_survey(data)
     design = learn_design(frame, columns, label)
     arrays = code_rows(frame, design, label)

@@ -26,8 +26,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pricing.errors import DataError
-from pricing.wtp.data import label_column, line_list, numeric_column, require_columns, segment_codes
+from pricing.errors import DataError, shown
+from pricing.limits import MAX_ALTERNATIVES, MAX_DESIGN_CELLS, MAX_LEVELS
+from pricing.wtp.data import (
+    label_column,
+    level_column,
+    line_list,
+    money_column,
+    numeric_column,
+    require_columns,
+    segment_codes,
+)
 
 #: Utility given to padded (absent) alternatives: exp() of it is exactly 0 in float64.
 PAD_UTILITY = -1e10
@@ -151,9 +160,21 @@ class ChoiceArrays:
     segments: list[str]
 
 
-def _is_numeric(cells: pd.Series) -> bool:
+def _is_numeric(cells: pd.Series, column: str, label: str) -> bool:
+    """True when every filled cell is a number; a column of mostly numbers with a few text cells ("abc",
+    "12 EUR") is a mistake, not a categorical attribute: `DataError` naming its lines."""
     filled = cells[cells.ne("")]
-    return bool(len(filled)) and bool(pd.to_numeric(filled, errors="coerce").notna().all())
+    numbers = pd.to_numeric(filled, errors="coerce").notna()
+    if numbers.all():
+        return bool(len(filled))
+    if numbers.mean() > 0.5:
+        bad = filled[~numbers]
+        examples = ", ".join(shown(v) for v in dict.fromkeys(bad.tolist()[:3]))
+        raise DataError(
+            f"{label}: column {column!r}: {line_list(bad.index)} are not numbers (got {examples}) in a "
+            f"numeric attribute; fix them, or declare the attribute categorical with --ref {column}=LEVEL"
+        )
+    return False
 
 
 def _check_attributes_present(
@@ -165,12 +186,15 @@ def _check_attributes_present(
             raise DataError(f"{label}: column {column!r}: {line_list(np.flatnonzero(blank))} are blank")
 
 
-def _offered_numbers(frame: pd.DataFrame, column: str, offered: np.ndarray, label: str) -> np.ndarray:
-    """A numeric column over all rows (line numbers stay those of the file); the none alternative's cells
-    are ignored (NaN) whatever they hold."""
-    return numeric_column(
-        frame.assign(**{column: frame[column].where(offered, "")}), column, label, allow_blank=True
-    )
+def _offered_numbers(
+    frame: pd.DataFrame, column: str, offered: np.ndarray, label: str, *, price: bool = False
+) -> np.ndarray:
+    """A numeric column over all rows (line numbers stay those of the file): money amounts for the price,
+    attribute levels otherwise; the none alternative's cells are ignored (NaN) whatever they hold."""
+    blanked = frame.assign(**{column: frame[column].where(offered, "")})
+    if price:
+        return money_column(blanked, column, label, allow_blank=True, zero=True)
+    return level_column(blanked, column, label, allow_blank=True)
 
 
 def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Design:
@@ -207,9 +231,14 @@ def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Des
     not_none = (
         frame[columns.alt].ne(columns.none_alt).to_numpy() if columns.none_alt else np.ones(len(frame), bool)
     )
+    if not not_none.any():
+        raise DataError(
+            f"{label}: column {columns.alt!r}: every row is the none alternative {columns.none_alt!r}; "
+            "nothing was offered"
+        )
     _check_attributes_present(frame, columns, not_none, label)
     rows = frame[not_none]
-    price = _offered_numbers(frame, columns.price, not_none, label)[not_none]
+    price = _offered_numbers(frame, columns.price, not_none, label, price=True)[not_none]
     if np.ptp(price) == 0:
         raise DataError(
             f"{label}: column {columns.price!r} has the single value {price[0]:g}; price must vary"
@@ -220,7 +249,7 @@ def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Des
     reference: dict[str, Any] = {columns.price: float(np.median(price))}
     for attr in columns.attributes:
         cells = rows[attr]
-        if attr not in columns.refs and _is_numeric(cells):
+        if attr not in columns.refs and _is_numeric(cells, attr, label):
             values = _offered_numbers(frame, attr, not_none, label)[not_none]
             if np.ptp(values) == 0:
                 raise DataError(f"{label}: column {attr!r} has the single value {values[0]:g}; it must vary")
@@ -238,6 +267,11 @@ def learn_design(frame: pd.DataFrame, columns: ChoiceColumns, label: str) -> Des
             )
         if len(found) < 2:
             raise DataError(f"{label}: column {attr!r} has the single level {ref!r}; it must vary")
+        if len(found) > MAX_LEVELS:
+            raise DataError(
+                f"{label}: column {attr!r} has {len(found):,} levels; at most {MAX_LEVELS} per categorical "
+                "attribute (is it free text, or a number with a unit?)"
+            )
         levels[attr] = (ref, *[level for level in found if level != ref])
         reference[attr] = ref
         for level in levels[attr][1:]:
@@ -311,7 +345,7 @@ def code_rows(
 
     x = np.zeros((n_rows, len(design.coefficients)))
     position = {name: i for i, name in enumerate(design.coefficients)}
-    price = _offered_numbers(frame, columns.price, ~is_none, label)
+    price = _offered_numbers(frame, columns.price, ~is_none, label, price=True)
     x[:, design.price_index] = np.where(is_none, 0.0, price)
     for attr in columns.attributes:
         if attr in design.levels:
@@ -367,6 +401,17 @@ def code_rows(
     n_tasks = len(task_labels)
     slot = pd.Series(np.arange(n_rows)).groupby(task_index).cumcount().to_numpy()
     n_slots = int(slot.max()) + 1
+    if n_slots > MAX_ALTERNATIVES:
+        first = task_labels[int(task_index[np.argmax(slot)])]
+        raise DataError(
+            f"{label}: column {columns.alt!r}: {columns.id} {shown(first[0])} task {shown(first[1])} has "
+            f"{n_slots:,} alternatives; at most {MAX_ALTERNATIVES} per task"
+        )
+    if n_tasks * n_slots * len(design.coefficients) > MAX_DESIGN_CELLS:
+        raise DataError(
+            f"{label}: {n_tasks:,} tasks x {n_slots} alternatives x {len(design.coefficients)} coefficients "
+            f"is a design of over {MAX_DESIGN_CELLS:,} numbers; fit fewer tasks, alternatives or levels"
+        )
 
     chosen = np.full(n_tasks, -1)
     if with_choice:
@@ -390,6 +435,12 @@ def code_rows(
             )
         chosen_rows = np.flatnonzero(choice == 1)
         chosen[task_index[chosen_rows]] = slot[chosen_rows]
+        by_task = pd.Series(np.where(is_none, np.nan, price)).groupby(task_index)
+        if columns.none_alt is None and not ((by_task.max() - by_task.min()).to_numpy() > 0).any():
+            raise DataError(
+                f"{label}: column {columns.price!r}: the price is the same for every alternative within each "
+                "task, and there is no none alternative (--none-alt): the price coefficient is not identified"
+            )
 
     respondent_of_task, respondents = pd.factorize(pd.Index([k[0] for k in task_labels]), sort=False)
     segment_cells = label_column(frame, columns.segment, label)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pricing.errors import DataError, PricingError
+from pricing.errors import DataError, PricingError, shown
+from pricing.limits import MAX_LEVEL, MAX_MONEY, MAX_WEIGHT, MIN_MONEY
 
 MAX_FILE_BYTES = 200_000_000
 _SHOWN = 5
@@ -66,6 +67,8 @@ def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame,
 
 
 def _read_text(text: str, label: str) -> pd.DataFrame:
+    # old Mac and some Excel exports end lines with CR alone; the csv module splits on LF only
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DataError(f"{label}: file is empty; expected a header row and one row per answer")
     try:
@@ -79,12 +82,17 @@ def _read_text(text: str, label: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, ValueError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"{label}: not a valid CSV file ({first_line})") from None
+        raise DataError(f"{label}: not a valid CSV file ({shown(first_line, 200)})") from None
+    except csv.Error as error:
+        raise DataError(f"{label}: not a valid CSV file ({shown(str(error), 200)})") from None
     # pandas renames a repeated header to "a.1": check the header as written
-    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=separator))]
+    try:
+        header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=separator))]
+    except csv.Error as error:
+        raise DataError(f"{label}: not a valid CSV header ({shown(str(error), 200)})") from None
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
-        raise DataError(f"{label}: duplicate column name(s) {', '.join(map(repr, duplicated))}")
+        raise DataError(f"{label}: duplicate column name(s) {', '.join(map(shown, duplicated[:5]))}")
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{label}: has a header but no data rows")
@@ -96,8 +104,11 @@ def require_columns(frame: pd.DataFrame, columns: Mapping[str, str | None], labe
     """Check that every named column exists; `columns` maps a role (e.g. ``"price"``) to a column name."""
     for role, name in columns.items():
         if name is not None and name not in frame.columns:
-            known = ", ".join(repr(c) for c in frame.columns)
-            raise DataError(f"{label}: column {name!r} ({role}) not found; the file has columns {known}")
+            known = ", ".join(shown(c) for c in list(frame.columns)[:20])
+            more = f" and {len(frame.columns) - 20} more" if len(frame.columns) > 20 else ""
+            raise DataError(
+                f"{label}: column {shown(name)} ({role}) not found; the file has columns {known}{more}"
+            )
 
 
 def resolve_columns(columns: Mapping[str, str | None] | None, roles: Mapping[str, str | None]) -> dict:
@@ -118,7 +129,7 @@ def line_list(rows: Iterable[int]) -> str:
 
 def _examples(values: Sequence[str]) -> str:
     unique = list(dict.fromkeys(values))[:3]
-    return ", ".join(repr(v) for v in unique)
+    return ", ".join(shown(v) for v in unique)
 
 
 def numeric_column(
@@ -129,10 +140,14 @@ def numeric_column(
     allow_blank: bool = False,
     minimum: float | None = None,
     positive: bool = False,
+    maximum: float | None = None,
+    what: str = "",
 ) -> np.ndarray:
     """A column as floats (NaN for blank cells when `allow_blank`), or `DataError` naming the bad lines.
 
-    Plain numbers only: ``1,234.5`` (ambiguous) and currency symbols are refused.
+    Plain numbers only: ``1,234.5`` (ambiguous) and currency symbols are refused. Values must be finite,
+    at least `minimum` (> 0 when `positive`) and at most `maximum`; `what` names the kind of value in the
+    message ("a money amount").
     """
     cells = frame[column]
     blank = cells.eq("").to_numpy()
@@ -154,15 +169,58 @@ def numeric_column(
                 f"{label}: column {column!r}: {line_list(rows)} must be > 0 "
                 f"(got {_examples(cells.iloc[rows].tolist())})"
             )
-    if minimum is not None:
-        low = np.isfinite(values) & (values < minimum)
-        if low.any():
-            rows = np.flatnonzero(low)
+    for bound, outside, relation in (
+        (minimum, lambda v: v < minimum, ">="),
+        (maximum, lambda v: v > maximum, "<="),
+    ):
+        if bound is None:
+            continue
+        out = np.isfinite(values) & outside(values)
+        if out.any():
+            rows = np.flatnonzero(out)
+            kind = f" ({what})" if what else ""
             raise DataError(
-                f"{label}: column {column!r}: {line_list(rows)} must be >= {minimum:g} "
+                f"{label}: column {column!r}: {line_list(rows)} must be {relation} {bound:g}{kind} "
                 f"(got {_examples(cells.iloc[rows].tolist())})"
             )
     return values
+
+
+def money_column(
+    frame: pd.DataFrame, column: str, label: str, *, allow_blank: bool = False, zero: bool = False
+) -> np.ndarray:
+    """A column of money amounts (currency): between `MIN_MONEY` (or 0 when `zero`) and `MAX_MONEY`.
+
+    Amounts outside are typos or unit errors (1e308, 1e-300) that would fit nonsense, not prices.
+    """
+    return numeric_column(
+        frame,
+        column,
+        label,
+        allow_blank=allow_blank,
+        positive=not zero,
+        minimum=0.0 if zero else MIN_MONEY,
+        maximum=MAX_MONEY,
+        what="a money amount",
+    )
+
+
+def weight_column(frame: pd.DataFrame, column: str, label: str) -> np.ndarray:
+    """A column of respondent weights: > 0 and at most `MAX_WEIGHT` (sums of weights must stay exact)."""
+    return numeric_column(frame, column, label, positive=True, maximum=MAX_WEIGHT, what="a weight")
+
+
+def level_column(frame: pd.DataFrame, column: str, label: str, *, allow_blank: bool = False) -> np.ndarray:
+    """A column of numeric attribute levels, within +-`MAX_LEVEL`."""
+    return numeric_column(
+        frame,
+        column,
+        label,
+        allow_blank=allow_blank,
+        minimum=-MAX_LEVEL,
+        maximum=MAX_LEVEL,
+        what="an attribute level",
+    )
 
 
 def label_column(frame: pd.DataFrame, column: str | None, label: str, default: str = "all") -> np.ndarray:

@@ -68,13 +68,11 @@ def read_answers(
     frame, label, sha256 = survey.read_survey(source)
     survey.require_columns(frame, resolved, label)
     respondent = survey.label_column(frame, resolved["respondent"], label)
-    price = survey.numeric_column(frame, resolved["price"], label, positive=True)
+    price = survey.money_column(frame, resolved["price"], label)
     answer = survey.choice_column(frame, resolved["answer"], label, ANSWERS)
     segment = survey.label_column(frame, resolved["segment"], label)
     weight = (
-        survey.numeric_column(frame, resolved["weight"], label, positive=True)
-        if resolved["weight"]
-        else np.ones(len(frame))
+        survey.weight_column(frame, resolved["weight"], label) if resolved["weight"] else np.ones(len(frame))
     )
     table = pd.DataFrame({"respondent": respondent, "price": price, "segment": segment, "weight": weight})
     duplicated = table.duplicated(["respondent", "price"], keep="first").to_numpy()

@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,11 +31,16 @@ import numpy as np
 import pricing
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
 from pricing.errors import DataError
+from pricing.io import atomic_write_bytes, check_output, netcdf_bytes
 
 FORMAT = "pricing-wtp-posterior/1"
 WTP_VARS = ("wtp_log_median", "wtp_log_sd")
 CHOICE_VARS = ("value_per_unit", "logit_scale")
 METHODS = ("stated", "gabor_granger", "van_westendorp", "choice")
+
+#: bytes a posterior file may hold, and declare in its variables: 16 chains x 50,000 draws x 50 segments x
+#: 100 attributes would already be 32 GB, a conjoint fit with respondent draws a few hundred MB
+MAX_POSTERIOR_BYTES = 1_000_000_000
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -220,36 +224,56 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
-    """Write a fit as netCDF atomically (temp file in the same folder, then `os.replace`).
+    """Write a fit as netCDF atomically (built in memory, then `pricing.io.atomic_write_bytes`).
 
     The fit must carry the contract variables and metadata (see `attach_metadata`); it is checked before
     writing so that a file we write can always be loaded.
     """
     path = Path(path)
     _validate(idata, str(path))
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a saved fit is an ordinary file
-        idata.to_netcdf(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_output(path, option="posterior")
+    atomic_write_bytes(path, netcdf_bytes(idata), option="posterior")
     return path
+
+
+def check_posterior_file(path: str | os.PathLike) -> None:
+    """Check a posterior file's declared contents before reading any data: `DataError` when the file or the
+    variables it declares (netCDF files may declare gigabytes that were never written) exceed
+    `MAX_POSTERIOR_BYTES`, or when it is not a netCDF-4 (HDF5) file."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: posterior file not found")
+    size = path.stat().st_size
+    if size > MAX_POSTERIOR_BYTES:
+        raise DataError(
+            f"{path}: file is {size:,} bytes; posterior files are limited to {MAX_POSTERIOR_BYTES:,}"
+        )
+    declared: list[tuple[int, str, tuple]] = []
+    try:
+        with h5py.File(path, "r") as file:
+
+            def visit(name, item):
+                if isinstance(item, h5py.Dataset):
+                    declared.append((int(item.size) * item.dtype.itemsize, name, item.shape))
+
+            file.visititems(visit)
+    except (OSError, RuntimeError, ValueError):
+        raise DataError(f"{path}: not a readable netCDF posterior file (not netCDF-4/HDF5)") from None
+    total = sum(n for n, _, _ in declared)
+    if total > MAX_POSTERIOR_BYTES:
+        nbytes, name, shape = max(declared)
+        raise DataError(
+            f"{path}: declares {total:,} bytes of variables (the largest, {name}, has shape {shape}); "
+            f"a posterior is limited to {MAX_POSTERIOR_BYTES:,}"
+        )
 
 
 def load_posterior(path: str | os.PathLike) -> az.InferenceData:
     """Read and validate a saved WTP posterior; `DataError` naming the file when it is not one of ours."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: posterior file not found")
+    check_posterior_file(path)
     try:
         with az.rc_context({"data.load": "eager"}):
             idata = az.from_netcdf(path)

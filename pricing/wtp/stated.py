@@ -46,6 +46,7 @@ from scipy.special import ndtr
 
 from pricing.dims import RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError
+from pricing.limits import check_sampling
 from pricing.wtp import data as survey
 from pricing.wtp.posterior import (
     attach_metadata,
@@ -54,6 +55,7 @@ from pricing.wtp.posterior import (
     metadata,
     save_posterior,
 )
+from pricing.wtp.priors import check_depth, prior_value
 
 DEFAULT_PRIORS: dict[str, float | None] = {
     "log_wtp_center": None,
@@ -110,6 +112,7 @@ def resolve_priors(
 ) -> dict:
     """Defaults overridden by `priors`, with data-dependent defaults filled in; unknown keys are errors."""
     priors = dict(priors or {})
+    check_depth(priors)
     unknown = sorted(set(priors) - set(defaults))
     if unknown:
         raise PricingError(f"priors: unknown key(s) {', '.join(unknown)} (known: {', '.join(defaults)})")
@@ -120,11 +123,7 @@ def resolve_priors(
             typical = typical[np.isfinite(typical) & (typical > 0)]
             resolved[key] = float(np.median(np.log(typical))) if typical.size else 0.0
             continue
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-            raise PricingError(f"priors: {key} must be a finite number (got {value!r})")
-        if key != "log_wtp_center" and value <= 0:
-            raise PricingError(f"priors: {key} must be > 0 (got {value!r})")
-        resolved[key] = float(value)
+        resolved[key] = prior_value(f"priors.{key}", value)
     return resolved
 
 
@@ -346,9 +345,7 @@ class IntervalWTPModel:
         """
         import pymc as pm
 
-        for name, value, least in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-            if not isinstance(value, int) or value < least:
-                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
+        check_sampling(draws, tune, chains, seed)
         intervals, sha256, columns = self.read(source)
         priors = resolve_priors(self.priors, self.default_priors, intervals)
         model = self.build_model(intervals, priors)
@@ -629,25 +626,21 @@ class StatedWTP(IntervalWTPModel):
     def intervals_from_frame(self, frame, columns, label):
         n = len(frame)
         amount = (
-            survey.numeric_column(frame, columns["amount"], label, allow_blank=True, positive=True)
+            survey.money_column(frame, columns["amount"], label, allow_blank=True)
             if columns["amount"]
             else np.full(n, np.nan)
         )
         lower = (
-            survey.numeric_column(frame, columns["lower"], label, allow_blank=True, minimum=0.0)
+            survey.money_column(frame, columns["lower"], label, allow_blank=True, zero=True)
             if columns["lower"]
             else np.full(n, np.nan)
         )
         upper = (
-            survey.numeric_column(frame, columns["upper"], label, allow_blank=True, positive=True)
+            survey.money_column(frame, columns["upper"], label, allow_blank=True)
             if columns["upper"]
             else np.full(n, np.nan)
         )
-        weight = (
-            survey.numeric_column(frame, columns["weight"], label, positive=True)
-            if columns["weight"]
-            else np.ones(n)
-        )
+        weight = survey.weight_column(frame, columns["weight"], label) if columns["weight"] else np.ones(n)
         has_amount = np.isfinite(amount)
         low = np.where(has_amount, amount, np.nan_to_num(lower, nan=0.0))
         high = np.where(has_amount, amount, np.where(np.isfinite(upper), upper, np.inf))

@@ -118,15 +118,10 @@ def read_psm(
         raise PricingError("columns: give both pi_cheap and pi_expensive (purchase likelihoods) or neither")
     survey.require_columns(frame, resolved, label)
     prices = {
-        role: survey.numeric_column(frame, resolved[role], label, allow_blank=True, positive=True)
-        for role in ANSWER_ROLES
+        role: survey.money_column(frame, resolved[role], label, allow_blank=True) for role in ANSWER_ROLES
     }
     n = len(frame)
-    weight = (
-        survey.numeric_column(frame, resolved["weight"], label, positive=True)
-        if resolved["weight"]
-        else np.ones(n)
-    )
+    weight = survey.weight_column(frame, resolved["weight"], label) if resolved["weight"] else np.ones(n)
     scale = {f"{float(v):g}": float(v) for v in pi_scale}
     if tuple(pi_scale) == PI_SCALE:
         scale |= {k: float(v) for k, v in PI_LABELS.items()}
