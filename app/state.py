@@ -53,6 +53,7 @@ MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown nex
 FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
 FITS = "fits"  # fits made or uploaded this session, by label
 COMPARE = "compare_options"  # saved options for the compare page: list of dicts
+SWEEP = "sweep_run"  # the Sweep page's run: {"identity", "batches", "status", "points"} or absent
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
 

@@ -616,3 +616,89 @@ def price_rule_layer(price: float) -> dict:
 def with_layer(spec: dict, layer: dict) -> dict:
     """A copy of a layered chart's Vega-Lite spec (`chart.to_dict()`) with one more layer on top."""
     return {**spec, "layer": [*spec["layer"], layer]}
+
+
+# ---- sweeps ------------------------------------------------------------------------------------------------
+
+
+def sweep_chart(
+    cells: pd.DataFrame,
+    x: str,
+    metric: str,
+    currency: str,
+    *,
+    y: str | None = None,
+    best: dict[str, float] | None = None,
+    lines: bool = False,
+) -> Spec:
+    """A metric over one or two swept inputs: a heat map over `x` and `y`, or lines over `x` (one per value
+    of `y`, with the 90% band when there is one line), with the `best` cell marked.
+
+    Parameters
+    ----------
+    cells : one row per sweep point: the input columns `x` (and `y`), mean, q05, q95.
+    x, y : the swept inputs' columns (their labels are the axis titles).
+    metric : names the colour scale or the y axis (`METRIC_LABELS`; `best_price` is a price).
+    best : the marked cell's `x` (and `y`) values, e.g. the most profitable point.
+    """
+    title = "Best price" + f" ({currency})" if metric == "best_price" else metric_title(metric, currency)
+    fmt = ",.2f" if metric == "best_price" else metric_format(metric)
+    data = cells.rename(columns={x: "x", **({y: "y"} if y else {})})
+    tooltip = [alt.Tooltip("x:Q", title=x, format=",.4~g")]
+    tooltip += [alt.Tooltip("y:Q", title=y, format=",.4~g")] if y else []
+    tooltip += [
+        alt.Tooltip("mean:Q", title=title, format=fmt),
+        alt.Tooltip("q05:Q", title="5%", format=fmt),
+        alt.Tooltip("q95:Q", title="95%", format=fmt),
+    ]
+    best_data = pd.DataFrame([{"x": best[x], **({"y": best[y]} if y else {})}]) if best else None
+    if y is not None and not lines:
+        axis_x = alt.X("x:O", title=x, axis=alt.Axis(format=",.4~g", labelAngle=0))
+        axis_y = alt.Y("y:O", title=y, sort="descending", axis=alt.Axis(format=",.4~g"))
+        heat = (
+            alt.Chart(data)
+            .mark_rect()
+            .encode(
+                x=axis_x,
+                y=axis_y,
+                color=alt.Color(
+                    "mean:Q", title=title, scale=alt.Scale(scheme="viridis"), legend=alt.Legend(format=fmt)
+                ),
+                tooltip=tooltip,
+            )
+        )
+        layers = [heat]
+        if best_data is not None:
+            layers.append(
+                alt.Chart(best_data)
+                .mark_point(
+                    shape="diamond", size=220, filled=True, color="#ff3b30", stroke="white", strokeWidth=1.5
+                )
+                .encode(x=axis_x, y=axis_y)
+            )
+        return _spec(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT + 60))
+    axis_x = alt.X("x:Q", title=x, scale=alt.Scale(zero=False), axis=alt.Axis(format=",.4~g"))
+    axis_y = alt.Y("mean:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt))
+    color = {"color": alt.Color("y:N", title=y, legend=alt.Legend(format=",.4~g"))} if y else {}
+    layers = []
+    if y is None:
+        layers.append(
+            alt.Chart(data)
+            .mark_area(opacity=BAND_OPACITY, color=OUR_COLOR)
+            .encode(x=axis_x, y="q05:Q", y2="q95:Q")
+        )
+    layers.append(
+        alt.Chart(data)
+        .mark_line(point=True, **({} if y else {"color": OUR_COLOR}))
+        .encode(x=axis_x, y=axis_y, tooltip=tooltip, **color)
+    )
+    if best_data is not None:
+        marked = data.merge(best_data, on=["x", "y"] if y else ["x"])[["x", "mean"]]
+        layers.append(
+            alt.Chart(marked)
+            .mark_point(
+                shape="diamond", size=200, filled=True, color="#ff3b30", stroke="white", strokeWidth=1.5
+            )
+            .encode(x=axis_x, y=axis_y)
+        )
+    return _spec(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))

@@ -274,6 +274,10 @@ def _sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=bar,
         )
+    except KeyboardInterrupt:
+        kept = "; the finished batches are kept: add --resume to continue" if args.output else ""
+        print(f"pricing sweep: interrupted{kept}", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()

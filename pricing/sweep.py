@@ -16,8 +16,10 @@ the changes to sweep, each a field path as `pricing.scenario.with_changes` takes
       points: 200
       ranges: {segments[Startups].size: {from: 10000, to: 30000}}
     keep:                                   # which results to keep (default: summary)
-      - summary
+      - summary                             # per variant at its best price
       - {kind: at_prices, prices: [10, current], metrics: [profit, share]}
+      - equilibrium                         # Bertrand-Nash prices of every offering (pricing.competition)
+      - {kind: over_time, prices: [current]}  # NPV, CLV, customers at the end (pricing.dynamics)
 
 The points are every combination of the grid's values, the zip's rows and the sample's rows (each block
 varies slower than the next, the grid's first path slowest), numbered 0..N-1. Point i simulates the base
@@ -35,19 +37,24 @@ others run. The result is one tidy table (`COLUMNS`): one row per point, kind of
 metric, with the swept values as columns, mean and 5/50/95% quantiles over the posterior draws; the same
 sweep gives the same bytes in every mode.
 
-Result kinds (`keep:`) are entries of `RESULT_KINDS`: a spec model and a function from a point's scenario
-and simulation to rows; a new kind (equilibrium, value over time) plugs in there.
+Result kinds (`keep:`) are entries of `RESULT_KINDS`: a spec model (one member of `Keep`), the key columns
+it fills, a check against the base scenario and a function from a point's scenario (and its simulation, made
+once and only when asked for) to rows; a new kind plugs in there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
 import multiprocessing
 import os
 import shutil
+import sys
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -63,7 +70,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pricing import __version__, analysis
 from pricing.bundle import pack_scenario, unpack_temporary
-from pricing.dims import DRAW, PRICE, SEGMENT, VARIANT
+from pricing.dims import DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
 from pricing.io import atomic_output, atomic_write_bytes, atomic_write_text
 from pricing.scenario import (
@@ -85,7 +92,7 @@ MAX_ROWS = 50_000_000  #: rows of the result table (points x kinds x variants x 
 OUTPUT_TYPES = (".parquet", ".csv", ".nc")
 CONNECT_TIMEOUT = "10s"  #: how long to try reaching a Dask scheduler
 #: The table's columns, in order; the swept paths come after `point`, and a kind fills only its own keys.
-KEY_COLUMNS = ("kind", VARIANT, SEGMENT, "offering", "price", "period", "metric")
+KEY_COLUMNS = ("kind", VARIANT, SEGMENT, OFFERING, PRICE, PERIOD, "metric")
 STAT_COLUMNS = ("mean", "q05", "q50", "q95")
 
 Path_ = Annotated[str, Field(min_length=1, max_length=300)]
@@ -156,7 +163,27 @@ class AtPricesKeep(_Model):
     )
 
 
-Keep = Annotated[SummaryKeep | AtPricesKeep, Field(discriminator="kind")]
+class EquilibriumKeep(_Model):
+    """Bertrand-Nash prices, shares, units and profits of every offering per variant of ours
+    (`pricing.competition.equilibrium`), over the converged draws, and the converged share of draws."""
+
+    kind: Literal["equilibrium"] = "equilibrium"
+
+
+class OverTimeKeep(_Model):
+    """Value over time at our selected prices (`pricing.dynamics.simulate_dynamics`): NPV and one-period
+    profit, customers at the end and customer lifetime value per segment, for every variant."""
+
+    kind: Literal["over_time"] = "over_time"
+    prices: list[Annotated[float, Field(gt=0)] | Literal["current"]] = Field(
+        ["current"], min_length=1, max_length=100, description="Our prices; `current` is our price today."
+    )
+    horizon: Annotated[int, Field(ge=1, le=600)] | None = Field(
+        None, description="Periods (default the scenario's dynamics horizon)."
+    )
+
+
+Keep = Annotated[SummaryKeep | AtPricesKeep | EquilibriumKeep | OverTimeKeep, Field(discriminator="kind")]
 
 
 class Sweep(_Model):
@@ -348,9 +375,86 @@ def _check_segments(scenario: Scenario, spec: AtPricesKeep) -> list[str]:
     ]
 
 
+def _equilibrium_rows(scenario: Scenario, spec: EquilibriumKeep, results: Callable[[], xr.Dataset]) -> Rows:
+    from pricing.competition import converged_summary, equilibrium
+
+    solved = equilibrium(scenario)
+    rows: dict[str, list] = {name: [] for name in (VARIANT, OFFERING, "metric", *STAT_COLUMNS)}
+    converged = solved.converged.transpose(DRAW, VARIANT).values.mean(axis=0)
+    summaries = {
+        m: converged_summary(solved[m], solved.converged) for m in ("price", "share", "units", "profit")
+    }
+    for v, variant in enumerate(str(x) for x in solved[VARIANT].values):
+        rows[VARIANT].append(variant)
+        rows[OFFERING].append(None)
+        rows["metric"].append("converged")
+        for k, value in zip(STAT_COLUMNS, (converged[v], np.nan, np.nan, np.nan), strict=True):
+            rows[k].append(float(value))
+        for offering in (str(o) for o in solved[OFFERING].values):
+            for metric, summary in summaries.items():
+                at = summary.sel({VARIANT: variant, OFFERING: offering})
+                rows[VARIANT].append(variant)
+                rows[OFFERING].append(offering)
+                rows["metric"].append(metric)
+                for k in STAT_COLUMNS:
+                    rows[k].append(float(at[k]))
+    return rows
+
+
+def _check_equilibrium(scenario: Scenario, spec: EquilibriumKeep) -> list[str]:
+    if scenario.market.choice_rule == "first_choice":
+        return ["keep: equilibrium: first-choice demand has no meaningful price equilibrium (use logit)"]
+    return []
+
+
+def _over_time_rows(scenario: Scenario, spec: OverTimeKeep, results: Callable[[], xr.Dataset]) -> Rows:
+    from pricing.dynamics import simulate_dynamics
+
+    current = scenario.our_offering.price
+    prices = list(dict.fromkeys(current if p == "current" else float(p) for p in spec.prices))
+    over = simulate_dynamics(scenario, horizon=spec.horizon, prices=prices, per_period=False)
+    segments = [str(s) for s in over[SEGMENT].values]
+    rows: dict[str, list] = {name: [] for name in (VARIANT, SEGMENT, PRICE, "metric", *STAT_COLUMNS)}
+
+    def add(variant: str, segment: str, price: float, metric: str, values: np.ndarray) -> None:
+        stats = analysis.interval(xr.DataArray(values, dims=DRAW))
+        for name, value in zip(
+            (VARIANT, SEGMENT, PRICE, "metric"), (variant, segment, price, metric), strict=True
+        ):
+            rows[name].append(value)
+        for k in STAT_COLUMNS:
+            rows[k].append(float(stats[k]))
+
+    for v, variant in enumerate(str(x) for x in over[VARIANT].values):
+        for p, price in enumerate(prices):
+            for metric in ("npv", "one_period_profit"):
+                add(
+                    variant,
+                    analysis.ALL,
+                    price,
+                    metric,
+                    over[metric].transpose(DRAW, PRICE, VARIANT).values[:, p, v],
+                )
+            end = over.customers_end.transpose(DRAW, SEGMENT, PRICE, VARIANT).values[:, :, p, v]
+            clv = over.clv.transpose(DRAW, SEGMENT, PRICE, VARIANT).values[:, :, p, v]
+            for s, segment in enumerate(segments):
+                add(variant, segment, price, "customers_end", end[:, s])
+                add(variant, segment, price, "clv", clv[:, s])
+            add(variant, analysis.ALL, price, "customers_end", end.sum(axis=1))
+    return rows
+
+
+def _check_over_time(scenario: Scenario, spec: OverTimeKeep) -> list[str]:
+    if getattr(scenario, "dynamics", None) is None:
+        return ["keep: over_time: the scenario has no dynamics section (retention, referral, horizon)"]
+    return []
+
+
 RESULT_KINDS: dict[str, ResultKind] = {
     "summary": ResultKind(keys=(VARIANT, PRICE), rows=_summary_rows),
     "at_prices": ResultKind(keys=(VARIANT, SEGMENT, PRICE), rows=_at_prices_rows, check=_check_segments),
+    "equilibrium": ResultKind(keys=(VARIANT, OFFERING), rows=_equilibrium_rows, check=_check_equilibrium),
+    "over_time": ResultKind(keys=(VARIANT, SEGMENT, PRICE), rows=_over_time_rows, check=_check_over_time),
 }
 
 
@@ -396,7 +500,7 @@ def plan(sweep: Sweep, scenario: Scenario) -> Plan:
     except ScenarioError as error:
         raise ScenarioError([f"changes: {p}" for p in error.problems]) from None
     data = base.model_dump(mode="json")
-    schema = scenario_json_schema()
+    schema = _scenario_schema()
     blocks: list[tuple[dict[str, Any], ...]] = []
     for path, values in sweep.grid.items():
         problems += _path_problems(f"grid.{path}", path, data, schema)
@@ -423,6 +527,11 @@ def plan(sweep: Sweep, scenario: Scenario) -> Plan:
         raise ScenarioError(f"the sweep has {size:,} points; the limit is {MAX_POINTS:,}")
     keys = {"kind", "metric"} | {key for spec in sweep.keep for key in RESULT_KINDS[spec.kind].keys}
     return Plan(paths, tuple(blocks), base.seed, tuple(k for k in KEY_COLUMNS if k in keys))
+
+
+@functools.cache
+def _scenario_schema() -> dict:
+    return scenario_json_schema()
 
 
 def _latin_hypercube(sample: Sample, seed: int) -> tuple[dict[str, Any], ...]:
@@ -547,8 +656,9 @@ def run_batch(job: Job, points: Sequence[int]) -> Batch:
                 return simulated[0]
 
             kept = [(spec.kind, RESULT_KINDS[spec.kind].rows(scenario, spec, results)) for spec in sweep.keep]
-        except ScenarioError as error:
-            failures.append({"point": index, "values": _plain(values), "error": "; ".join(error.problems)})
+        except PricingError as error:  # this point's values: reported, and the other points run
+            problems = getattr(error, "problems", [str(error)])
+            failures.append({"point": index, "values": _plain(values), "error": "; ".join(problems)})
             continue
         fixed = {"point": index, "seed": changes["seed"]} | _plain(values)
         for kind, rows in kept:
@@ -703,11 +813,21 @@ def run_sweep(
         if should_stop is not None and should_stop() and count < layout.size:
             cancelled = True
             break
-    table = _tidy([b.table for b in done], layout).sort_values("point", kind="stable", ignore_index=True)
+    table = _collect(layout, done)
     failures = sorted((f for b in done for f in b.failures), key=lambda f: f["point"])
     if store is not None and not cancelled:
         store.finish(table, layout)
     return SweepResult(table, failures, layout.size, count, time.perf_counter() - started, mode, resumed)
+
+
+def collect(sweep: Sweep, scenario: Scenario, batches: Sequence[Batch]) -> pd.DataFrame:
+    """The tidy table of some batches of a sweep (e.g. the ones a cancelled run finished), by point."""
+    return _collect(plan(sweep, scenario), batches)
+
+
+def _collect(layout: Plan, batches: Sequence[Batch]) -> pd.DataFrame:
+    table = _tidy([b.table for b in batches], layout)
+    return table.sort_values("point", kind="stable", ignore_index=True)
 
 
 def _batch_size(points: int, workers: int) -> int:
@@ -737,7 +857,8 @@ def _run_pool(job: Job, batches: list[list[int]], workers, stop: Callable[[], bo
     # spawn, not fork: the caller may be a threaded server (the app); the job is sent once per process
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(count, mp_context=context, initializer=_pool_init, initargs=(job,)) as pool:
-        pending = {pool.submit(_pool_batch, points) for points in batches}
+        with _plain_main():  # the processes start with the first submits
+            pending = {pool.submit(_pool_batch, points) for points in batches}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -746,6 +867,19 @@ def _run_pool(job: Job, batches: list[list[int]], workers, stop: Callable[[], bo
         finally:
             for future in pending:
                 future.cancel()
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start spawned processes without re-running the caller's main script: spawn imports it in each child,
+    which runs an unguarded script again (or, after Streamlit's AppTest, the app). The workers need only
+    `pricing`."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _worker_version() -> str:
@@ -774,7 +908,7 @@ def _dask_workers(address: str) -> int:
 
 
 def _run_dask(job: Job, batches: list[list[int]], address: str, stop: Callable[[], bool]) -> Iterator[Batch]:
-    from distributed import as_completed
+    from distributed import KilledWorker, as_completed
 
     client = _connect(address)
     try:
@@ -796,7 +930,13 @@ def _run_dask(job: Job, batches: list[list[int]], address: str, stop: Callable[[
         completed = as_completed(futures, loop=client.loop)
         try:
             for future in completed:
-                batch = future.result()
+                try:
+                    batch = future.result()
+                except KilledWorker as error:  # the scheduler gave up after several workers died on it
+                    raise PricingError(
+                        f"scheduler {address}: a batch killed every worker that ran it ({error}); "
+                        "the batches written so far are kept (--resume)"
+                    ) from None
                 future.release()
                 yield batch
         finally:
@@ -914,3 +1054,22 @@ def best_points(table: pd.DataFrame, metric: str = "profit", kind: str = "summar
     if rows.empty:
         return rows
     return rows.loc[rows.groupby(VARIANT, sort=False)["mean"].idxmax()].reset_index(drop=True)
+
+
+def common_inputs(scenario: Scenario) -> dict[str, tuple[str, float]]:
+    """The inputs a pricing manager most often sweeps: label -> (path, today's value). Our price and unit
+    cost, each rival's price, each segment's size and median WTP (where elicited as a median)."""
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    name = scenario.offerings[ours].name
+    inputs = {
+        f"Price of {name}": (f"offerings[{ours}].price", scenario.offerings[ours].price),
+        f"Unit cost of {name}": (f"offerings[{ours}].unit_cost", scenario.offerings[ours].unit_cost),
+    }
+    for i, offering in enumerate(scenario.offerings):
+        if i != ours:
+            inputs[f"Price of {offering.name}"] = (f"offerings[{i}].price", offering.price)
+    for i, segment in enumerate(scenario.segments):
+        if segment.wtp.median is not None:
+            inputs[f"Median WTP of {segment.name}"] = (f"segments[{i}].wtp.median", segment.wtp.median)
+        inputs[f"Size of {segment.name}"] = (f"segments[{i}].size", segment.size)
+    return inputs

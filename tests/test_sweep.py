@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -247,9 +248,16 @@ def test_the_json_schema_accepts_the_example_and_refuses_mistakes():
     assert "from" in json.dumps(schema) and "LatinHypercube" not in json.dumps(schema)
 
 
-def test_pool_and_in_process_write_the_same_bytes(tmp_path):
+@pytest.mark.slow  # starts two processes: seconds
+def test_pool_and_in_process_write_the_same_bytes(tmp_path, monkeypatch):
     path = write_sweep(tmp_path, SMALL)
     sweep.run_sweep(path, workers=1, output=tmp_path / "here.parquet")
+    # the pool's processes must not run the caller's main script again (an unguarded one, or AppTest's app)
+    script = tmp_path / "main.py"
+    script.write_text("raise SystemExit('the main script ran again')\n")
+    main_module = type(sys)("__main__")
+    main_module.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main_module)
     result = sweep.run_sweep(path, workers=2, output=tmp_path / "pool.parquet")
     assert result.mode == "pool of 2" and result.complete
     assert (tmp_path / "here.parquet").read_bytes() == (tmp_path / "pool.parquet").read_bytes()
@@ -356,3 +364,98 @@ def test_progress_bar_draws_rate_and_time_left():
 def test_example_sweep_file_is_valid():
     swept, scenario = sweep.load_sweep(EXAMPLE)
     assert sweep.plan(swept, scenario).size == 5 * 4 * 3
+
+
+def test_sweep_chart_marks_the_best_cell():
+    from pricing import charts
+
+    cells = pd.DataFrame(
+        {"a": [1.0, 1.0, 2.0, 2.0], "b": [5.0, 6.0, 5.0, 6.0], "mean": [1, 4, 2, 3], "q05": 0, "q95": 5}
+    )
+    heat = charts.sweep_chart(cells, "a", "profit", "EUR", y="b", best={"a": 1.0, "b": 6.0})
+    assert [layer["mark"]["type"] for layer in heat["layer"]] == ["rect", "point"]
+    assert heat["datasets"][heat["layer"][1]["data"]["name"]] == [{"x": 1.0, "y": 6.0}]
+    lines = charts.sweep_chart(cells, "a", "share", "EUR", y="b", best={"a": 1.0, "b": 6.0}, lines=True)
+    assert [layer["mark"]["type"] for layer in lines["layer"]] == ["line", "point"]
+    assert lines["datasets"][lines["layer"][1]["data"]["name"]] == [{"x": 1.0, "mean": 4}]
+    one = charts.sweep_chart(cells[cells.b == 5], "a", "best_price", "EUR", best={"a": 2.0})
+    assert [layer["mark"]["type"] for layer in one["layer"]] == ["area", "line", "point"]
+    assert one["layer"][1]["encoding"]["y"]["title"] == "Best price (EUR)"
+
+
+def test_common_inputs_name_the_paths_and_todays_values():
+    inputs = sweep.common_inputs(load_scenario(SCENARIOS / "saas_team_plan.yaml"))
+    assert inputs["Price of Flow Team"] == ("offerings[0].price", 12.0)
+    assert inputs["Price of BoardPro"] == ("offerings[2].price", 15.0)
+    assert inputs["Median WTP of SMB"] == ("segments[1].wtp.median", 14.0)
+    assert "Median WTP of Enterprise" not in inputs  # elicited as a range, not a median
+    survey = sweep.common_inputs(load_scenario(SCENARIOS / "team_plan_survey.yaml"))
+    assert not [label for label in survey if label.startswith("Median WTP")]  # WTP from a posterior
+    assert survey["Size of SMB"][0] == "segments[1].size"
+
+
+def dynamic_market() -> dict:
+    """The small scenario with a rival that reprices and three periods of churn that satisfaction lowers."""
+    data = small_scenario_dict()
+    data["dynamics"] = {"horizon": 3, "retention": {"churn": 0.05, "satisfaction_effect": 1.0}}
+    data["offerings"][1]["reacts"] = True
+    return data
+
+
+def test_equilibrium_and_over_time_rows_match_their_modules(tmp_path):
+    from pricing.competition import converged_summary, equilibrium
+    from pricing.dynamics import simulate_dynamics
+
+    body = {
+        "changes": {"market.draws": 30},
+        "grid": {"offerings[Rival].unit_cost": [5, 15]},
+        "keep": ["equilibrium", {"kind": "over_time", "prices": ["current", 50]}],
+    }
+    path = write_sweep(tmp_path, body, dynamic_market())
+    table = sweep.run_sweep(path).table
+    layout = sweep.plan(*sweep.load_sweep(path))
+    base = load_scenario(tmp_path / "base.yaml")
+    point = 1
+    scenario = with_changes(base, {"market.draws": 30, "seed": layout.seed(point)} | layout.values(point))
+    solved = equilibrium(scenario)
+    price = converged_summary(solved.price, solved.converged).sel(variant="faster", offering="Rival")
+    eq = table[(table.point == point) & (table.kind == "equilibrium")]
+    mine = eq[(eq.variant == "faster") & (eq.offering == "Rival") & (eq.metric == "price")].iloc[0]
+    assert mine["mean"] == pytest.approx(float(price["mean"]), rel=1e-12)
+    assert mine["q95"] == pytest.approx(float(price["q95"]), rel=1e-12)
+    share = eq[(eq.variant == "base") & (eq.metric == "converged")]["mean"].iloc[0]
+    assert share == pytest.approx(float(solved.converged.sel(variant="base").mean()))
+    # a costlier rival prices higher in equilibrium
+    rival = table[(table.kind == "equilibrium") & (table.offering == "Rival") & (table.metric == "price")]
+    by_cost = rival[rival.variant == "base"].set_index("offerings[Rival].unit_cost")["mean"]
+    assert by_cost[15.0] > by_cost[5.0]
+    over = simulate_dynamics(scenario, prices=[45.0, 50.0], per_period=False)
+    ot = table[(table.point == point) & (table.kind == "over_time")]
+    npv = ot[(ot.metric == "npv") & (ot.variant == "base") & (ot.price == 50.0)].iloc[0]
+    assert npv["mean"] == pytest.approx(float(over.npv.sel(price=50.0, variant="base").mean()), rel=1e-12)
+    clv = ot[(ot.metric == "clv") & (ot.segment == "premium") & (ot.price == 45.0) & (ot.variant == "faster")]
+    expected = over.clv.sel(segment="premium", price=45.0, variant="faster").quantile(0.05)
+    assert clv["q05"].iloc[0] == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_kinds_the_scenario_cannot_give_are_problems_of_the_file(tmp_path):
+    body = {"grid": {"seed": [1]}, "keep": ["over_time"]}
+    with pytest.raises(ScenarioError, match="over_time: the scenario has no dynamics section"):
+        sweep.load_sweep(write_sweep(tmp_path, body))
+    data = dynamic_market()
+    data["market"]["choice_rule"] = "first_choice"
+    with pytest.raises(ScenarioError, match="equilibrium: first-choice demand"):
+        sweep.load_sweep(write_sweep(tmp_path, {"grid": {"seed": [1]}, "keep": ["equilibrium"]}, data))
+
+
+def test_a_point_whose_data_file_is_missing_is_reported(tmp_path):
+    body = {
+        "changes": {"market.draws": 20},
+        "grid": {"segments[budget].wtp": [{"median": 40, "spread": 0.3}, {"posterior": "missing.nc"}]},
+    }
+    result = sweep.run_sweep(write_sweep(tmp_path, body))
+    assert [f["point"] for f in result.failures] == [1] and "missing.nc' not found" in result.failures[0][
+        "error"
+    ]
+    assert result.failures[0]["values"] == {"segments[budget].wtp": '{"posterior":"missing.nc"}'}
+    assert list(result.table.point.unique()) == [0]

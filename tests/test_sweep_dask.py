@@ -16,6 +16,7 @@ from pricing.errors import PricingError
 from pricing.scenario import save_scenario, scenario_from_dict
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a cluster of processes: seconds per test (they run in `make test`)
 
 BODY = {
     "changes": {"market.draws": 60},
