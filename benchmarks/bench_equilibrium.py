@@ -131,9 +131,8 @@ def main() -> None:
             data.cost[d, :, v],
             data.price.astype(float),
         )
-        solution = root(
-            foc_residual, data.price[free].astype(float), args=(problem, data, free), method="hybr"
-        )
+        guess = data.cost[d, :, v][free] + p["logit_scale"][d].mean()
+        solution = root(foc_residual, guess, args=(problem, data, free), method="hybr")
         if not solution.success:
             failed += 1
             continue

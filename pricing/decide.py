@@ -20,7 +20,9 @@ costs, our cost) is ``E_X[max_d E[profit_d | X]] - max_d E[profit_d]``, estimate
 Brennan (2014, Med Decis Making 34:311) do: regress each candidate's profit on the group's inputs (here a
 polynomial with interactions, `evppi_regression`), then take the mean over draws of the largest fitted
 value less the largest mean. All values of information are in money per period and use the expected
-profit, whatever objective picks the choice.
+profit, whatever objective picks the choice. With a `dynamics` section (and rivals holding), a candidate's
+profit is its net present value over the horizon (`pricing.dynamics`) and the retention parameters are one
+more input group.
 """
 
 from __future__ import annotations
@@ -158,6 +160,12 @@ def outcomes(
 
     current = scenario.our_offering.price
     today = static(np.array([current]))[0][:, 0, 0]
+    inputs = input_groups(scenario, parameters, costs)
+    notes = []
+    if scenario.dynamics is not None and react:
+        notes.append("with reaction the decision is over one period (the dynamics are not simulated)")
+    elif scenario.dynamics is not None:
+        return _over_time(scenario, prices, parameters, seed, static(prices)[1], inputs)
     if react:
         data = competition.market_draws(scenario, parameters=parameters, seed=seed)
         leader = competition.leader_pricing(scenario, prices=prices, market_data=data)
@@ -172,7 +180,40 @@ def outcomes(
         "share": share,
         "converged": converged,
         "today": today,
-        "inputs": input_groups(scenario, parameters, costs),
+        "inputs": inputs,
+        "notes": notes,
+    }
+
+
+def _over_time(
+    scenario: Scenario, prices: np.ndarray, parameters: dict, seed: int, share: np.ndarray, inputs: dict
+) -> dict[str, np.ndarray]:
+    """Outcomes with a `dynamics` section: each candidate's profit is its NPV over the horizon
+    (`pricing.dynamics`, our median unit cost), and the retention parameters are one more input group."""
+    from pricing import dynamics
+
+    n_draws = len(parameters["wtp_log_median"])
+    drawn = dynamics.dynamics_parameters(
+        scenario, n_draws, np.random.default_rng([seed, dynamics.RNG_STREAM])
+    )
+
+    def npv(at: np.ndarray) -> np.ndarray:
+        run = dynamics.simulate_dynamics(
+            scenario, prices=at, seed=seed, parameters=parameters, dynamics=drawn, per_period=False
+        )
+        return run.npv.transpose(DRAW, PRICE, VARIANT).values
+
+    retention = np.concatenate([drawn["churn"].reshape(n_draws, -1), drawn["retention_effect"]], axis=1)
+    horizon = scenario.dynamics.horizon
+    return {
+        "profit": npv(prices),
+        "share": share,
+        "converged": np.ones(n_draws, dtype=bool),
+        "today": npv(np.array([scenario.our_offering.price]))[:, 0, 0],
+        "inputs": inputs | {"retention": retention},
+        "notes": [
+            f"profit is the net present value over {horizon} periods (dynamics), at our median unit cost"
+        ],
     }
 
 
@@ -213,7 +254,8 @@ def evppi_regression(net_benefit: np.ndarray, inputs: np.ndarray) -> float:
         basis = basis[:, : 1 + z.shape[1]]  # too few draws for the polynomial: linear only
     coefficients = np.linalg.lstsq(basis, net_benefit, rcond=None)[0]
     fitted = basis @ coefficients
-    return max(0.0, float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max()))
+    value = float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max())
+    return value if value > 1e-9 * np.abs(net_benefit).mean() else 0.0  # below rounding: no information
 
 
 def objective_values(profit: np.ndarray, today: np.ndarray, objective: str) -> np.ndarray:
@@ -294,7 +336,7 @@ def decide(
         }
     )
     inputs = {name: columns[kept] for name, columns in result["inputs"].items()}
-    notes = []
+    notes = list(result["notes"])
     if (~kept).any():
         notes.append(
             f"{int((~kept).sum())} of {len(kept)} draws left out: their market reached no equilibrium at "

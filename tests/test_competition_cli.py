@@ -89,3 +89,14 @@ def test_bad_input_is_one_line_with_exit_2(scenario_file, tmp_path, capsys, argv
     argv = [a.format(f=scenario_file, first_choice=first_choice) for a in argv]
     status, out, err = run(capsys, *argv)
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_subcommand_help_prints(capsys):
+    # a bare "%" in any subcommand's help breaks `pricing --help` for everyone
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0 and "equilibrium" in capsys.readouterr().out
+    for command in ("equilibrium", "decide"):
+        with pytest.raises(SystemExit) as exit:
+            main([command, "--help"])
+        assert exit.value.code == 0

@@ -136,3 +136,21 @@ def test_decide_with_reaction_uses_the_rivals_best_responses():
     # with a best-responding rival, a price cut is answered: the rival's cost now carries information
     assert reacting.evppi["competitor costs"] > static.evppi["competitor costs"]
     assert not np.allclose(reacting.candidates.expected_profit, static.candidates.expected_profit)
+
+
+def test_with_dynamics_the_decision_weighs_the_horizon_and_values_retention_information():
+    from pricing.dynamics import simulate_dynamics
+
+    data = small_scenario_dict()
+    data["market"] = {"draws": 300, "price_grid": {"min": 25, "max": 70, "steps": 19}}
+    data["dynamics"] = {"horizon": 12, "retention": {"churn": [0.02, 0.4], "satisfaction_effect": 5.0}}
+    s = scenario_from_dict(data)
+    decision = decide.decide(s)
+    npv = simulate_dynamics(s, per_period=False).npv.mean("draw")
+    best = npv.where(npv == npv.max(), drop=True)
+    assert decision.choice == {"price": float(best.price[0]), "variant": str(best.variant.values[0])}
+    assert decision.candidates.expected_profit.max() == pytest.approx(float(npv.max()), rel=1e-9)
+    # how fast customers leave decides between the variants here: the most valuable thing to learn
+    assert max(decision.evppi, key=decision.evppi.get) == "retention"
+    assert 0.3 * decision.evpi < decision.evppi["retention"] <= decision.evpi * 1.05
+    assert any("net present value over 12 periods" in note for note in decision.notes)
