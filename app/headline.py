@@ -18,7 +18,7 @@ import streamlit as st
 from pricing import analysis, charts
 from pricing.scenario import Scenario
 
-CARD_WIDTH = 196  # px: five cards in a row at 1440 px, wrapping to two rows at 1024 px; never cut off
+CARD_WIDTH = 168  # px: five cards in a row at 1440 px, three then two at 1024 px; never cut off
 
 
 def labels(current: Scenario, segment: str = analysis.ALL) -> dict[str, str]:
@@ -51,7 +51,7 @@ def cards(current: Scenario, price: float, variant: str, segment: str = analysis
                 formatting.metric_value(metric, values["mean"], currency),
                 delta=None if tiny else formatting.metric_delta(metric, change, currency),
                 border=True,
-                help=helptext.SATISFACTION if metric == "satisfaction" else helptext.INTERVALS,
+                help=helptext.METRIC_HELP[metric],
             )
             st.caption(f"90%: {formatting.interval(metric, values['q05'], values['q95'], currency)}")
 
@@ -78,6 +78,22 @@ def describe_changes(current: Scenario, limit: int = 4) -> str:
     return "; ".join(shown)
 
 
+def short_changes(current: Scenario, limit: int = 3) -> str:
+    """What differs from the base case in a few words, for an option's name: ``TaskHub price 8``."""
+    parts = []
+    for path, value in list(state.base_changes(current).items())[:limit]:
+        words = [name or index for name, index in re.findall(r"([^.\[\]]+)|\[([^\]]+)\]", path)]
+        parts.append(" ".join(words[-2:]) + f" {value}")
+    return ", ".join(parts)
+
+
+def option_name(current: Scenario, price: float, variant: str) -> str:
+    """A name saying what the option is: variant, price and what differs from the base case."""
+    name = f"{variant} @ {formatting.price(price, current.currency)}"
+    changed = short_changes(current)
+    return f"{name}; {changed}" if changed else name
+
+
 def base_case_bar(current: Scenario, price: float, variant: str) -> None:
     """One line saying what the changes are against, with buttons to pin the current view or go back."""
     case = state.base_case()
@@ -95,7 +111,7 @@ def base_case_bar(current: Scenario, price: float, variant: str) -> None:
         not changed and math.isclose(case.price, price, rel_tol=0, abs_tol=1e-9) and case.variant == variant
     )
     left, pin, back = st.columns([6, 1.3, 1.3], vertical_alignment="center")
-    left.caption(text, help=helptext.BASE_CASE)
+    left.caption(text + " Means over the draws; 90% intervals below each.", help=helptext.BASE_CASE)
     pin.button(
         "Pin as base case",
         on_click=state.pin_base_case,

@@ -56,3 +56,12 @@ SEGMENT_FILTER = (
     "Narrow the headline, the curves and the value map to one segment. A segment's profit is its "
     "contribution (before fixed cost): fixed costs belong to the whole offering."
 )
+#: What each headline card means (one sentence each; the interval is explained once, in INTERVALS).
+METRIC_HELP = {
+    "share": "Our share of all the market's customers (of the segment's, with a segment chosen).",
+    "volume": "Units we sell over the period: customers who choose us.",
+    "revenue": "Units sold times our price, over the period.",
+    "profit": "Revenue minus unit costs minus the variant's fixed cost, over the period (a segment's "
+    "contribution leaves out the fixed cost).",
+    "satisfaction": SATISFACTION,
+}

@@ -62,6 +62,14 @@ def _diff(old: Any, new: Any, path: str, changes: dict[str, Any]) -> None:
     changes[path] = new
 
 
+def is_leaf(value: Any) -> bool:
+    """Whether a changed value is a leaf field a link can carry: a number, text, true/false, or a list of
+    those (a range), not a whole item or list of items."""
+    if isinstance(value, list):
+        return all(isinstance(v, int | float | str | bool) or v is None for v in value)
+    return not isinstance(value, dict)
+
+
 def scenario_changes(base: Scenario, scenario: Scenario) -> dict[str, Any]:
     """The fewest `with_changes` paths and values that turn `base` into `scenario`."""
     changes: dict[str, Any] = {}

@@ -89,8 +89,9 @@ def render() -> None:
         st.divider()
         st.markdown(f"**{current.name}**")
         source = st.session_state.get(state.SOURCE, "")
-        query = state.share_query()
-        changed = query is not None and any(k not in links.RESERVED for k in query)
+        query, caveats = state.share_link()
+        bundled = st.session_state.get(state.BASE)
+        changed = bundled is not None and bool(links.scenario_changes(bundled, current))
         st.caption(
             f"{source}{' (changed)' if changed else ''} · {current.currency} · {current.market.draws:,} draws"
         )
@@ -115,8 +116,8 @@ def render() -> None:
         if query is not None:
             st.caption("Link to this scenario and view (copy from the address bar, or here):")
             st.code(_link(query), language=None, wrap_lines=True)
-        else:
-            st.caption("Uploaded and blank scenarios are shared as files: download it above.")
+        for caveat in caveats:
+            st.caption(f"🔗 {caveat}")
 
 
 def zip_download(current: Scenario, key: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import links
 import numpy as np
@@ -52,7 +53,6 @@ PINNED = "pinned_case"  # BaseCase the user pinned, or None: then the base case 
 MESSAGES = "messages"  # {"link": [...], "upload": str, ...}: problems shown next to their inputs
 FIT = "fit"  # the attached WTP fit: {"label", "method", "idata", "key"} or None
 FITS = "fits"  # fits made or uploaded this session, by label
-COMPARE = "compare_options"  # saved options for the compare page: list of dicts
 SWEEP = "sweep_run"  # the Sweep page's run: {"identity", "batches", "status", "points"} or absent
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
@@ -145,7 +145,6 @@ def init() -> None:
     st.session_state.setdefault(VIEW, {"price": None, "variant": None})
     st.session_state.setdefault(FITS, {})
     st.session_state.setdefault(FIT, None)
-    st.session_state.setdefault(COMPARE, [])
     st.session_state.setdefault(WIDGETS, 0)
     query = {key: st.query_params[key] for key in st.query_params}
     files = bundled_scenarios()
@@ -284,26 +283,56 @@ def against_base(current: Scenario, price: float, variant: str, segment: str = a
     return table.assign(change=table["mean"] - table["base"]).reset_index()
 
 
-def share_query() -> dict[str, str] | None:
-    """Query parameters reopening the current scenario and view, or None when it is not a bundled one."""
+MAX_LINK_CHARS = 1200  # a longer link is a wall of text: share the file instead
+
+
+def share_link() -> tuple[dict[str, str] | None, list[str]]:
+    """Query parameters of a link reopening the current scenario and view (None when no link can: an
+    uploaded or blank scenario, or changes too long or not leaf fields), and what the link cannot carry."""
     name = st.session_state.get(BASE_NAME)
     base = st.session_state.get(BASE)
+    caveats = []
+    fit = st.session_state.get(FIT)
+    if fit:
+        caveats.append(
+            f"The link does not carry the WTP fit {fit['label']!r}: it opens with the scenario's own WTP."
+        )
     if not name or base is None:
-        return None
+        return None, ["Uploaded and blank scenarios are shared as files: download it above.", *caveats]
     current = view()
+    ours = scenario()
     shown = {
-        links.PRICE_PARAM: current["price"] if current["price"] != scenario().our_offering.price else None,
-        links.VARIANT_PARAM: current["variant"]
-        if current["variant"] != scenario().variants[0].name
-        else None,
+        links.PRICE_PARAM: current["price"] if current["price"] != ours.our_offering.price else None,
+        links.VARIANT_PARAM: current["variant"] if current["variant"] != ours.variants[0].name else None,
     }
-    return links.to_query(name, links.scenario_changes(base, scenario()), shown)
+    changes = links.scenario_changes(base, ours)
+    whole = [path or "the scenario" for path, value in changes.items() if not links.is_leaf(value)]
+    query = links.to_query(name, changes, shown)
+    if whole:
+        return None, [
+            f"A link carries changed fields only, not added or removed items ({', '.join(whole[:3])}): "
+            "download the scenario to share this.",
+            *caveats,
+        ]
+    if len(urlencode(query)) > MAX_LINK_CHARS:
+        return None, [
+            f"{len(changes)} changes make the link too long: download the scenario to share this.",
+            *caveats,
+        ]
+    return query, caveats
+
+
+def share_query() -> dict[str, str] | None:
+    """Query parameters reopening the current scenario and view, or None when no link can (`share_link`)."""
+    return share_link()[0]
 
 
 def sync_url() -> None:
-    """Keep the browser's address equal to the share link, so that copying it shares the scenario."""
+    """Keep the browser's address equal to the share link, so that copying it shares the scenario; when no
+    link can carry the changes, the address names the bundled scenario only (the sidebar says so)."""
     query = share_query()
-    wanted = query or {}
+    name = st.session_state.get(BASE_NAME)
+    wanted = query if query is not None else ({links.SCENARIO_PARAM: name} if name else {})
     if {key: st.query_params[key] for key in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
 

@@ -18,6 +18,13 @@ from pricing.scenario import ElicitedWTP, Scenario, scenario_to_dict
 
 EXPECT, VALUE, LEVEL = "expect:", "value:", "level:"
 KANO_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent")
+#: The Kano categories as people read them (the file keeps the schema's names).
+KANO_NAMES = {
+    "must_be": "Must-be",
+    "one_dimensional": "One-dimensional",
+    "attractive": "Attractive",
+    "indifferent": "Indifferent",
+}
 CHOICE_RULES = ("logit", "first_choice")
 
 ATTRIBUTE_COLUMNS = ("name", "unit", "kano", "description")
@@ -141,7 +148,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     market = data["market"]
     grid = market["price_grid"] or {}
     return {
-        "general": {k: data[k] for k in ("name", "description", "currency", "seed")},
+        "general": {k: data[k] for k in ("name", "description", "currency", "period", "seed")},
         "market": {
             "choice_rule": market["choice_rule"],
             "none_option": market["none_option"],

@@ -118,13 +118,25 @@ def classic(method: str, frame: pd.DataFrame, columns: Mapping[str, str | None])
     if method == "van_westendorp":
         from pricing.wtp.van_westendorp import psm_analysis
 
-        result = psm_analysis(frame, dict(columns))
-        return {
-            "curves": result.curves,
-            "points": {"pmc": result.pmc, "opp": result.opp, "idp": result.idp, "pme": result.pme},
-            "n_valid": result.n_valid,
-            "n_invalid": result.n_invalid,
-        }
+        def read_out(rows: pd.DataFrame) -> dict[str, Any]:
+            result = psm_analysis(rows, dict(columns))
+            return {
+                "curves": result.curves,
+                "points": {"pmc": result.pmc, "opp": result.opp, "idp": result.idp, "pme": result.pme},
+                "n_valid": result.n_valid,
+                "n_invalid": result.n_invalid,
+            }
+
+        pooled = read_out(frame)
+        by_segment = {}
+        column = columns.get("segment")
+        if column and column in frame.columns:  # the fit is per segment: so is the classic read-out
+            for name, rows in frame.groupby(frame[column].astype(str), sort=False):
+                try:
+                    by_segment[name] = read_out(rows)
+                except PricingError:  # too few valid answers in this segment: the pooled one still shows
+                    continue
+        return pooled | {"by_segment": by_segment}
     return {}
 
 

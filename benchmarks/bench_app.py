@@ -39,7 +39,7 @@ def timed(at: AppTest) -> float:
 
 def rivals(at: AppTest) -> list:
     """The Simulate page's inputs of competitors' prices (the other number input is our typed price)."""
-    return [n for n in at.number_input if not n.label.startswith("Typed price")]
+    return [n for n in at.number_input if not n.label.startswith("Exact price")]
 
 
 def bench(name: str) -> dict[str, list[float]]:

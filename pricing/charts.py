@@ -283,8 +283,9 @@ def _value_map_template(currency: str, palette: tuple[tuple[str, str], ...], seg
             alt.Tooltip("surplus:Q", title="value - price", format=",.2f"),
         ],
     )
-    labels = offerings.mark_text(dy=-16, fontWeight="bold").encode(
-        x=x, y=y, text=alt.Text("offering:N"), color=color
+    # labels right of each interval's end: a whisker never crosses its own offering's name
+    labels = offerings.mark_text(align="left", dx=8, dy=-10, fontWeight="bold").encode(
+        x=alt.X("perceived_value_q95:Q"), y=y, text=alt.Text("offering:N"), color=color
     )
     chart = alt.layer(equivalence, interval, points, labels).properties(
         width=WIDTH, height=HEIGHT, title=f"Value map: {segment}"
@@ -304,7 +305,12 @@ def share_chart(shares: pd.DataFrame, colors: dict[str, str]) -> Spec:
         .mark_bar()
         .encode(
             y=alt.Y("segment:N", title=None, sort=list(dict.fromkeys(data["segment"]))),
-            x=alt.X("mean:Q", title="Share of the segment's customers", axis=alt.Axis(format=".0%")),
+            x=alt.X(
+                "mean:Q",
+                title="Share of the segment's customers",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1], nice=False),  # the stack is 100%: never an axis to 110%
+            ),
             color=alt.Color(
                 "offering:N",
                 scale=_scale(colors, data["offering"]),
@@ -500,10 +506,12 @@ def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currenc
     marks = pd.DataFrame(
         [
             {"point": PRICE_POINT_LABELS[k], "short": k.upper(), "price": v}
-            for k, v in points.items()
+            for k, v in sorted(points.items(), key=lambda item: item[1] if item[1] == item[1] else 0)
             if v is not None and v == v
         ]
     )
+    if not marks.empty:  # in price order, each label a row lower than the last: close points never overlap
+        marks["row"] = [1.0 - 0.07 * i for i in range(len(marks))]
     layers = [lines]
     if not marks.empty:
         rules = (
@@ -515,8 +523,8 @@ def van_westendorp_chart(curves: pd.DataFrame, points: dict[str, float], currenc
         )
         labels = (
             alt.Chart(marks)
-            .mark_text(angle=270, align="left", dx=-4, dy=-6, color="#333")
-            .encode(x=alt.X("price:Q"), y=alt.YValue(4), text=alt.Text("short:N"))
+            .mark_text(align="left", dx=4, color="#333", fontWeight="bold")
+            .encode(x=alt.X("price:Q"), y=alt.Y("row:Q"), text=alt.Text("short:N"))
         )
         layers += [rules, labels]
     return _spec(alt.layer(*layers).properties(width=WIDTH, height=HEIGHT))
@@ -549,10 +557,13 @@ def gabor_granger_chart(table: pd.DataFrame, best_price: float, currency: str) -
     return _spec(chart.properties(width=WIDTH, height=HEIGHT))
 
 
-def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None) -> Spec:
+def attribute_wtp_chart(
+    wtp: pd.DataFrame, currency: str, colors: dict[str, str] | None = None, x_title: str | None = None
+) -> Spec:
     """Conjoint WTP of each attribute (level) per segment: posterior mean and 90% interval.
 
-    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level).
+    `wtp` has columns segment, attribute, mean, q05, q95 (currency per unit or per level); any other
+    per-segment amounts with intervals (e.g. fitted price points as `attribute`) chart the same way.
     """
     y = alt.Y("attribute:N", title=None, sort=list(dict.fromkeys(wtp["attribute"])))
     color = alt.Color(
@@ -568,7 +579,7 @@ def attribute_wtp_chart(wtp: pd.DataFrame, currency: str, colors: dict[str, str]
         .encode(
             y=y,
             yOffset=offset,
-            x=alt.X("q05:Q", title=f"Willingness to pay ({currency})"),
+            x=alt.X("q05:Q", title=x_title or f"Willingness to pay ({currency})"),
             x2=alt.X2("q95"),
             color=color,
         )

@@ -529,7 +529,13 @@ def _psm(args: argparse.Namespace) -> int:
     columns = _columns(args, "van_westendorp") | {
         role: getattr(args, role) for role in ("pi_cheap", "pi_expensive") if getattr(args, role)
     }
-    result = psm_analysis(args.data, columns)
+    result = psm_analysis(
+        args.data,
+        columns,
+        intersection_method=args.intersection_method,
+        interpolate=args.interpolate,
+        interpolation_steps=args.interpolation_steps,
+    )
     figures = {
         "pmc": result.pmc,
         "pme": result.pme,
@@ -782,6 +788,24 @@ def _add_survey_commands(commands) -> None:
         "--pi-expensive", dest="pi_expensive", metavar="C", help="column: purchase likelihood at expensive"
     )
     psm.add_argument("--weight", metavar="C", help="column: respondent weight")
+    psm.add_argument(
+        "--intersection-method",
+        choices=("min", "max", "mean", "median"),
+        default="min",
+        help="where two curves meet over several prices: the lowest (default), highest, mean or median",
+    )
+    psm.add_argument(
+        "--interpolate",
+        action="store_true",
+        help="interpolate the curves linearly between the answers before finding the price points",
+    )
+    psm.add_argument(
+        "--interpolation-steps",
+        type=float,
+        default=0.01,
+        metavar="STEP",
+        help="price step of --interpolate (default 0.01)",
+    )
     psm.add_argument("--json", action="store_true", help="print one JSON object")
     psm.set_defaults(run=_psm)
 

@@ -840,8 +840,9 @@ def scenario_from_dict(data: Any) -> Scenario:
         raise ScenarioError(f"a number or structure is too large ({type(error).__name__})") from None
 
 
-def parse_scenario(text: str | bytes) -> Scenario:
-    """Parse and validate the text of a scenario file."""
+def parse_scenario(text: str | bytes, base_dir: str | Path | None = None) -> Scenario:
+    """Parse and validate the text of a scenario file; relative paths in it resolve against `base_dir`
+    (default the working folder), as for a file loaded from that folder."""
     if isinstance(text, bytes):
         if len(text) > MAX_FILE_BYTES:
             raise ScenarioError(
@@ -868,7 +869,10 @@ def parse_scenario(text: str | bytes) -> Scenario:
         raise ScenarioError(f"{where}not valid YAML ({problem})") from None
     except RecursionError:
         raise ScenarioError(f"nested deeper than {MAX_NESTING} levels") from None
-    return scenario_from_dict(data)
+    scenario = scenario_from_dict(data)
+    if base_dir is not None:
+        _set_base_dir(scenario, Path(base_dir))
+    return scenario
 
 
 # Folder of each loaded scenario, kept beside the model (not a field or private attribute, so equality and

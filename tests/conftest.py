@@ -114,3 +114,17 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 def pytest_runtest_setup(item):
     sys.modules["conftest"] = _THIS_MODULE
+
+
+@pytest.fixture(autouse=True)
+def _real_main_module():
+    """Put back the real ``__main__`` after each test.
+
+    AppTest runs page scripts as ``__main__`` and leaves ``sys.modules["__main__"]`` pointing at the last
+    one; a process spawned later in the run (a sweep's pool, a Dask worker started or restarted by its
+    nanny) would re-run that script and fail to start.
+    """
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

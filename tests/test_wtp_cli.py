@@ -21,7 +21,7 @@ def run(capsys, *args):
 
 
 def test_psm_json_on_a_hand_checked_survey(capsys, tmp_path):
-    # the survey of tests/test_wtp_van_westendorp.py: PMC 12, PME 20, IDP 15, OPP 12, NMS optima 12 and 15
+    # the survey of tests/test_wtp_van_westendorp.py: PMC 10, PME 20, IDP 15, OPP 10, NMS optima 12 and 15
     path = tmp_path / "psm.csv"
     pd.DataFrame(
         {
@@ -37,17 +37,26 @@ def test_psm_json_on_a_hand_checked_survey(capsys, tmp_path):
     status, out, _ = run(capsys, "psm", path, *options, "--pi-cheap", "pc", "--pi-expensive", "pe", "--json")
     assert status == 0
     assert json.loads(out) == {
-        "pmc": 12.0,
+        "pmc": 10.0,
         "pme": 20.0,
         "idp": 15.0,
-        "opp": 12.0,
+        "opp": 10.0,
         "trial_price": 12.0,
         "revenue_price": 15.0,
         "n_valid": 4,
         "n_invalid": 1,
     }
     status, out, _ = run(capsys, "psm", path, *options)
-    assert status == 0 and "optimal price point (OPP): 12.00" in out and "1 dropped" in out
+    assert status == 0 and "optimal price point (OPP): 10.00" in out and "1 dropped" in out
+    # OPP: too cheap and too expensive are both 0 from 10 to 18
+    status, out, _ = run(capsys, "psm", path, *options, "--intersection-method", "max", "--json")
+    assert status == 0 and json.loads(out)["opp"] == 18.0
+    status, out, _ = run(
+        capsys, "psm", path, *options, "--interpolate", "--interpolation-steps", "1", "--json"
+    )
+    assert status == 0 and json.loads(out)["pmc"] == 9.0
+    status, _, err = run(capsys, "psm", path, *options, "--interpolate", "--interpolation-steps", "0")
+    assert status == 2 and "interpolation_steps: 0.0 must be a positive number" in err
 
 
 def test_gabor_granger_json_and_table(capsys, tmp_path):

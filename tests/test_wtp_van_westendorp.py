@@ -4,8 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing.errors import DataError
-from pricing.wtp.van_westendorp import psm_analysis, read_psm
+from pricing.errors import DataError, PricingError
+from pricing.wtp.van_westendorp import (
+    ANSWER_ROLES,
+    PI_CALIBRATED,
+    PI_SCALE,
+    nms_trial,
+    psm_analysis,
+    psm_curves,
+    read_psm,
+)
 
 # Four valid respondents and one invalid (cheap 8 below too cheap 10): dropped and counted.
 SURVEY = pd.DataFrame(
@@ -22,28 +30,115 @@ PI = {"pi_cheap": "pi_cheap", "pi_expensive": "pi_expensive"}
 
 
 def test_price_points_by_hand():
+    """pricesensitivitymeter's curves: too cheap / cheap = share strictly above p, the others at or below."""
     result = psm_analysis(SURVEY)
     assert (result.n_valid, result.n_invalid) == (4, 1)
     # grid = sorted unique answers of valid respondents
     assert result.curves.price.tolist() == [5, 6, 8, 10, 12, 15, 18, 20, 25, 30, 40]
     curves = result.curves.set_index("price")
-    # too cheap(p) = share too_cheap >= p, too_cheap = 5, 8, 10, 6
-    np.testing.assert_allclose(curves.too_cheap.loc[[5, 6, 8, 10, 12]], [1, 0.75, 0.5, 0.25, 0])
-    # cheap(p) = share cheap >= p, cheap = 10, 12, 15, 10
-    np.testing.assert_allclose(curves.cheap.loc[[10, 12, 15, 18]], [1, 0.5, 0.25, 0])
+    # too cheap(p) = share too_cheap > p, too_cheap = 5, 8, 10, 6 (at 5 the answer 5 itself is not above)
+    np.testing.assert_array_equal(curves.too_cheap.loc[[5, 6, 8, 10, 12]], [0.75, 0.5, 0.25, 0, 0])
+    # cheap(p) = share cheap > p, cheap = 10, 12, 15, 10
+    np.testing.assert_array_equal(curves.cheap.loc[[8, 10, 12, 15]], [1, 0.5, 0.25, 0])
     # expensive(p) = share expensive <= p, expensive = 20, 18, 25, 15
-    np.testing.assert_allclose(curves.expensive.loc[[12, 15, 18, 20, 25]], [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(curves.expensive.loc[[12, 15, 18, 20, 25]], [0, 0.25, 0.5, 0.75, 1])
     # too expensive(p) = share too_expensive <= p, too_expensive = 30, 25, 40, 20
-    np.testing.assert_allclose(curves.too_expensive.loc[[18, 20, 25, 30, 40]], [0, 0.25, 0.5, 0.75, 1])
-    # PMC: not cheap >= too cheap first at 12 (0.5 >= 0; at 10: 0 < 0.25)
-    assert result.pmc == 12
+    np.testing.assert_array_equal(curves.too_expensive.loc[[18, 20, 25, 30, 40]], [0, 0.25, 0.5, 0.75, 1])
+    # PMC: not cheap >= too cheap first at 10 (0.5 >= 0; at 8: 0 < 0.25). With "share >= p" it was 12:
+    # the grid price 10 is an answer of two respondents, which that definition still counted as too cheap.
+    assert result.pmc == 10
     # PME: too expensive >= not expensive first at 20 (0.25 >= 0.25; at 18: 0 < 0.5)
     assert result.pme == 20
-    # IDP: expensive >= cheap first at 15 (0.25 >= 0.25; at 12: 0 < 0.5)
+    # IDP: expensive >= cheap first at 15 (0.25 >= 0; at 12: 0 < 0.25)
     assert result.idp == 15
-    # OPP: too expensive >= too cheap first at 12 (0 >= 0; at 10: 0 < 0.25)
-    assert result.opp == 12
+    # OPP: too expensive >= too cheap first at 10 (0 >= 0; at 8: 0 < 0.25)
+    assert result.opp == 10
     assert result.nms is None and result.trial_price is None
+
+
+def test_intersection_methods_pick_among_equal_values():
+    # too expensive and too cheap are both 0 at 10, 12, 15 and 18: the OPP is any of them
+    opp = {m: psm_analysis(SURVEY, intersection_method=m).opp for m in ("min", "max", "mean", "median")}
+    assert opp == {"min": 10, "max": 18, "mean": (10 + 12 + 15 + 18) / 4, "median": (12 + 15) / 2}
+    # a single crossing is the same price under every method
+    assert {psm_analysis(SURVEY, intersection_method=m).pmc for m in ("min", "max", "mean", "median")} == {10}
+    with pytest.raises(PricingError, match="intersection_method: 'first' is not one of 'min'"):
+        psm_analysis(SURVEY, intersection_method="first")
+
+
+def test_interpolation_as_pricesensitivitymeter():
+    result = psm_analysis(SURVEY, interpolate=True, interpolation_steps=1)
+    curves = result.curves.set_index("price")
+    assert curves.index.tolist() == list(range(5, 41))  # seq(5, 40, by = 1)
+    # at 9, halfway between 8 and 10: not cheap 0.25 >= too cheap 0.125, and at 8: 0 < 0.25
+    assert curves.not_cheap.loc[9] == 0.25 and curves.too_cheap.loc[9] == 0.125
+    assert result.pmc == 9
+    # IDP: at 13, expensive 1/12 < cheap 1/6; at 14, 1/6 >= 1/12
+    assert result.idp == 14
+    # OPP: both curves 0 from 10 to 18
+    assert result.opp == 10
+    assert (
+        psm_analysis(SURVEY, interpolate=True, interpolation_steps=1, intersection_method="median").opp == 14
+    )
+    with pytest.raises(PricingError, match="interpolation_steps: 1e-07 gives 350,000,001 prices"):
+        psm_analysis(SURVEY, interpolate=True, interpolation_steps=1e-7)
+
+
+def _dense_nms_trial(answers, grid, interpolation):
+    """The respondents x grid reference (the earlier implementation) for the O(n + grid) NMS."""
+    calibration = dict(zip(PI_SCALE, PI_CALIBRATED, strict=True))
+    valid = answers.valid
+    w = answers.weight[valid] / answers.weight[valid].sum()
+    pc = np.array([calibration[v] for v in answers.pi_cheap[valid]])[:, None]
+    pe = np.array([calibration[v] for v in answers.pi_expensive[valid]])[:, None]
+    position = np.arange(len(grid), dtype=float) if interpolation == "grid" else grid
+    tc, ch, ex, te = (
+        position[np.searchsorted(grid, getattr(answers, r)[valid])][:, None] for r in ANSWER_ROLES
+    )
+    x = position[None, :]
+    probability = np.zeros((len(w), len(grid)))
+    probability = np.where((x >= tc) & (x <= ch), pc * (x - tc) / (ch - tc), probability)
+    probability = np.where((x > ch) & (x <= ex), pc + (pe - pc) * (x - ch) / (ex - ch), probability)
+    probability = np.where((x > ex) & (x <= te), pe * (te - x) / (te - ex), probability)
+    return w @ probability
+
+
+@pytest.mark.parametrize("interpolation", ["grid", "price"])
+def test_nms_from_slope_changes_equals_the_dense_sum(interpolation):
+    rng = np.random.default_rng(3)
+    n = 400
+    low = rng.integers(1, 40, n).astype(float)
+    answers = np.cumsum(np.column_stack([low, rng.integers(0, 15, (n, 3))]), axis=1)  # some ties: invalid
+    frame = pd.DataFrame(answers, columns=list(ANSWER_ROLES)).assign(
+        pi_cheap=rng.integers(1, 6, n).astype(str),
+        pi_expensive=rng.integers(1, 6, n).astype(str),
+        weight=rng.uniform(0.5, 2, n),
+    )
+    data = read_psm(frame, PI | {"weight": "weight"})[0]
+    grid = psm_curves(data).price.to_numpy()
+    fast = nms_trial(data, grid, interpolation=interpolation).trial.to_numpy()
+    np.testing.assert_allclose(fast, _dense_nms_trial(data, grid, interpolation), rtol=1e-9, atol=1e-12)
+
+
+def test_curves_are_rs_ecdf_bit_for_bit():
+    rng = np.random.default_rng(5)
+    base = rng.integers(100, 10_000, 2_000) / 100  # prices in cents, many ties across questions
+    frame = pd.DataFrame(
+        {"too_cheap": base, "cheap": base + 1, "expensive": base + 2.5, "too_expensive": base + 4}
+    )
+    curves = psm_analysis(frame).curves
+    grid = curves.price.to_numpy()
+    n = len(frame)
+    # R: ecdf(x)(p) = cumsum(tabulate(match(x, sort(unique(x)))))/n, i.e. count(x <= p) / n
+    for role, reverse in (
+        ("too_cheap", True),
+        ("cheap", True),
+        ("expensive", False),
+        ("too_expensive", False),
+    ):
+        count = (frame[role].to_numpy()[:, None] <= grid).sum(axis=0)
+        expected = 1 - count / n if reverse else count / n
+        np.testing.assert_array_equal(curves[role].to_numpy(), expected, err_msg=role)
 
 
 def test_newton_miller_smith_by_hand():
@@ -69,8 +164,10 @@ def test_newton_miller_smith_by_hand():
 def test_weights_scale_the_shares():
     weighted = SURVEY.assign(weight=[3, 1, 1, 1, 1])
     result = psm_analysis(weighted, {"weight": "weight"})
-    # too cheap at 6: respondents with too_cheap >= 6 are r2, r3, r4 -> weight 3 of 6
-    assert result.curves.set_index("price").too_cheap.loc[6] == pytest.approx(0.5)
+    # too cheap at 6: respondents with too_cheap > 6 are r2 and r3 -> weight 2 of 6 (r1's 5 weighs 3)
+    assert result.curves.set_index("price").too_cheap.loc[6] == pytest.approx(1 / 3)
+    # expensive at 18: expensive <= 18 are r2 (18) and r4 (15) -> 2 of 6; r1's 20 weighs 3 at 20
+    assert result.curves.set_index("price").expensive.loc[[18, 20]].tolist() == pytest.approx([1 / 3, 5 / 6])
 
 
 def test_bad_input(tmp_path):

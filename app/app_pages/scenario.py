@@ -12,7 +12,7 @@ import state
 import streamlit as st
 import tables
 
-from pricing.scenario import Attribute, ElicitedWTP, Market, Offering, Segment, Variant
+from pricing.scenario import PERIODS, Attribute, ElicitedWTP, Market, Offering, Scenario, Segment, Variant
 
 
 def _describe(model, field: str) -> str | None:
@@ -88,7 +88,7 @@ else:
 with st.container(border=True):
     st.subheader("General")
     general = draft["general"]
-    name_col, currency_col, seed_col = st.columns([3, 1, 1])
+    name_col, currency_col, period_col, seed_col = st.columns([3, 1, 1, 1])
     name_col.text_input(
         "Name",
         general.get("name") or "",
@@ -103,6 +103,15 @@ with st.container(border=True):
         on_change=_field,
         args=("general", "currency", key("currency")),
         help="Currency code of every money amount, e.g. EUR, USD.",
+    )
+    period_col.selectbox(
+        "Period",
+        PERIODS,
+        index=PERIODS.index(general.get("period") or "month"),
+        key=key("period"),
+        on_change=_field,
+        args=("general", "period", key("period")),
+        help=_describe(Scenario, "period"),
     )
     seed_col.number_input(
         "Random seed",
@@ -145,6 +154,7 @@ with st.container(border=True):
             "kano": st.column_config.SelectboxColumn(
                 "Kano category",
                 options=tables.KANO_CATEGORIES,
+                format_func=tables.KANO_NAMES.get,
                 required=True,
                 help=_describe(Attribute, "kano"),
             ),

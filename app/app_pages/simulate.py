@@ -67,7 +67,7 @@ selected = state.view()
 prices = [float(p) for p in results["price"].values]
 controls = st.container(border=True)
 left, right = controls.columns([3, 2], gap="large")
-slider_col, typed_col = left.columns([3, 1], vertical_alignment="bottom")
+slider_col, typed_col = left.columns([5, 2], vertical_alignment="bottom")
 grid_key = state.widget_key(f"our_price_{prices[0]:g}_{prices[-1]:g}_{len(prices)}")
 typed_key = state.widget_key("our_price_typed")
 st.session_state[grid_key] = min(prices, key=lambda p: abs(p - selected["price"]))
@@ -82,7 +82,7 @@ slider_col.select_slider(
     help=help_texts.PRICE,
 )
 typed_col.number_input(
-    f"Typed price ({currency})",
+    f"Exact price ({currency})",
     min_value=0.01,
     max_value=1e9,
     step=_step(current.our_offering.price),

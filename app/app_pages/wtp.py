@@ -187,6 +187,11 @@ else:
                 )
             if classic and method == "van_westendorp":
                 st.subheader("Van Westendorp price sensitivity meter")
+                if classic["by_segment"]:  # per segment, as the fit is, or pooled
+                    shown = st.segmented_control(
+                        "Respondents", ["All (pooled)", *classic["by_segment"]], key="psm_segment"
+                    )
+                    classic = classic["by_segment"].get(shown, classic)
                 st.vega_lite_chart(
                     charts.van_westendorp_chart(classic["curves"], classic["points"], currency),
                     width="stretch",
@@ -326,10 +331,19 @@ if fits:
             shown = ["segment", f"median WTP ({currency})", "5%", "95%", "spread (sd of log WTP)"]
             st.dataframe(table[shown].round(3), hide_index=True, width="stretch")
     if "price_points" in record:
-        st.markdown("**Van Westendorp price points from the fit** (90% intervals)")
+        st.markdown("**Van Westendorp price points from the fit** (posterior mean and 90% interval)")
         points = record["price_points"].copy()
-        points["price_point"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
-        st.dataframe(points.round(2), hide_index=True, width="stretch")
+        points["attribute"] = points["price_point"].map(charts.PRICE_POINT_LABELS)
+        st.vega_lite_chart(
+            charts.attribute_wtp_chart(
+                points,
+                currency,
+                charts.segment_colors(list(dict.fromkeys(points["segment"]))),
+                x_title=f"Price ({currency})",
+            ),
+            width="stretch",
+            key="price_points_chart",
+        )
     if "attribute_wtp" in record:
         st.markdown("**Conjoint: what each attribute is worth** (posterior mean and 90% interval)")
         st.vega_lite_chart(

@@ -266,6 +266,12 @@ def choice_column(
 
 def segment_codes(segments: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Integer code per row and the segment names in order of first appearance."""
-    names = list(dict.fromkeys(str(s) for s in segments))
-    position = {name: i for i, name in enumerate(names)}
-    return np.array([position[str(s)] for s in segments], dtype=int), names
+    segments = np.asarray(segments, dtype=object)
+    if len(segments) and (segments == segments[0]).all():  # one segment (often "all"): no hashing
+        return np.zeros(len(segments), dtype=int), [str(segments[0])]
+    codes, uniques = pd.factorize(segments, sort=False)
+    names = [str(name) for name in uniques]
+    if len(set(names)) < len(names):  # e.g. 3 and "3": one segment by its name
+        codes, uniques = pd.factorize(np.array(names, dtype=object)[codes], sort=False)
+        names = list(uniques)
+    return codes.astype(int), names

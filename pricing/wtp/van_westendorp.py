@@ -6,13 +6,26 @@ Classic analysis (`psm_analysis`), following the R package ``pricesensitivitymet
 - respondents whose answers are not strictly increasing (too cheap < cheap < expensive < too expensive), or
   who left one blank, are dropped and counted (``n_invalid``);
 - the price grid is the sorted unique answers of the remaining respondents;
-- curves (weighted shares when a weight column is given): too cheap(p) = share with too_cheap >= p,
-  cheap(p) = share with cheap >= p, expensive(p) = share with expensive <= p, too expensive(p) = share with
-  too_expensive <= p, not cheap = 1 - cheap, not expensive = 1 - expensive;
-- point of marginal cheapness (PMC) = lowest grid price where not cheap >= too cheap; point of marginal
-  expensiveness (PME) = lowest where too expensive >= not expensive; indifference price point (IDP) =
-  lowest where expensive >= cheap; optimal price point (OPP) = lowest where too expensive >= too cheap
-  (NaN if never).
+- curves (weighted shares when a weight column is given), as pricesensitivitymeter builds them from R's
+  ``ecdf``: too cheap(p) = ``1 - ecdf(too_cheap)(p)``, the share of answers strictly **above** p; cheap(p) =
+  ``1 - ecdf(cheap)(p)``, likewise; expensive(p) = ``ecdf(expensive)(p)``, the share **at or below** p; too
+  expensive(p) = ``ecdf(too_expensive)(p)``; not cheap = 1 - cheap, not expensive = 1 - expensive;
+- each price point is where two curves meet (`intersection`): the first grid price where the first curve
+  reaches the second; where the two curves keep those same values over several grid prices,
+  ``intersection_method`` picks the lowest ("min", the default), highest, mean or median of them. Point of
+  marginal cheapness (PMC): not cheap meets too cheap; point of marginal expensiveness (PME): too expensive
+  meets not expensive; indifference price point (IDP): expensive meets cheap; optimal price point (OPP): too
+  expensive meets too cheap (NaN if never);
+- ``interpolate=True`` interpolates the four curves linearly on ``seq(min, max, by = interpolation_steps)``
+  first, as the R package does.
+
+This is pricesensitivitymeter 1.3.0's behaviour (``identify_intersection`` in ``psm-utils.R``). Its 1.3.1
+also sets ``ecdf`` to 0 at and below each question's lowest answer (too cheap then starts at 100%), which
+changes the curves at those grid prices only; we follow 1.3.0, whose ``ecdf`` is R's own.
+
+The curves take one sort and one binary search per question, O(n log n) time and O(n + grid) memory, and
+NMS trial is summed from each respondent's slope changes: no respondents x grid array anywhere, so a
+million respondents with answers in cents take about a second.
 
 NMS: purchase likelihood at the cheap and at the expensive price on the scale 5..1 (or the labels "Very
 likely", "Likely", "Neither likely nor unlikely"/"Neutral", "Unlikely", "Very unlikely") is calibrated to
@@ -32,6 +45,7 @@ credible intervals.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +89,8 @@ PI_LABELS = {
     "very unlikely": 1,
 }
 PRICE_POINTS = ("pmc", "pme", "idp", "opp")
+INTERSECTION_METHODS = ("min", "max", "mean", "median")
+MAX_INTERPOLATED_PRICES = 10_000_000
 ANSWER = "answer"  # dim of the four answers' distributions in a Bayesian PSM fit
 
 
@@ -169,27 +185,95 @@ class PSMResult:
     revenue_price: float | None
 
 
-def _first(prices: np.ndarray, condition: np.ndarray) -> float:
-    hits = np.flatnonzero(condition)
-    return float(prices[hits[0]]) if hits.size else float("nan")
+def _share_at_or_below(values: np.ndarray, weight: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Weighted share of `values` at or below each grid price: R's ``ecdf(values)(grid)``.
+
+    One sort and one binary search per grid price, O((n + grid) log n) time and O(n + grid) memory. With
+    unit weights the shares are integer counts / n, bit for bit what R's ``ecdf`` returns.
+    """
+    if np.all(weight == weight[0]):  # unweighted: counts / n, R's ecdf exactly, and no argsort
+        return np.searchsorted(np.sort(values), grid, side="right") / len(values)
+    order = np.argsort(values)
+    cumulative = np.concatenate([[0.0], np.cumsum(weight[order])])
+    return cumulative[np.searchsorted(values[order], grid, side="right")] / cumulative[-1]
 
 
-def psm_curves(answers: PSMData) -> pd.DataFrame:
-    """The Van Westendorp curves over the grid of sorted unique answers, from valid respondents only."""
+def _interpolation_grid(low: float, high: float, step: float) -> np.ndarray:
+    """R's ``seq(low, high, by = step)``: low + k step for k = 0 .. floor((high - low) / step + 1e-10)."""
+    if not (math.isfinite(step) and step > 0):
+        raise PricingError(f"interpolation_steps: {step!r} must be a positive number (e.g. 0.01)")
+    count = math.floor((high - low) / step + 1e-10) + 1
+    if count > MAX_INTERPOLATED_PRICES:
+        raise PricingError(
+            f"interpolation_steps: {step:g} gives {count:,} prices between {low:g} and {high:g}; "
+            f"at most {MAX_INTERPOLATED_PRICES:,} (use a larger step)"
+        )
+    return low + step * np.arange(count)
+
+
+def psm_curves(
+    answers: PSMData, interpolate: bool = False, interpolation_steps: float = 0.01
+) -> pd.DataFrame:
+    """The Van Westendorp curves from valid respondents only, as pricesensitivitymeter draws them.
+
+    The grid is the sorted unique answers; too cheap and cheap are ``1 - ecdf`` (share of answers strictly
+    above p), expensive and too expensive ``ecdf`` (share at or below p). With `interpolate`, the curves are
+    interpolated linearly onto ``seq(min, max, by = interpolation_steps)`` (pricesensitivitymeter's
+    ``interpolate = TRUE``). O(n log n) time and O(n + grid) memory.
+    """
     valid = answers.valid
-    w = answers.weight[valid] / answers.weight[valid].sum()
+    weight = answers.weight[valid]
     tc, ch, ex, te = (getattr(answers, r)[valid] for r in ANSWER_ROLES)
     grid = np.unique(np.concatenate([tc, ch, ex, te]))
     share = {
-        "too_cheap": (w[:, None] * (tc[:, None] >= grid)).sum(0),
-        "cheap": (w[:, None] * (ch[:, None] >= grid)).sum(0),
-        "expensive": (w[:, None] * (ex[:, None] <= grid)).sum(0),
-        "too_expensive": (w[:, None] * (te[:, None] <= grid)).sum(0),
+        "too_cheap": 1 - _share_at_or_below(tc, weight, grid),
+        "cheap": 1 - _share_at_or_below(ch, weight, grid),
+        "expensive": _share_at_or_below(ex, weight, grid),
+        "too_expensive": _share_at_or_below(te, weight, grid),
     }
+    if interpolate:
+        fine = _interpolation_grid(float(grid[0]), float(grid[-1]), interpolation_steps)
+        share = {name: np.interp(fine, grid, curve) for name, curve in share.items()}
+        grid = fine
     curves = pd.DataFrame({"price": grid, **share})
     curves["not_cheap"] = 1 - curves.cheap
     curves["not_expensive"] = 1 - curves.expensive
     return curves
+
+
+def intersection(price: np.ndarray, first: np.ndarray, second: np.ndarray, method: str = "min") -> float:
+    """Where curve `first` reaches curve `second`, as pricesensitivitymeter's ``identify_intersection``.
+
+    The first grid price where ``first >= second``; every grid price where both curves take the same two
+    values as there is an intersection too, and `method` (min, max, mean, median) picks among them. NaN when
+    the curves never meet.
+    """
+    if method not in INTERSECTION_METHODS:
+        raise PricingError(
+            f"intersection_method: {method!r} is not one of {', '.join(map(repr, INTERSECTION_METHODS))}"
+        )
+    hits = np.flatnonzero(first >= second)
+    if not hits.size:
+        return float("nan")
+    at = hits[0]
+    prices = price[(first == first[at]) & (second == second[at])]
+    return float({"min": np.min, "max": np.max, "mean": np.mean, "median": np.median}[method](prices))
+
+
+def _calibrated(
+    likelihood: np.ndarray, pi_scale: Sequence[float], pi_calibrated: Sequence[float]
+) -> np.ndarray:
+    """Purchase probability of each purchase-likelihood answer (each must be a value of `pi_scale`)."""
+    scale = np.asarray(pi_scale, dtype=float)
+    if len(scale) != len(pi_calibrated):
+        raise PricingError("pi_calibrated: give one probability per value of pi_scale")
+    off_scale = ~np.isin(likelihood, scale)
+    if off_scale.any():
+        raise PricingError(
+            f"purchase likelihood {likelihood[off_scale][0]!r} is not on the scale {list(pi_scale)}"
+        )
+    order = np.argsort(scale)
+    return np.asarray(pi_calibrated, dtype=float)[order][np.searchsorted(scale[order], likelihood)]
 
 
 def nms_trial(
@@ -203,33 +287,37 @@ def nms_trial(
 
     Each respondent's purchase probability is 0 at too cheap, the calibrated likelihood at cheap and at
     expensive, 0 at too expensive, linear in between (by grid position, or by price with
-    ``interpolation="price"``) and 0 outside.
+    ``interpolation="price"``) and 0 outside. The sum over respondents of these piecewise-linear functions
+    is built from their slope changes at the four answers (one pass, O(n + grid) memory) rather than a
+    respondents x grid matrix.
     """
     if interpolation not in ("grid", "price"):
         raise PricingError(f"nms_interpolation: {interpolation!r} is not one of 'grid', 'price'")
     if answers.pi_cheap is None or answers.pi_expensive is None:
         raise PricingError("NMS needs purchase likelihood columns pi_cheap and pi_expensive")
-    calibration = dict(zip((float(v) for v in pi_scale), pi_calibrated, strict=True))
     valid = answers.valid
     w = answers.weight[valid] / answers.weight[valid].sum()
-    p_cheap = np.array([calibration[v] for v in answers.pi_cheap[valid]])
-    p_expensive = np.array([calibration[v] for v in answers.pi_expensive[valid]])
+    p_cheap = _calibrated(answers.pi_cheap[valid], pi_scale, pi_calibrated)
+    p_expensive = _calibrated(answers.pi_expensive[valid], pi_scale, pi_calibrated)
     position = np.arange(len(grid), dtype=float) if interpolation == "grid" else np.asarray(grid, float)
-
-    def at(values):  # each respondent's answer as a position (or price) on the grid
-        return position[np.searchsorted(grid, values)][:, None]
-
-    tc, ch, ex, te = (at(getattr(answers, r)[valid]) for r in ANSWER_ROLES)
-    x = position[None, :]
-    probability = np.zeros((len(w), len(grid)))
-    rising = (x >= tc) & (x <= ch)
-    middle = (x > ch) & (x <= ex)
-    falling = (x > ex) & (x <= te)
-    pc, pe = p_cheap[:, None], p_expensive[:, None]
-    probability = np.where(rising, pc * (x - tc) / (ch - tc), probability)
-    probability = np.where(middle, pc + (pe - pc) * (x - ch) / (ex - ch), probability)
-    probability = np.where(falling, pe * (te - x) / (te - ex), probability)
-    trial = w @ probability
+    index = {r: np.searchsorted(grid, getattr(answers, r)[valid]) for r in ANSWER_ROLES}
+    x = {r: position[i] for r, i in index.items()}
+    # slopes of the four pieces (0 before too cheap and after too expensive), weighted per respondent
+    rise = w * p_cheap / (x["cheap"] - x["too_cheap"])
+    middle = w * (p_expensive - p_cheap) / (x["expensive"] - x["cheap"])
+    fall = -w * p_expensive / (x["too_expensive"] - x["expensive"])
+    slope_change = sum(
+        np.bincount(index[role], weights=change, minlength=len(grid))
+        for role, change in (
+            ("too_cheap", rise),
+            ("cheap", middle - rise),
+            ("expensive", fall - middle),
+            ("too_expensive", -fall),
+        )
+    )
+    # trial(x_k) = sum over knots j <= k of change_j (x_k - x_j)
+    trial = position * np.cumsum(slope_change) - np.cumsum(slope_change * position)
+    trial = np.clip(trial, 0.0, None)  # rounding below 0 outside every respondent's range
     return pd.DataFrame({"price": grid, "trial": trial, "revenue": grid * trial})
 
 
@@ -237,6 +325,9 @@ def psm_analysis(
     source: str | os.PathLike | pd.DataFrame | PSMData,
     columns: dict[str, str | None] | None = None,
     *,
+    intersection_method: str = "min",
+    interpolate: bool = False,
+    interpolation_steps: float = 0.01,
     pi_scale: Sequence[float] = PI_SCALE,
     pi_calibrated: Sequence[float] = PI_CALIBRATED,
     nms_interpolation: str = "grid",
@@ -250,6 +341,13 @@ def psm_analysis(
     columns : dict, optional
         Role -> column: too_cheap, cheap, expensive, too_expensive (defaults: same names), pi_cheap,
         pi_expensive, weight, segment, respondent (default: not used).
+    intersection_method : {"min", "max", "mean", "median"}
+        Which price to report where two curves meet over several grid prices (pricesensitivitymeter's
+        ``intersection_method``; default "min").
+    interpolate, interpolation_steps : bool, float
+        Interpolate the curves linearly on a grid of this step (currency) between the lowest and the
+        highest answer before looking for the intersections (pricesensitivitymeter's ``interpolate``,
+        ``interpolation_steps``; default off, 0.01).
     pi_scale, pi_calibrated : sequence of float
         Purchase likelihood scale and the purchase probability of each value (pricesensitivitymeter's
         defaults: 5..1 -> 0.7, 0.5, 0.3, 0.1, 0).
@@ -257,19 +355,25 @@ def psm_analysis(
         Interpolate NMS purchase probabilities by grid position (as pricesensitivitymeter) or by price.
     """
     answers = source if isinstance(source, PSMData) else read_psm(source, columns, pi_scale)[0]
-    curves = psm_curves(answers)
+    curves = psm_curves(answers, interpolate, interpolation_steps)
     price = curves.price.to_numpy()
     nms = trial_price = revenue_price = None
     if answers.pi_cheap is not None:
-        nms = nms_trial(answers, price, pi_calibrated, pi_scale, nms_interpolation)
-        trial_price = float(price[int(np.argmax(nms.trial.to_numpy()))])
-        revenue_price = float(price[int(np.argmax(nms.revenue.to_numpy()))])
+        # NMS runs on the grid of answers (before any interpolation of the curves)
+        answer_grid = psm_curves(answers).price.to_numpy() if interpolate else price
+        nms = nms_trial(answers, answer_grid, pi_calibrated, pi_scale, nms_interpolation)
+        trial_price = float(nms.price.iloc[int(np.argmax(nms.trial.to_numpy()))])
+        revenue_price = float(nms.price.iloc[int(np.argmax(nms.revenue.to_numpy()))])
     n_valid = int(answers.valid.sum())
+
+    def meet(first: str, second: str) -> float:
+        return intersection(price, curves[first].to_numpy(), curves[second].to_numpy(), intersection_method)
+
     return PSMResult(
-        pmc=_first(price, (curves.not_cheap >= curves.too_cheap).to_numpy()),
-        pme=_first(price, (curves.too_expensive >= curves.not_expensive).to_numpy()),
-        idp=_first(price, (curves.expensive >= curves.cheap).to_numpy()),
-        opp=_first(price, (curves.too_expensive >= curves.too_cheap).to_numpy()),
+        pmc=meet("not_cheap", "too_cheap"),
+        pme=meet("too_expensive", "not_expensive"),
+        idp=meet("expensive", "cheap"),
+        opp=meet("too_expensive", "too_cheap"),
         n_valid=n_valid,
         n_invalid=int(len(answers.valid) - n_valid),
         curves=curves,

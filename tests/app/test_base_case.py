@@ -19,7 +19,7 @@ def card(at: AppTest, label: str):
 
 
 def typed_price(at: AppTest):
-    return next(n for n in at.number_input if n.label.startswith("Typed price"))
+    return next(n for n in at.number_input if n.label.startswith("Exact price"))
 
 
 def test_a_rivals_price_cut_shows_as_a_loss_against_the_base_case():
@@ -142,3 +142,25 @@ def test_a_csv_dropped_on_the_scenario_uploader_says_where_it_goes():
     assert not at.exception
     errors = " ".join(e.value for e in at.sidebar.error)
     assert "answers.csv: not a scenario file" in errors and "Willingness to pay page" in errors
+
+
+def test_a_long_edit_gives_the_message_not_a_wall_of_text():
+    at = open_app()
+    scenario = at.session_state["scenario"]
+    data = scenario.model_dump(mode="json")
+    data["segments"].append(data["segments"][0] | {"name": "Agencies"})
+    at.session_state["scenario"] = with_changes(scenario, {"segments": data["segments"]})  # an editor edit
+    at.run()
+    assert len(at.session_state["scenario"].segments) == 4
+    code = [c.value for c in at.sidebar.code]
+    assert not code  # no link holding the whole segments list
+    assert at.query_params["scenario"] == "saas_team_plan" and len(at.query_params) == 1
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "not added or removed items (segments)" in captions and "download the scenario" in captions
+
+
+def test_a_short_edit_gives_a_short_link():
+    at = open_app()
+    competitor_input(at, "TaskHub").set_value(8.0).run()
+    link = at.sidebar.code[0].value
+    assert link.endswith("?scenario=saas_team_plan&offerings%5BTaskHub%5D.price=8") and len(link) < 80

@@ -7,6 +7,7 @@ fail, which is what the page must then say in plain words.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -216,3 +217,23 @@ def test_survey_mapping_and_settings_survive_a_page_switch():
     assert at.number_input(key="wtp_draws_van_westendorp").value == 300
     assert any("psm.csv" in c.value for c in at.caption)  # the uploaded survey is still there
     assert not [w.value for w in at.warning if "Session State" in w.value]
+
+
+def test_van_westendorp_classic_read_out_per_segment_and_pooled():
+    """The classic chart is per segment as the fit is (and pooled), each segment's points its own data's."""
+    from pricing.wtp.van_westendorp import psm_analysis
+
+    at = open_wtp("van_westendorp")
+    at.file_uploader(key="wtp_upload_van_westendorp").upload(
+        "psm.csv", van_westendorp_csv(), "text/csv"
+    ).run()
+    assert not at.exception
+    control = at.segmented_control(key="psm_segment")
+    assert control.options[0] == "All (pooled)" and len(control.options) == 3
+    pooled = {m.label: m.value for m in at.metric if "OPP" in m.label}
+    frame = pd.read_csv(io.BytesIO(van_westendorp_csv()))
+    segment = control.options[1]
+    control.set_value(segment).run()
+    want = psm_analysis(frame[frame["segment"].astype(str) == segment]).opp
+    shown = next(m.value for m in at.metric if "OPP" in m.label)
+    assert shown == f"{want:,.2f} EUR" and {"OPP (optimal price)": shown} != pooled

@@ -1,0 +1,210 @@
+"""The app's speed as the user feels it: a key press or click to the chart's redraw, in headless Chromium.
+
+For each bundled scenario it serves the app (`streamlit run` on a free loopback port) and measures, on the
+Simulate page, `CHANGES` times each:
+
+- our price: ArrowRight / ArrowLeft on the price slider, to the profit chart's next drawn picture;
+- variant: a click on another delivery variant, to the profit chart's next picture;
+- competitor price: a typed rival price and Enter (a new simulation), to the share curve's next picture;
+
+and, fewer times, a page switch (a click in the navigation to the page's first drawn chart or title) and
+the Excel download (click to the file's arrival). A redraw is seen by polling the chart's canvas (or SVG)
+on every animation frame from just before the key press. Prints median and 95th percentile (ms) against
+the targets of issue 10, with the machine's load average before and after (browser timings move with it).
+
+Run: `PYTENSOR_FLAGS=blas__ldflags=-lopenblas .venv/bin/python benchmarks/bench_app_browser.py`
+(needs /usr/bin/chromium and the `playwright` package; `make bench` runs it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHANGES = int(os.environ.get("BENCH_CHANGES", "20"))
+SWITCHES = 5
+TARGETS = {  # median, p95 (ms), from the issue
+    "our price": (200, 350),
+    "variant": (200, 350),
+    "competitor price": (None, 400),
+    "page switch": (None, 1000),
+    "excel": (None, 2000),
+}
+
+# Resolves with the time (performance.now) of the first animation frame on which the chart's picture
+# differs from the one when it was called; rejects after a timeout.
+WATCH = """([index, timeout]) => {
+    const picture = () => {
+        const chart = document.querySelectorAll('[data-testid=stVegaLiteChart]')[index];
+        if (!chart) return null;
+        const canvas = chart.querySelector('canvas');
+        if (canvas) return canvas.toDataURL();
+        const svg = chart.querySelector('svg');
+        return svg ? svg.outerHTML : null;
+    };
+    const before = picture();
+    const start = performance.now();
+    window.__redraw = new Promise((resolve, reject) => {
+        const check = () => {
+            const now = performance.now();
+            if (picture() !== before) { resolve(now - start); return; }
+            if (now - start > timeout) { reject(new Error('no redraw')); return; }
+            requestAnimationFrame(check);
+        };
+        requestAnimationFrame(check);
+    });
+    return true;
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(data_dir: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py")]
+        + ["--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port)]
+        + ["--browser.gatherUsageStats", "false"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ | {"PRICING_DATA_DIR": data_dir},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not start") from None
+            time.sleep(0.3)
+
+
+def settled(page) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "app"))
+    from test_browser import _settled
+
+    _settled(page, quiet=0.5)
+
+
+def redraw(page, chart: int, act) -> float:
+    """Milliseconds from just before `act()` to the chart's next drawn picture."""
+    page.evaluate(WATCH, [chart, 30000])
+    act()
+    elapsed = page.evaluate("window.__redraw")
+    settled(page)
+    return float(elapsed)
+
+
+def bench_scenario(page, url: str, name: str) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {key: [] for key in ("our price", "variant", "competitor price")}
+    page.goto(f"{url}/?scenario={name}")
+    settled(page)
+    slider = page.locator("[data-testid=stSlider] input[type=range]").first
+    for i in range(CHANGES):
+        key = "ArrowRight" if (i // 5) % 2 == 0 else "ArrowLeft"  # five steps up, five down, ...
+        slider.focus()
+        times["our price"].append(redraw(page, 0, lambda key=key: page.keyboard.press(key)))
+    variants = page.locator("[data-testid=stRadio] [role=radiogroup] label")
+    count = variants.count()
+    for i in range(CHANGES):
+        option = variants.nth((i + 1) % count)
+        times["variant"].append(redraw(page, 0, option.click))
+    rivals = page.locator("[data-testid=stNumberInput]").filter(has_not_text="Exact price").locator("input")
+    if rivals.count():
+        rival = rivals.first
+        start = float(rival.input_value())
+        for i in range(CHANGES):
+            value = f"{start * (1.02 + 0.01 * (i % 10)) if i % 2 == 0 else start:.2f}"
+
+            def type_price(value=value) -> None:
+                rival.fill(value)
+                rival.press("Enter")
+
+            times["competitor price"].append(redraw(page, 1, type_price))
+    return times
+
+
+def bench_switch_and_excel(page, url: str) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {"page switch": [], "excel": []}
+    page.goto(url)
+    settled(page)
+    for _ in range(SWITCHES):
+        for link, ready in (
+            ("Scenario", "text=Everything the simulation knows"),
+            ("Simulate", "text=Pin as base"),
+        ):
+            start = time.perf_counter()
+            page.get_by_role("link", name=link).first.click()
+            page.wait_for_selector(ready, timeout=30000)
+            times["page switch"].append((time.perf_counter() - start) * 1000)
+            settled(page)
+    page.get_by_role("link", name="Export").first.click()
+    settled(page)
+    for _ in range(SWITCHES):
+        start = time.perf_counter()
+        with page.expect_download(timeout=60000) as download:
+            page.get_by_role("button", name="Download workbook (.xlsx)").click()
+        download.value.path()
+        times["excel"].append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    return float(sorted(values)[max(0, round(0.95 * len(values)) - 1)])
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests" / "app"))
+    from test_browser import CHROMIUM_ARGS
+
+    names = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    load = os.getloadavg()
+    print(
+        f"Browser: key press or click to the chart's redraw (ms), {CHANGES} changes each; load {load[0]:.1f}"
+    )
+    header = f"{'scenario':<22}{'change':<18}{'median':>8}{'p95':>8}{'max':>8}  target (median / p95)"
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as data_dir, sync_playwright() as playwright:
+        process, url = serve(data_dir)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            rows = [(name, bench_scenario(page, url, name)) for name in names]
+            rows.append(("(saas_team_plan)", bench_switch_and_excel(page, url)))
+            for name, times in rows:
+                for change, values in times.items():
+                    if not values:
+                        continue
+                    median, high = statistics.median(values), p95(values)
+                    target_median, target_p95 = TARGETS[change]
+                    ok = (target_median is None or median <= target_median) and high <= target_p95
+                    target = f"{target_median or '-'} / {target_p95}{'' if ok else '  MISSED'}"
+                    print(f"{name:<22}{change:<18}{median:>8.0f}{high:>8.0f}{max(values):>8.0f}  {target}")
+        finally:
+            browser.close()
+            process.terminate()
+            process.wait(timeout=20)
+    print(f"load average after: {os.getloadavg()[0]:.1f} (2 cores shared)")
+
+
+if __name__ == "__main__":
+    main()
