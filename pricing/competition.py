@@ -567,3 +567,20 @@ def profit_curves(leader: xr.Dataset) -> pd.DataFrame:
         },
         index=pd.Index(one[PRICE].values, name=PRICE),
     )
+
+
+def rival_answers(leader: xr.Dataset, price: float) -> pd.DataFrame:
+    """Each rival's price in answer to our `price` (the nearest of `leader_pricing`'s prices), first variant:
+    columns offering, today (its current price), mean, q05, q95 over the draws that reached an equilibrium."""
+    nearest = int(np.abs(leader[PRICE].values - price).argmin())
+    one = leader.isel({VARIANT: 0, PRICE: nearest})
+    ours = str(leader.attrs["our_offering"])
+    stats = converged_summary(one.rival_price, one.converged)
+    rivals = [str(o) for o in leader[OFFERING].values if str(o) != ours]
+    return pd.DataFrame(
+        {
+            OFFERING: rivals,
+            "answer_to": float(one[PRICE]),
+            **{k: [float(stats[k].sel({OFFERING: o})) for o in rivals] for k in ("mean", "q05", "q95")},
+        }
+    )

@@ -135,6 +135,26 @@ left.metric(
 )
 right.metric("Best price if they hold", formatting.money(float(best["without reaction"]), currency, 2))
 st.line_chart(curves, x_label=f"{ours} price ({currency})", y_label=f"expected profit / {current.period}")
+answers = competition.rival_answers(leader, selected["price"])
+today = {o.name: o.price for o in current.offerings}
+st.markdown(
+    f"**Each rival's answer** to {ours} at {formatting.money(float(answers.answer_to[0]), currency, 2)}"
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "Rival": answers.offering,
+            f"Today ({currency})": [formatting.money(today[o], currency, 2) for o in answers.offering],
+            f"Answer ({currency})": [formatting.money(v, currency, 2) for v in answers["mean"]],
+            "90%": [
+                f"{formatting.money(a, currency, 2)} to {formatting.money(b, currency, 2)}"
+                for a, b in zip(answers.q05, answers.q95, strict=True)
+            ],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
 dropped = int((~leader.converged.all("price")).sum())
 st.caption(
     f"Expected profit over {leader.sizes['draw'] - dropped} draws"

@@ -49,6 +49,10 @@ def test_competition_page_shows_the_equilibrium_and_a_rivals_cut_as_a_loss(app):
         assert shown == pytest.approx(expected["prices"][name]["mean"], abs=0.006)
     assert "All 60 draws reached an equilibrium." in [c.value for c in at.caption]
     assert money(card(at, "Best price if rivals react").value) > 0
+    answers = at.dataframe[1].value.set_index("Rival")
+    assert (
+        list(answers.index) == ["TaskHub", "BoardPro"] and answers.loc["TaskHub", "Today (EUR)"] == "€10.00"
+    )
     assert not card(at, "Profit").delta  # nothing changed yet
     # a rival's price cut on the Simulate page: against the base case ("today") it is a loss
     at.switch_page("app_pages/simulate.py").run()
