@@ -23,11 +23,20 @@ CHART_NAMES = (
 
 
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An .xlsx workbook with one sheet per table (sheet names cut to Excel's 31 characters)."""
+    """An .xlsx workbook with one sheet per table (sheet names cut to Excel's 31 characters).
+
+    Every text cell is written as text: a name starting with ``=`` (which openpyxl would store as a formula)
+    stays the name, never a live formula.
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
+        for sheet in writer.sheets.values():
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # openpyxl reads any text starting with "=" as a formula
+                        cell.data_type = "s"
     return buffer.getvalue()
 
 

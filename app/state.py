@@ -27,6 +27,7 @@ from pricing import analysis, bundle
 from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import (
     Scenario,
+    confine,
     load_scenario,
     parse_scenario,
     scenario_from_dict,
@@ -116,7 +117,13 @@ def parse_upload(name: str, content: bytes) -> Scenario:
     once per distinct content into a folder of its own so that its relative paths resolve."""
     if name.lower().endswith(".zip"):
         return _unpack_cached(hashlib.sha256(content).hexdigest(), content)
-    return parse_cached(content)
+    return _upload_cached(hashlib.sha256(content).hexdigest(), content)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _upload_cached(digest: str, _text: bytes) -> Scenario:
+    # an uploaded YAML file has no folder of its own: it may point to no other file on this server
+    return confine(parse_scenario(_text))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -28,6 +28,7 @@ pages = [
     st.Page("app_pages/simulate.py", title="Simulate", icon=":material/monitoring:", default=True),
     st.Page("app_pages/scenario.py", title="Scenario", icon=":material/edit_note:"),
     st.Page("app_pages/wtp.py", title="Willingness to pay", icon=":material/query_stats:"),
+    st.Page("app_pages/voice.py", title="Voice of the customer", icon=":material/record_voice_over:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("app_pages/competition.py", title="Competition", icon=":material/groups:"),
     st.Page("app_pages/decision.py", title="Decision", icon=":material/rule:"),

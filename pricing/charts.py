@@ -629,6 +629,67 @@ def with_layer(spec: dict, layer: dict) -> dict:
     return {**spec, "layer": [*spec["layer"], layer]}
 
 
+#: Quadrants of the Kano plot (|CS-| on x, CS+ on y, split at 0.5): where a point falls says how the
+#: attribute behaves (Berger et al. 1993 after Timko).
+KANO_QUADRANTS = (
+    (0.25, 0.95, "attractive"),
+    (0.75, 0.95, "one-dimensional"),
+    (0.75, 0.05, "must-be"),
+    (0.25, 0.05, "indifferent"),
+)
+
+
+def kano_chart(points: pd.DataFrame, colors: dict[str, str] | None = None) -> Spec:
+    """The Kano plot: CS+ (satisfaction when delivered) against |CS-| (dissatisfaction when not), one point
+    per attribute (and segment), with the four quadrants; columns ``attribute``, ``segment``, ``cs_plus``,
+    ``cs_minus`` and, for a fit, ``cs_plus_q05``/``cs_plus_q95``/``cs_minus_q05``/``cs_minus_q95`` (90%
+    intervals, drawn as whiskers)."""
+    frame = points.assign(dissatisfaction=points["cs_minus"].abs())
+    segments = list(dict.fromkeys(frame["segment"]))
+    colors = colors or segment_colors(segments)
+    axis = {"scale": alt.Scale(domain=[0, 1]), "axis": alt.Axis(format=".1f")}
+    x = alt.X("dissatisfaction:Q", title="|CS-|: dissatisfaction when not delivered", **axis)
+    y = alt.Y("cs_plus:Q", title="CS+: satisfaction when delivered", **axis)
+    color = alt.Color("segment:N", scale=_scale(colors, segments), title="Segment")
+    tooltip = [
+        alt.Tooltip("attribute:N"),
+        alt.Tooltip("segment:N"),
+        alt.Tooltip("cs_plus:Q", format=".2f", title="CS+"),
+        alt.Tooltip("cs_minus:Q", format=".2f", title="CS-"),
+    ]
+    base = alt.Chart(frame)
+    layers = [
+        alt.Chart(pd.DataFrame({"at": [0.5]}))
+        .mark_rule(color="#999", strokeDash=[4, 4])
+        .encode(x=alt.X("at:Q")),
+        alt.Chart(pd.DataFrame({"at": [0.5]}))
+        .mark_rule(color="#999", strokeDash=[4, 4])
+        .encode(y=alt.Y("at:Q")),
+        alt.Chart(pd.DataFrame(KANO_QUADRANTS, columns=["x", "y", "label"]))
+        .mark_text(color="#777", fontSize=12)
+        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"), text=alt.Text("label:N")),
+    ]
+    if {"cs_plus_q05", "cs_minus_q05"} <= set(frame.columns):
+        whiskers = frame.assign(
+            dissatisfaction_low=frame["cs_minus_q95"].abs(), dissatisfaction_high=frame["cs_minus_q05"].abs()
+        )
+        layers += [
+            alt.Chart(whiskers)
+            .mark_rule(opacity=0.6)
+            .encode(x=x, y=alt.Y("cs_plus_q05:Q"), y2=alt.Y2("cs_plus_q95:Q"), color=color),
+            alt.Chart(whiskers)
+            .mark_rule(opacity=0.6)
+            .encode(x=alt.X("dissatisfaction_low:Q"), x2=alt.X2("dissatisfaction_high:Q"), y=y, color=color),
+        ]
+    layers += [
+        base.mark_point(filled=True, size=70).encode(x=x, y=y, color=color, tooltip=tooltip),
+        base.mark_text(align="left", dx=7, dy=-7, fontSize=11).encode(
+            x=x, y=y, text=alt.Text("attribute:N"), color=color
+        ),
+    ]
+    return _spec(alt.layer(*layers).properties(width=WIDTH, height=WIDTH * 0.8))
+
+
 # ---- sweeps ------------------------------------------------------------------------------------------------
 
 

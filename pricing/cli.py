@@ -419,7 +419,7 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         digits = text.strip().lstrip("+-")
-        if not digits.isdigit() or len(digits) > 30:
+        if not digits.isdecimal() or len(digits) > 30:
             raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number from {low:,} to {high:,}")
         value = int(text)
         if not low <= value <= high:
@@ -867,6 +867,102 @@ def _kano(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_kano(args: argparse.Namespace) -> int:
+    from pricing.wtp.kano import KanoModel, fit_summary_json, format_fit
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    model = KanoModel(
+        model_config=_priors(args.priors),
+        sampler_config=sampler,
+        table=args.table,
+        **_kano_read_options(args),
+    )
+    model.fit(args.data, seed=args.seed)
+    if args.output:
+        model.save(args.output)
+    if args.json:
+        _print_json(fit_summary_json(model.idata))
+    else:
+        print(format_fit(model.idata))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    diagnostics = model.idata.posterior.attrs.get("diagnostics", "{}")
+    if not json.loads(diagnostics).get("ok", True):
+        print(
+            "WARNING: sampling problems: " + "; ".join(json.loads(diagnostics)["problems"]), file=sys.stderr
+        )
+    return 0
+
+
+def _add_fit_kano(fit_commands) -> None:
+    """`pricing fit kano`: Dirichlet-multinomial category shares per attribute and segment."""
+    kano = fit_commands.add_parser(
+        "kano", help="Bayesian Kano analysis: category shares, P(largest), CS+/CS- with intervals"
+    )
+    _kano_options(kano)
+    _add_sampling_options(kano)
+    kano.add_argument(
+        "--priors",
+        metavar="JSON",
+        help="prior settings over the defaults, e.g. '{\"concentration_median\": 20}'",
+    )
+    kano.set_defaults(run=_fit_kano)
+
+
+def _fit_satisfaction(args: argparse.Namespace) -> int:
+    from pricing.wtp.satisfaction import SatisfactionModel, format_summary, satisfaction_summary
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    columns = {
+        role: getattr(args, role)
+        for role in ("rating", "churned", "referred", "segment", "weight")
+        if getattr(args, role)
+    }
+    model = SatisfactionModel(
+        columns=columns,
+        scale=args.scale,
+        model_config=_priors(args.priors),
+        sampler_config={"draws": args.draws, "tune": args.tune, "chains": args.chains},
+    )
+    model.fit(args.data, seed=args.seed)
+    if args.output:
+        model.save(args.output)
+    if args.json:
+        _print_json(satisfaction_summary(model.idata))
+    else:
+        print(format_summary(model.idata))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    diagnostics = json.loads(model.idata.posterior.attrs["diagnostics"])
+    if not diagnostics.get("ok", True):
+        print("WARNING: sampling problems: " + "; ".join(diagnostics["problems"]), file=sys.stderr)
+    return 0
+
+
+def _add_fit_satisfaction(fit_commands) -> None:
+    """`pricing fit satisfaction`: churn and referral against satisfaction, per segment, and NPS."""
+    sub = fit_commands.add_parser(
+        "satisfaction", help="satisfaction survey: effect of satisfaction on churn and referral, NPS"
+    )
+    sub.add_argument("data", metavar="DATA.csv", help="one row per customer: rating, churned, referred")
+    sub.add_argument("--rating", metavar="COL", help="column: satisfaction rating (default 'satisfaction')")
+    sub.add_argument("--churned", metavar="COL", help="column: left in the period after (default 'churned')")
+    sub.add_argument(
+        "--referred", metavar="COL", help="column: referred someone, yes/no or a count (default 'referred')"
+    )
+    sub.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    sub.add_argument("--weight", metavar="COL", help="column: customer weight (default: none)")
+    sub.add_argument(
+        "--scale", choices=("1-5", "1-7", "0-10"), help="rating scale (default: inferred from the ratings)"
+    )
+    _add_sampling_options(sub)
+    sub.add_argument("--priors", metavar="JSON", help="prior settings over the defaults")
+    sub.set_defaults(run=_fit_satisfaction)
+
+
 def _add_kano_command(commands) -> None:
     kano = commands.add_parser("kano", help="classic Kano analysis: categories, CS+/CS-, Fong's test")
     _kano_options(kano)
@@ -979,7 +1075,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--sweep", action="store_true", help="the JSON Schema of sweep files instead")
     schema.set_defaults(run=_schema)
 
-    _add_fit_choice(_add_fit_commands(commands))
+    fit_commands = _add_fit_commands(commands)
+    _add_fit_choice(fit_commands)
+    _add_fit_kano(fit_commands)
+    _add_fit_satisfaction(fit_commands)
     _add_survey_commands(commands)
     _add_kano_command(commands)
     return parser

@@ -152,12 +152,17 @@ def escape_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_text(frame) -> str:
-    """A pandas DataFrame as CSV text, every text cell and column name escaped with `escape_formula`."""
+def formula_safe(frame):
+    """A copy of a pandas DataFrame with every text cell and column name escaped with `escape_formula`."""
     import pandas as pd
 
     safe = frame.rename(columns=lambda c: escape_formula(c) if isinstance(c, str) else c)
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]) and not pd.api.types.is_bool_dtype(safe[column]):
             safe[column] = safe[column].map(lambda v: escape_formula(v) if isinstance(v, str) else v)
-    return safe.to_csv(index=False)
+    return safe
+
+
+def csv_text(frame) -> str:
+    """A pandas DataFrame as CSV text, formula-safe (`formula_safe`): what every CSV export writes."""
+    return formula_safe(frame).to_csv(index=False)

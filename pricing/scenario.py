@@ -259,6 +259,11 @@ class Segment(_Model):
     value_uncertainty: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0, description="Sd of the log of each value per unit across draws (0.2 = +-20%)."
     )
+    kano: dict[Name, Kano] = Field(
+        default_factory=dict,
+        description="This segment's own Kano category of attributes (customer value is per segment); "
+        "unlisted attributes take the attribute's.",
+    )
     value_spread: Annotated[float, Field(ge=0, le=2)] = Field(
         0.0,
         description="Sd of the log of each value per unit across the segment's customers (0.3 = customers "
@@ -644,6 +649,7 @@ class Scenario(_Model):
         for i, s in enumerate(self.segments):
             check_keys(f"segments[{i}].expectations", s.expectations)
             check_keys(f"segments[{i}].value_per_unit", s.value_per_unit, "values")
+            check_keys(f"segments[{i}].kano", s.kano, values=None)
         for i, o in enumerate(self.offerings):
             check_keys(f"offerings[{i}].levels", o.levels)
         for i, v in enumerate(self.variants):

@@ -35,7 +35,7 @@ from scipy.special import expit, ndtri
 
 from pricing import __version__, market, value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import Market, Scenario, scenario_hash
 
 #: (segment, price, variant) cells computed at once: blocks of draws that stay in the CPU cache.
@@ -188,7 +188,14 @@ class _LevelDesign:
         self.numeric = [columns.index(a.name) for a in scenario.attributes if a.levels is None]
         self.numeric_attributes = [i for i, a in enumerate(scenario.attributes) if a.levels is None]
         numeric = [a for a in scenario.attributes if a.levels is None]
-        self.kano = [a.kano for a in numeric]
+        #: (segment, attribute, 2) shortfall and excess weights of each segment's Kano categories; a Kano
+        #: fit's per-draw weights (parameters["kano_weights"]) replace them (`differentiation`)
+        self.weights = np.array(
+            [
+                [value.KANO_WEIGHTS[s.kano.get(a.name, a.kano)] for a in scenario.attributes]
+                for s in scenario.segments
+            ]
+        ).reshape(len(scenario.segments), len(scenario.attributes), 2)
         all_levels = offering_levels(scenario)
         is_numeric = [a.levels is None for a in scenario.attributes]
         self.levels = all_levels[:, :, is_numeric]  # offering, variant, numeric attribute
@@ -222,7 +229,7 @@ class _LevelDesign:
                 ]
             )
             expected = np.eye(n)[expected_index]
-            self.categorical.append((slice(first, first + n), offered, expected, attribute.kano))
+            self.categorical.append((slice(first, first + n), offered, expected, a))
             key = np.where(listed[None], index[None], expected_index[:, None, None])
             self.keys.append(key.astype(np.intp))
 
@@ -231,19 +238,32 @@ class _LevelDesign:
         name = scenario.attributes[a].name
         return np.array([s.expectations.get(name, 0.0) for s in scenario.segments])[:, None, None]
 
-    def differentiation(self, unit_value: np.ndarray, expectations: np.ndarray | None = None) -> np.ndarray:
+    def differentiation(
+        self,
+        unit_value: np.ndarray,
+        expectations: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
         """(..., segment, offering, variant) money value of each offering's levels against each segment's
         expectations, from values (..., segment, value column); `expectations` of the numeric attributes
-        broadcasting as (..., segment, 1, variant, attribute) replace the scenario's."""
+        broadcasting as (..., segment, 1, variant, attribute) replace the scenario's, and Kano `weights`
+        broadcasting as (..., segment, attribute, 2) the segments' categories."""
         numeric = unit_value[..., self.numeric]
         if expectations is None:
             expectations = self.expectations[:, None, None, :]
+        weights = self.weights if weights is None else weights
         total = value.differentiation_value(
-            self.levels, expectations, numeric[..., :, None, None, :], self.kano
+            self.levels,
+            expectations,
+            numeric[..., :, None, None, :],
+            weights=weights[..., self.numeric_attributes, :][..., :, None, None, :, :],
         )
-        for columns, offered, expected, kano in self.categorical:
+        for columns, offered, expected, a in self.categorical:
             total = total + value.level_differentiation(
-                offered, expected[:, None, None, :], unit_value[..., :, None, None, columns], kano
+                offered,
+                expected[:, None, None, :],
+                unit_value[..., :, None, None, columns],
+                weights=weights[..., a, :][..., :, None, None, :],
             )
         return total
 
@@ -287,7 +307,11 @@ def differentiation_values(scenario: Scenario, parameters: dict[str, np.ndarray]
     from the per-draw parameters of `segment_parameters` (values per unit; expectations if they carry them,
     see `simulate`)."""
     design = _LevelDesign(scenario)
-    return design.differentiation(parameters["value_per_unit"], _numeric_expectations(design, parameters))
+    return design.differentiation(
+        parameters["value_per_unit"],
+        _numeric_expectations(design, parameters),
+        parameters.get("kano_weights"),
+    )
 
 
 def _numeric_expectations(design: _LevelDesign, parameters: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -336,7 +360,8 @@ def simulate(
     design = _LevelDesign(scenario)
     numeric_expectations = _numeric_expectations(design, parameters)
     # (draw, segment, offering, variant): differentiation value of each offering to each segment.
-    differentiation = design.differentiation(unit_value, numeric_expectations)
+    kano_weights = parameters.get("kano_weights")  # draw, segment, attribute, 2: from a Kano fit
+    differentiation = design.differentiation(unit_value, numeric_expectations, kano_weights)
     reference_wtp = np.exp(mu)[:, :, None, None]
     rule = scenario.market
     share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
@@ -383,7 +408,8 @@ def simulate(
             choose(b, differentiation[b], mu[b], sigma[b], scale[b], share[b], surplus[b])
         else:
             drifted = None if numeric_expectations is None else numeric_expectations[b][:, None]
-            _choose_customers(b, customers, design, drifted, choose, share[b], surplus[b])
+            weights = None if kano_weights is None else kano_weights[b][:, None]
+            _choose_customers(b, customers, design, drifted, weights, choose, share[b], surplus[b])
         # money while the block's shares are still in cache
         np.multiply(share[b, :, ours], size, out=volume[b])
         np.multiply(volume[b], prices[:, None], out=revenue[b])
@@ -403,7 +429,7 @@ def simulate(
 
     dims4 = (DRAW, SEGMENT, PRICE, VARIANT)
     by_offering = (DRAW, SEGMENT, OFFERING, VARIANT)
-    return xr.Dataset(
+    results = xr.Dataset(
         {
             "share": ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT), share),
             "volume": (dims4, volume),
@@ -440,6 +466,24 @@ def simulate(
             "pricing_version": __version__,
         },
     )
+    _check_finite(results)
+    return results
+
+
+def _check_finite(results: xr.Dataset) -> None:
+    """`PricingError` when a result is not a finite number: it would be printed or written as one."""
+    for name, values in results.data_vars.items():
+        finite = np.isfinite(values.values)
+        if finite.all():
+            continue
+        where = ""
+        if SEGMENT in values.dims:
+            bad = (~finite).any(axis=tuple(i for i, d in enumerate(values.dims) if d != SEGMENT))
+            where = f" for segment(s) {', '.join(map(str, results[SEGMENT].values[bad][:5]))}"
+        raise PricingError(
+            f"the simulation's {name} is not finite{where}: the WTP, values or sizes are beyond what float64 "
+            "arithmetic carries; narrow the WTP spread or its uncertainty"
+        )
 
 
 def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
@@ -463,14 +507,14 @@ def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | Non
 
 
 def _choose_customers(
-    b: slice, customers, design: _LevelDesign, expectations, choose, share_out, surplus_out
+    b: slice, customers, design: _LevelDesign, expectations, weights, choose, share_out, surplus_out
 ) -> None:
     """Shares and surplus of a block of draws as the weighted mean over each segment's simulated customers:
     the customers of a draw are rows of their own, then averaged with the customers' weights."""
     values = customers["value_per_unit"][b]
     n_draws, count, n_seg = values.shape[:3]
     rows = n_draws * count
-    differentiation = design.differentiation(values, expectations)
+    differentiation = design.differentiation(values, expectations, weights)
     differentiation = differentiation.reshape(rows, *differentiation.shape[2:])
     names = ("wtp_log_median", "wtp_log_sd", "logit_scale")
     flat = [customers[name][b].reshape(rows, n_seg) for name in names]

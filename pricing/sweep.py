@@ -72,7 +72,7 @@ from pricing import __version__, analysis
 from pricing.bundle import pack_scenario, unpack_temporary
 from pricing.dims import DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
-from pricing.io import atomic_output, atomic_write_bytes, atomic_write_text
+from pricing.io import atomic_write_bytes, atomic_write_text, formula_safe, netcdf_bytes
 from pricing.scenario import (
     MAX_FILE_BYTES,
     Scenario,
@@ -973,8 +973,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
             for name in data.variables:
                 if data[name].dtype == object:
                     data[name] = data[name].fillna("").astype(str)
-            with atomic_output(path) as tmp:
-                data.to_netcdf(tmp, engine="h5netcdf")
+            atomic_write_bytes(path, netcdf_bytes(data))
     except OSError as error:
         raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
 
@@ -989,13 +988,7 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
 
 def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
     """The table with text cells that a spreadsheet would run as a formula quoted by an apostrophe."""
-    safe = table.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object:
-            safe[column] = safe[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-            )
-    return safe
+    return formula_safe(table)
 
 
 class _Store:

@@ -50,11 +50,17 @@ def kano_shape(gap: np.ndarray, shortfall_weight: np.ndarray, excess_weight: np.
     return np.where(gap < 0, shortfall_weight * gap, excess_weight * gap)
 
 
+def kano_weights(kano: list[str]) -> np.ndarray:
+    """(attribute, 2) shortfall and excess weights of Kano categories (`KANO_WEIGHTS`)."""
+    return np.array([KANO_WEIGHTS[k] for k in kano], dtype=float).reshape(-1, 2)
+
+
 def differentiation_value(
     levels: np.ndarray,
     expectations: np.ndarray,
     value_per_unit: np.ndarray,
-    kano: list[str],
+    kano: list[str] | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Money value of how far an offering's attributes fall short of or exceed expectations.
 
@@ -63,18 +69,24 @@ def differentiation_value(
     levels, expectations, value_per_unit : arrays broadcasting together, attribute as the last dim.
         NaN levels mean "meets the expectation" (gap 0). `value_per_unit` is currency per attribute unit.
     kano : the Kano category of each attribute, in the order of the last dim.
+    weights : instead of `kano`, the (shortfall, excess) weights in a trailing dim of 2, broadcasting with
+        the others (e.g. per draw and segment from a Kano fit, `pricing.wtp.kano`).
 
     Returns
     -------
     The sum over attributes, in currency, with the broadcast shape less the attribute dim.
     """
     gap = np.where(np.isnan(levels), 0.0, levels - expectations)
-    shortfall, excess = np.array([KANO_WEIGHTS[k] for k in kano], dtype=float).reshape(-1, 2).T
-    return (value_per_unit * kano_shape(gap, shortfall, excess)).sum(axis=-1)
+    weights = kano_weights(kano) if weights is None else np.asarray(weights, dtype=float)
+    return (value_per_unit * kano_shape(gap, weights[..., 0], weights[..., 1])).sum(axis=-1)
 
 
 def level_differentiation(
-    offered: np.ndarray, expected: np.ndarray, level_values: np.ndarray, kano: str
+    offered: np.ndarray,
+    expected: np.ndarray,
+    level_values: np.ndarray,
+    kano: str | None = None,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Money value of a categorical attribute's level against the expected level, Kano-shaped.
 
@@ -86,6 +98,8 @@ def level_differentiation(
     kano : the attribute's Kano category, applied to the money gap: a level worth less than the expected
         one is a shortfall, one worth more an excess (for levels ordered worst to best, as numeric levels
         are).
+    weights : instead of `kano`, its (shortfall, excess) weights in a trailing dim of 2, broadcasting with
+        the gap (e.g. per draw and segment from a Kano fit).
 
     Returns
     -------
@@ -93,7 +107,7 @@ def level_differentiation(
     """
     gap = (level_values * (np.nan_to_num(offered, nan=0.0) - expected)).sum(axis=-1)
     meets = np.isnan(offered).any(axis=-1)
-    shortfall, excess = KANO_WEIGHTS[kano]
+    shortfall, excess = KANO_WEIGHTS[kano] if weights is None else (weights[..., 0], weights[..., 1])
     return np.where(meets, 0.0, kano_shape(gap, shortfall, excess))
 
 

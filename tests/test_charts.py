@@ -184,3 +184,30 @@ def test_price_rule_added_to_a_spec_renders_like_the_built_in_rule(results):
     built_in = charts.curve_chart(curves, "share", "EUR", selected_price=45.0)
     assert vl_convert.vegalite_to_svg(added) == vl_convert.vegalite_to_svg(built_in)
     assert vl_convert.vegalite_to_svg(added) != vl_convert.vegalite_to_svg(spec)
+
+
+def test_kano_chart_plots_cs_plus_against_abs_cs_minus_with_whiskers():
+    points = pd.DataFrame(
+        {
+            "attribute": ["uptime", "onboarding"],
+            "segment": ["SMB", "SMB"],
+            "cs_plus": [0.3, 0.8],
+            "cs_minus": [-0.9, -0.2],
+            "cs_plus_q05": [0.2, 0.7],
+            "cs_plus_q95": [0.4, 0.9],
+            "cs_minus_q05": [-0.95, -0.3],
+            "cs_minus_q95": [-0.85, -0.1],
+        }
+    )
+    spec = valid(charts.kano_chart(points))
+    data = [d for d in spec["datasets"].values() if d and "dissatisfaction" in d[0]]
+    assert [row["dissatisfaction"] for row in data[0]] == [0.9, 0.2]
+    whiskers = [d for d in spec["datasets"].values() if d and "dissatisfaction_low" in d[0]][0]
+    assert [(w["dissatisfaction_low"], w["dissatisfaction_high"]) for w in whiskers] == [
+        (0.85, 0.95),
+        (0.1, 0.3),
+    ]
+    labels = {row["label"] for d in spec["datasets"].values() for row in d if "label" in row}
+    assert labels == {"attractive", "one-dimensional", "must-be", "indifferent"}
+    plain = valid(charts.kano_chart(points[["attribute", "segment", "cs_plus", "cs_minus"]]))
+    assert len(plain["layer"]) == len(spec["layer"]) - 2  # no whiskers without intervals

@@ -9,6 +9,7 @@ import streamlit as st
 from sidebar import file_stem, zip_download
 
 from pricing import charts
+from pricing.io import csv_text
 from pricing.scenario import dump_scenario
 
 current = state.scenario()
@@ -47,7 +48,7 @@ with st.container(border=True):
     csv_col, excel_col = st.columns(2)
     csv_col.download_button(
         "Download results (.csv)",
-        lambda: state.summary_table(key, results).to_csv(index=False),
+        lambda: csv_text(state.summary_table(key, results)),
         file_name=f"{stem}-results.csv",
         mime="text/csv",
         key="export_csv",

@@ -8,6 +8,7 @@ import wtp_fits
 
 from pricing import charts
 from pricing.errors import PricingError
+from pricing.limits import SAMPLING
 
 DATA = "wtp_data"  # {method: {"name": file name, "bytes": content}}: survives page switches
 EXPLAIN = {
@@ -214,7 +215,7 @@ else:
             "Draws per chain", 20, 20000, step=100, key=state.sticky(f"wtp_draws_{method}", 1000)
         )
         tune = tune_col.number_input(
-            "Tuning steps", 0, 20000, step=100, key=state.sticky(f"wtp_tune_{method}", 1000)
+            "Tuning steps", SAMPLING["tune"][0], 20000, step=100, key=state.sticky(f"wtp_tune_{method}", 1000)
         )
         chains = chains_col.number_input("Chains", 1, 8, step=1, key=state.sticky(f"wtp_chains_{method}", 2))
         seed = seed_col.number_input("Seed", 0, 2**31 - 1, step=1, key=state.sticky(f"wtp_seed_{method}", 1))

@@ -527,3 +527,419 @@ def format_analysis(analysis: KanoAnalysis) -> str:
             f"{dropped['dropped_incomplete']} with one answer missing"
         )
     return "\n".join(lines)
+
+
+# ---- Bayesian analysis ---------------------------------------------------------------------------------
+#
+# Per attribute a and segment s, the six category shares p_as are Dirichlet around the attribute's
+# population shares m_a with concentration kappa_a (segments partially pooled: a large kappa pulls every
+# segment to m_a, a small one lets each follow its own answers); the (weighted) counts n_as are
+# multinomial:
+#
+#     m_a ~ Dirichlet(population_prior * 1)
+#     log kappa_a ~ Normal(log concentration_median, concentration_sd)
+#     p_as ~ Dirichlet(kappa_a m_a),    n_as ~ Multinomial(N_as, p_as)
+#
+# NUTS samples (m, kappa) with p integrated out (the Dirichlet-multinomial likelihood, in gammaln so that
+# weighted counts work); each draw's p_as is then drawn exactly from its conditional Dirichlet(kappa_a m_a +
+# n_as). A segment with few answers keeps wide intervals (its conditional is dominated by the prior).
+
+SIDE = "side"
+SIDES = ("shortfall", "excess")
+KANO_FORMAT_METHOD = "kano"
+DEFAULT_MODEL_CONFIG: dict[str, float] = {
+    "population_prior": 1.0,
+    "concentration_median": 10.0,
+    "concentration_sd": 1.0,
+}
+DEFAULT_SAMPLER_CONFIG: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 2, "target_accept": 0.9}
+#: Kano categories the scenario knows, for `weights: category` (A, O, M, I; R and Q are no value shape).
+SCENARIO_CATEGORIES = ("A", "O", "M", "I")
+
+
+def share_draws(
+    population_share: np.ndarray, concentration: np.ndarray, counts: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Exact draws of the segment shares given each posterior draw of (m, kappa): Dirichlet(kappa m + n).
+
+    Shapes: `population_share` (sample, attribute, category), `concentration` (sample, attribute), `counts`
+    (attribute, segment, category); returns (sample, attribute, segment, category).
+    """
+    alpha = concentration[:, :, None, None] * population_share[:, :, None, :] + counts[None]
+    gammas = rng.standard_gamma(alpha)
+    return gammas / gammas.sum(axis=-1, keepdims=True)
+
+
+def cs_weights(cs_plus: np.ndarray, cs_minus: np.ndarray) -> np.ndarray:
+    """Shortfall and excess weights (last axis, in `SIDES` order) from the CS coefficients.
+
+    ``shortfall = |CS-|`` and ``excess = CS+``: a unit of excess is worth `value_per_unit` to the customers
+    for whom delivering the attribute raises satisfaction (A and O answers, the CS+ share) and a unit of
+    shortfall costs it to those for whom not delivering lowers it (O and M, the |CS-| share). A purely
+    one-dimensional attribute (all O: CS+ = 1, CS- = -1) keeps weights 1 and 1, as `value.KANO_WEIGHTS`
+    gives it; a purely attractive one (0, 1), a must-be one (1, 0), an indifferent one (0, 0).
+    """
+    return np.stack([np.abs(cs_minus), cs_plus], axis=-1)
+
+
+def category_weights(shares: np.ndarray) -> np.ndarray:
+    """Shortfall and excess weights of the most frequent of A, O, M, I per draw (`value.KANO_WEIGHTS`)."""
+    from pricing.value import KANO_WEIGHTS
+
+    table = np.array([KANO_WEIGHTS[CATEGORY_NAMES[c]] for c in SCENARIO_CATEGORIES])
+    top = np.argmax(shares[..., [CATEGORIES.index(c) for c in SCENARIO_CATEGORIES]], axis=-1)
+    return table[top]
+
+
+class KanoModel:
+    """The Bayesian Kano analysis: category shares per attribute and segment (see the comment above).
+
+    Parameters
+    ----------
+    model_config : dict, optional
+        Prior settings over `DEFAULT_MODEL_CONFIG` (stored with the fit).
+    sampler_config : dict, optional
+        Settings over `DEFAULT_SAMPLER_CONFIG` (draws, tune, chains, target_accept; seed is `fit`'s).
+    table : "standard" or "modified"
+        The evaluation table.
+    read_options :
+        `read_kano`'s keyword arguments (segment, weight, functional_suffix, dysfunctional_suffix,
+        attributes).
+    """
+
+    default_model_config = DEFAULT_MODEL_CONFIG
+    default_sampler_config = DEFAULT_SAMPLER_CONFIG
+
+    def __init__(self, model_config=None, sampler_config=None, table: str = "standard", **read_options):
+        self.model_config = model_config
+        self.sampler_config = sampler_config
+        self.table = table
+        self.read_options = read_options
+        self.idata = None
+
+    def resolved_model_config(self) -> dict[str, float]:
+        config = dict(self.model_config or {})
+        unknown = sorted(set(config) - set(DEFAULT_MODEL_CONFIG))
+        if unknown:
+            known = ", ".join(DEFAULT_MODEL_CONFIG)
+            raise PricingError(f"model_config: unknown key(s) {', '.join(unknown)} (known: {known})")
+        resolved = {**DEFAULT_MODEL_CONFIG, **config}
+        for key, value in resolved.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise PricingError(f"model_config: {key} must be a number > 0 (got {value!r})")
+            if not math.isfinite(value):
+                raise PricingError(f"model_config: {key} must be finite (got {value!r})")
+        return {k: float(v) for k, v in resolved.items()}
+
+    def resolved_sampler_config(self) -> dict[str, Any]:
+        config = {**DEFAULT_SAMPLER_CONFIG, **(self.sampler_config or {})}
+        unknown = sorted(set(config) - set(DEFAULT_SAMPLER_CONFIG))
+        if unknown:
+            raise PricingError(f"sampler_config: unknown key(s) {', '.join(unknown)}")
+        for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
+            value = config[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
+        if not 0 < float(config["target_accept"]) < 1:
+            raise PricingError(f"target_accept must be in (0, 1) (got {config['target_accept']!r})")
+        return config
+
+    def build_model(self, counts: xr.DataArray, config: Mapping[str, float]):
+        """The PyMC model of (m, kappa) with the Dirichlet-multinomial likelihood of the counts."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        values = counts.values  # attribute, segment, category
+        coords = {ATTRIBUTE: list(counts[ATTRIBUTE].values), CATEGORY: list(CATEGORIES)}
+        with pm.Model(coords=coords) as model:
+            population = pm.Dirichlet(
+                "kano_population_share",
+                a=np.full(len(CATEGORIES), config["population_prior"]),
+                dims=(ATTRIBUTE, CATEGORY),
+            )
+            concentration = pm.LogNormal(
+                "kano_concentration",
+                mu=math.log(config["concentration_median"]),
+                sigma=config["concentration_sd"],
+                dims=ATTRIBUTE,
+            )
+            alpha = concentration[:, None, None] * population[:, None, :]  # attribute, segment, category
+            total = values.sum(axis=-1)
+            loglik = (
+                pt.gammaln(alpha.sum(axis=-1))
+                - pt.gammaln(total + alpha.sum(axis=-1))
+                + pt.sum(pt.gammaln(values + alpha) - pt.gammaln(alpha), axis=-1)
+            )
+            pm.Potential("kano_loglik", pt.sum(loglik))
+        return model
+
+    def fit(self, source, *, seed: int = 0, progressbar: bool = False):
+        """Read the answers, sample, draw the segment shares, and keep the posterior in `self.idata`."""
+        import pymc as pm
+
+        from pricing.wtp.posterior import diagnose
+
+        config = self.resolved_model_config()
+        sampler = self.resolved_sampler_config()
+        if isinstance(source, KanoAnswers):
+            answers, sha256 = source, ""
+        else:
+            answers, sha256 = read_kano(source, **self.read_options)
+        counts = category_counts(answers, self.table)
+        with self.build_model(counts, config):
+            idata = pm.sample(
+                draws=sampler["draws"],
+                tune=sampler["tune"],
+                chains=sampler["chains"],
+                target_accept=sampler["target_accept"],
+                random_seed=seed,
+                nuts_sampler="nutpie",
+                progressbar=progressbar,
+            )
+        for group in [g for g in idata.groups() if g.startswith("warmup")]:
+            delattr(idata, group)
+        transformed = [v for v in idata.posterior.variables if "__" in str(v)]  # and their dims' coords
+        idata.posterior = idata.posterior.drop_vars(transformed)
+        diagnostics = diagnose(idata, ["kano_population_share", "kano_concentration"])
+        idata.posterior = _derived(idata.posterior, counts, np.random.default_rng(seed))
+        idata.add_groups(constant_data=xr.Dataset({"kano_count": counts}))
+        attrs = idata.posterior.attrs
+        attrs.update(
+            pricing_format="pricing-wtp-posterior/1",
+            method=KANO_FORMAT_METHOD,
+            columns=_json(answers.columns),
+            data_sha256=sha256,
+            priors=_json(config),
+            diagnostics=_json(diagnostics),
+            table=self.table,
+            data_notes=_json(answers.notes),
+            seed=seed,
+        )
+        self.idata = idata
+        return idata
+
+    def _fitted(self):
+        if self.idata is None:
+            raise PricingError("KanoModel: call fit() first")
+        return self.idata
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fit as netCDF (atomically); a scenario's attribute can point to it."""
+        save_kano_posterior(self._fitted(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> KanoModel:
+        """A fitted model from a saved posterior."""
+        idata = load_kano_posterior(path)
+        meta = kano_metadata(idata)
+        model = cls(model_config=meta.get("priors"), table=meta.get("table", "standard"))
+        model.idata = idata
+        return model
+
+    def summary(self) -> pd.DataFrame:
+        return kano_fit_summary(self._fitted())
+
+
+def _derived(posterior: xr.Dataset, counts: xr.DataArray, rng: np.random.Generator) -> xr.Dataset:
+    """Segment shares (conjugate draws), CS+ and CS-, and the scenario's Kano weights from them."""
+    population = posterior["kano_population_share"].transpose("chain", "draw", ATTRIBUTE, CATEGORY)
+    concentration = posterior["kano_concentration"].transpose("chain", "draw", ATTRIBUTE)
+    chains, draws = population.shape[:2]
+    shares = share_draws(
+        population.values.reshape(chains * draws, *population.shape[2:]),
+        concentration.values.reshape(chains * draws, -1),
+        counts.values,
+        rng,
+    ).reshape(chains, draws, *counts.shape)
+    cs_plus, cs_minus = cs_coefficients(shares)
+    sample_dims = ("chain", "draw")
+    by_segment = (*sample_dims, SEGMENT, ATTRIBUTE)  # the scenario's (segment, attribute) order
+    return posterior.assign(
+        kano_share=((*sample_dims, ATTRIBUTE, SEGMENT, CATEGORY), shares),
+        cs_plus=((*sample_dims, ATTRIBUTE, SEGMENT), cs_plus),
+        cs_minus=((*sample_dims, ATTRIBUTE, SEGMENT), cs_minus),
+        kano_weights=(
+            (*by_segment, SIDE),
+            cs_weights(cs_plus, cs_minus).transpose(0, 1, 3, 2, 4),
+        ),
+        kano_category_weights=((*by_segment, SIDE), category_weights(shares).transpose(0, 1, 3, 2, 4)),
+    ).assign_coords(
+        {name: counts[name].values for name in (ATTRIBUTE, SEGMENT, CATEGORY)} | {SIDE: list(SIDES)}
+    )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    from pricing.wtp.posterior import _jsonable
+
+    return json.dumps(_jsonable(value))
+
+
+def kano_metadata(idata) -> dict[str, Any]:
+    """The fit's attrs with JSON values decoded."""
+    from pricing.wtp.posterior import metadata
+
+    return metadata(idata)
+
+
+KANO_VARS = ("kano_share", "cs_plus", "cs_minus", "kano_weights", "kano_category_weights")
+
+
+def save_kano_posterior(idata, path: str | os.PathLike) -> None:
+    """Write a Kano fit as netCDF atomically (checked first, so that a file we write always loads)."""
+    from pathlib import Path
+
+    from pricing.io import atomic_output
+
+    path = Path(path)
+    _check_kano(idata, str(path))
+    if not path.parent.is_dir():
+        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
+    with atomic_output(path) as tmp:
+        idata.to_netcdf(tmp)
+
+
+def load_kano_posterior(path: str | os.PathLike):
+    """Read a saved Kano fit; `DataError` naming the file when it is not one."""
+    from pathlib import Path
+
+    import arviz as az
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: posterior file not found")
+    try:
+        with az.rc_context({"data.load": "eager"}):
+            idata = az.from_netcdf(path)
+    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
+        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
+    _check_kano(idata, str(path))
+    return idata
+
+
+def _check_kano(idata, where: str) -> None:
+    if "posterior" not in idata.groups() or idata.posterior.attrs.get("method") != KANO_FORMAT_METHOD:
+        raise DataError(f"{where}: not a Kano fit (make one with `pricing fit kano ... --output`)")
+    missing = [v for v in KANO_VARS if v not in idata.posterior]
+    if missing:
+        raise DataError(f"{where}: Kano fit is missing variable(s) {', '.join(missing)}")
+    for name in KANO_VARS:
+        if not np.all(np.isfinite(idata.posterior[name].values)):
+            raise DataError(f"{where}: variable {name} has non-finite values")
+
+
+def kano_fit_summary(idata) -> pd.DataFrame:
+    """Per attribute and segment: posterior mean share and P(largest) of each category, CS+ and CS- (mean,
+    q05, q95), the counts, and ``category`` (the one most probably the largest)."""
+    posterior = idata.posterior
+    shares = posterior["kano_share"].transpose("chain", "draw", ATTRIBUTE, SEGMENT, CATEGORY).values
+    shares = shares.reshape(-1, *shares.shape[2:])
+    largest = np.argmax(shares, axis=-1)
+    counts = idata.constant_data["kano_count"].transpose(ATTRIBUTE, SEGMENT, CATEGORY).values
+    cs = {
+        name: posterior[name].transpose("chain", "draw", ATTRIBUTE, SEGMENT).values.reshape(shares.shape[:3])
+        for name in ("cs_plus", "cs_minus")
+    }
+    rows = []
+    for a, attribute in enumerate(str(x) for x in posterior[ATTRIBUTE].values):
+        for s, segment_name in enumerate(str(x) for x in posterior[SEGMENT].values):
+            probability = np.bincount(largest[:, a, s], minlength=len(CATEGORIES)) / len(largest)
+            row = {ATTRIBUTE: attribute, SEGMENT: segment_name}
+            row |= {c: counts[a, s, k] for k, c in enumerate(CATEGORIES)}
+            row |= {f"share_{c}": shares[:, a, s, k].mean() for k, c in enumerate(CATEGORIES)}
+            row |= {f"p_largest_{c}": probability[k] for k, c in enumerate(CATEGORIES)}
+            for name, values in cs.items():
+                q05, q50, q95 = np.quantile(values[:, a, s], [0.05, 0.5, 0.95])
+                row |= {f"{name}_mean": values[:, a, s].mean(), f"{name}_q05": q05, f"{name}_q50": q50}
+                row[f"{name}_q95"] = q95
+            row["category"] = CATEGORIES[int(np.argmax(probability))]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_summary_json(idata) -> dict[str, Any]:
+    """What ``pricing fit kano --json`` prints: attribute (-> segment) -> counts, category, cs_plus,
+    cs_minus (posterior means) with their 90% intervals, the mean shares and the posterior probability of
+    each category being the largest; plus ``diagnostics`` and ``notes`` under the key ``_fit``."""
+    table = kano_fit_summary(idata)
+    meta = kano_metadata(idata)
+    segmented = bool((meta.get("columns") or {}).get("segment"))
+    result: dict[str, Any] = {}
+    for row in table.to_dict(orient="records"):
+        record = {c: _finite(row[c]) for c in CATEGORIES}
+        record |= {
+            "category": CATEGORY_NAMES[row["category"]],
+            "cs_plus": _finite(row["cs_plus_mean"]),
+            "cs_minus": _finite(row["cs_minus_mean"]),
+            "cs_plus_interval": [_finite(row["cs_plus_q05"]), _finite(row["cs_plus_q95"])],
+            "cs_minus_interval": [_finite(row["cs_minus_q05"]), _finite(row["cs_minus_q95"])],
+            "probability": {CATEGORY_NAMES[c]: _finite(row[f"p_largest_{c}"]) for c in CATEGORIES},
+            "share": {CATEGORY_NAMES[c]: _finite(row[f"share_{c}"]) for c in CATEGORIES},
+        }
+        if segmented:
+            result.setdefault(row[ATTRIBUTE], {})[row[SEGMENT]] = record
+        else:
+            result[row[ATTRIBUTE]] = record
+    diagnostics = meta.get("diagnostics") or {}
+    result["_fit"] = {
+        "table": meta.get("table"),
+        "diagnostics": {
+            k: diagnostics.get(k)
+            for k in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "ok", "problems")
+        },
+        "notes": meta.get("data_notes") or {},
+    }
+    return result
+
+
+def format_fit(idata) -> str:
+    """The Bayesian read-out as lines for people, with the sampler diagnostics."""
+    from pricing.wtp.posterior import format_diagnostics
+
+    table = kano_fit_summary(idata)
+    lines = []
+    for row in table.itertuples():
+        probabilities = ", ".join(
+            f"{CATEGORY_NAMES[c]} {getattr(row, f'p_largest_{c}'):.0%}"
+            for c in CATEGORIES
+            if getattr(row, f"p_largest_{c}") >= 0.005
+        )
+        lines.append(
+            f"{row.attribute} / {row.segment}: {CATEGORY_NAMES[row.category]} (P largest: {probabilities}); "
+            f"CS+ {row.cs_plus_mean:.2f} [{row.cs_plus_q05:.2f}, {row.cs_plus_q95:.2f}], "
+            f"CS- {row.cs_minus_mean:.2f} [{row.cs_minus_q05:.2f}, {row.cs_minus_q95:.2f}]"
+        )
+    lines.append(
+        "intervals: 90% posterior; sampler: " + format_diagnostics(kano_metadata(idata)["diagnostics"])
+    )
+    return "\n".join(lines)
+
+
+def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that give a scenario the Kano categories of a read-out.
+
+    `table` is `KanoAnalysis.table` or `kano_fit_summary` (columns attribute, segment, category). Attributes
+    match by name; a survey segment matching a scenario segment sets that segment's own category
+    (``segments[name].kano``), a survey without segments (one segment "all") the attribute's. Reverse and
+    questionable results are no value shape: those attributes keep theirs, and the notes say so.
+    """
+    attributes = set(scenario.attribute_names)
+    segments = {s.name for s in scenario.segments}
+    changes: dict[str, Any] = {}
+    notes = []
+    for row in table.itertuples():
+        attribute, segment, category = row.attribute, row.segment, row.category
+        if attribute not in attributes:
+            notes.append(f"{attribute}: not an attribute of the scenario, left out")
+            continue
+        if category not in SCENARIO_CATEGORIES:
+            notes.append(f"{attribute} / {segment}: {CATEGORY_NAMES[category]}, kept the scenario's category")
+            continue
+        if segment in segments:
+            changes[f"segments[{segment}].kano.{attribute}"] = CATEGORY_NAMES[category]
+        elif len(set(table["segment"])) == 1:
+            changes[f"attributes[{attribute}].kano"] = CATEGORY_NAMES[category]
+        else:
+            notes.append(f"segment {segment!r}: not a segment of the scenario, left out")
+    return changes, list(dict.fromkeys(notes))

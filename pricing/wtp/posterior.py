@@ -32,6 +32,7 @@ import pricing
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
 from pricing.errors import DataError
 from pricing.io import atomic_write_bytes, check_output, netcdf_bytes
+from pricing.limits import MAX_DRAWN_SPREAD, MAX_MONEY, MIN_MONEY
 
 FORMAT = "pricing-wtp-posterior/1"
 WTP_VARS = ("wtp_log_median", "wtp_log_sd")
@@ -41,6 +42,7 @@ METHODS = ("stated", "gabor_granger", "van_westendorp", "choice")
 #: bytes a posterior file may hold, and declare in its variables: 16 chains x 50,000 draws x 50 segments x
 #: 100 attributes would already be 32 GB, a conjoint fit with respondent draws a few hundred MB
 MAX_POSTERIOR_BYTES = 1_000_000_000
+_LOG_SLACK = 5.0  # a fitted median may pass the money bounds by this much (log currency)
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -316,6 +318,20 @@ def _validate(idata: az.InferenceData, where: str) -> None:
             raise DataError(f"{where}: variable {name} has non-finite values")
     if "wtp_log_sd" in posterior and np.any(posterior["wtp_log_sd"].values <= 0):
         raise DataError(f"{where}: variable wtp_log_sd has values <= 0")
+    # what the simulator's arithmetic carries: the bounds an elicited WTP has in the scenario schema
+    if "wtp_log_sd" in posterior and np.any(posterior["wtp_log_sd"].values > MAX_DRAWN_SPREAD):
+        raise DataError(
+            f"{where}: variable wtp_log_sd reaches {float(posterior['wtp_log_sd'].max()):.3g}; "
+            f"a spread of log WTP is at most {MAX_DRAWN_SPREAD:g}"
+        )
+    if "wtp_log_median" in posterior:
+        low, high = math.log(MIN_MONEY) - _LOG_SLACK, math.log(MAX_MONEY) + _LOG_SLACK
+        values = posterior["wtp_log_median"].values
+        if np.any(values < low) or np.any(values > high):
+            raise DataError(
+                f"{where}: variable wtp_log_median leaves [{low:.1f}, {high:.1f}]: a median WTP outside "
+                f"{MIN_MONEY:g}..{MAX_MONEY:g} (x e^{_LOG_SLACK:g}) is not a price"
+            )
     if method == "choice" and np.any(posterior["logit_scale"].values <= 0):
         raise DataError(f"{where}: variable logit_scale has values <= 0")
 

@@ -183,3 +183,16 @@ def test_draft_keeps_a_segment_whose_wtp_comes_from_survey_data(saas):
     back = scenario_from_dict(tables.draft_to_data(draft))
     assert back.segments[1].wtp.columns == {"amount": "wtp_eur"} and back.segments[1].wtp.data == "survey.csv"
     assert scenario_hash(back) == scenario_hash(scenario)
+
+
+def test_excel_export_writes_formula_like_names_as_text(small_scenario):
+    """A scenario whose names start with =, +, - or @ exports no live formula: each cell is text, as named."""
+    names = {"segments[0].name": "=cmd|' /C calc'!A0", "variants[1].name": "+ 24/7 support"}
+    scenario = with_changes(small_scenario, names)
+    results = simulate(scenario, draws=20)
+    sheets = exports.result_sheets(scenario, results, 45.0, "+ 24/7 support")
+    workbook = openpyxl.load_workbook(io.BytesIO(exports.excel_bytes(sheets)))
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    texts = {cell.value for cell in cells if cell.data_type == "s"}
+    assert {"=cmd|' /C calc'!A0", "+ 24/7 support"} <= texts

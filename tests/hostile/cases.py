@@ -172,7 +172,6 @@ CASES = [
         "optimal price point",
         0,
         memory_mb=1000,
-        pending="the lead's O(n log n) Van Westendorp read-out",
     ),
     Case(
         "yaml list of 300000 items", ("validate", "{in}/scenario_list_300000.yaml"), "values", memory_mb=1000
@@ -202,6 +201,11 @@ CASES = [
         "price constant within every task",
         ("fit", "choice", "{in}/choice_price_constant_within_tasks.csv", *_CHOICE, "--attributes", "size"),
         "not identified",
+    ),
+    Case(
+        "posterior spread 1e5",
+        ("simulate", "{in}/scenario_spread_1e5.yaml", "-o", "{tmp}/out.csv"),
+        "wtp_log_sd reaches",
     ),
     # ---- safety
     Case(

@@ -259,6 +259,24 @@ def scenario_with_bomb(path):
     path.write_text(_yaml(_scenario(segments=_segment(0, posterior="posterior_4gb_unallocated.nc"))))
 
 
+def posterior_spread_1e5(path):
+    """A well-formed posterior whose spread (sd of log WTP) is 1e5: finite, but exp() of it is not."""
+    import arviz as az
+
+    from pricing.io import netcdf_bytes
+    from pricing.wtp.posterior import attach_metadata
+
+    draws = {"wtp_log_median": np.full((2, 50, 1), 4.0), "wtp_log_sd": np.full((2, 50, 1), 1e5)}
+    idata = az.from_dict(posterior=draws, coords={"segment": ["a"]}, dims={k: ["segment"] for k in draws})
+    attach_metadata(idata, method="stated", columns={}, data_sha256="0", priors={}, diagnostics={})
+    path.write_bytes(netcdf_bytes(idata))  # save_posterior would refuse it
+
+
+def scenario_spread_1e5(path):
+    """The scenario beside `posterior_spread_1e5.nc`, which it points to."""
+    path.write_text(_yaml(_scenario(segments=_segment(0, posterior="posterior_spread_1e5.nc"))))
+
+
 SMALL = {
     "stated_ok.csv": stated_ok,
     "gabor_granger_cr_only.csv": gabor_granger_cr_only,
@@ -281,6 +299,7 @@ SMALL = {
     "scenario_formula_names.yaml": scenario_formula_names,
     "scenario_missing_posterior.yaml": scenario_missing_posterior,
     "scenario_with_bomb.yaml": scenario_with_bomb,
+    "scenario_spread_1e5.yaml": scenario_spread_1e5,
     "zip_file_and_folder.zip": zip_file_and_folder,
     "zip_long_name.zip": zip_long_name,
     "zip_data_outside.zip": zip_data_outside,
@@ -295,6 +314,7 @@ BIG = {
     "choice_50000_alternatives.csv": choice_50000_alternatives,
     "psm_20000_continuous.csv": psm_20000_continuous,
     "posterior_4gb_unallocated.nc": posterior_4gb_unallocated,
+    "posterior_spread_1e5.nc": posterior_spread_1e5,
 }
 
 
