@@ -23,6 +23,7 @@ screenshots: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_app.py
+	$(PY) benchmarks/bench_app_browser.py
 
 # The model-fitting benchmarks: several minutes (the mixed logit alone takes about two).
 bench-fits: $(STAMP) system-deps

@@ -110,20 +110,20 @@ def base_case_bar(current: Scenario, price: float, variant: str) -> None:
     same = (
         not changed and math.isclose(case.price, price, rel_tol=0, abs_tol=1e-9) and case.variant == variant
     )
-    left, pin, back = st.columns([6, 1.3, 1.3], vertical_alignment="center")
-    left.caption(text + " Means over the draws; 90% intervals below each.", help=helptext.BASE_CASE)
-    pin.button(
+    st.caption(text + " Means over the draws; 90% intervals below each.", help=helptext.BASE_CASE)
+    buttons = st.container(horizontal=True, gap="small")  # buttons as wide as their words: never cut off
+    buttons.button(
         "Pin as base case",
         on_click=state.pin_base_case,
         disabled=same,
-        width="stretch",
+        width="content",
         key="pin_base_case",
         help="Make the current scenario, price and variant the base case every change is shown against.",
     )
-    back.button(
+    buttons.button(
         "Back to as opened",
         on_click=state.unpin_base_case,
         disabled=not case.pinned,
-        width="stretch",
+        width="content",
         key="unpin_base_case",
     )

@@ -32,6 +32,7 @@ pages = [
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("app_pages/competition.py", title="Competition", icon=":material/groups:"),
     st.Page("app_pages/decision.py", title="Decision", icon=":material/rule:"),
+    st.Page("app_pages/over_time.py", title="Over time", icon=":material/timeline:"),
     st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_on:"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
 ]

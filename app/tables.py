@@ -149,6 +149,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
     grid = market["price_grid"] or {}
     return {
         "general": {k: data[k] for k in ("name", "description", "currency", "period", "seed")},
+        "dynamics": data.get("dynamics"),  # edited on the Over time page, carried through the editor as is
         "market": {
             "choice_rule": market["choice_rule"],
             "none_option": market["none_option"],
@@ -242,7 +243,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
         "offerings": offerings,
         "variants": variants,
         "market": market,
-    }
+    } | ({"dynamics": draft["dynamics"]} if draft.get("dynamics") else {})
 
 
 def sync_attribute_columns(draft: dict[str, Any], renamed: dict[str, str] | None = None) -> dict[str, Any]:

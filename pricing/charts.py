@@ -629,6 +629,65 @@ def with_layer(spec: dict, layer: dict) -> dict:
     return {**spec, "layer": [*spec["layer"], layer]}
 
 
+def over_time_chart(
+    trajectories: pd.DataFrame, title: str, colors: dict[str, str], money: bool = False
+) -> Spec:
+    """One line per variant over the periods with its 90% band (columns period, variant, mean, q05, q95)."""
+    fmt = ",.3s" if money else ",.0f"
+    color = alt.Color(
+        "variant:N", title="variant", scale=_scale(colors, list(trajectories["variant"].unique()))
+    )
+    x = alt.X("period:Q", title="period", axis=alt.Axis(tickMinStep=1, format="d"))
+    band = (
+        alt.Chart(trajectories)
+        .mark_area(opacity=0.18)
+        .encode(x=x, y=alt.Y("q05:Q", title=title, axis=alt.Axis(format=fmt)), y2=alt.Y2("q95"), color=color)
+    )
+    line = (
+        alt.Chart(trajectories)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q"),
+            color=color,
+            tooltip=[
+                alt.Tooltip("variant:N"),
+                alt.Tooltip("period:Q"),
+                alt.Tooltip("mean:Q", format=fmt),
+                alt.Tooltip("q05:Q", title="5%", format=fmt),
+                alt.Tooltip("q95:Q", title="95%", format=fmt),
+            ],
+        )
+    )
+    return _spec(alt.layer(band, line).properties(width=WIDTH // 2 - 20, height=280))
+
+
+def survival_chart(fitted: pd.DataFrame, observed: pd.DataFrame) -> Spec:
+    """A fitted survival curve per segment with its 90% band (period, segment, mean, q05, q95) against the
+    observed share of each cohort still active (period, segment, cohort, survival)."""
+    color = alt.Color("segment:N", title="segment")
+    x = alt.X("period:Q", title="period since acquisition", axis=alt.Axis(tickMinStep=1, format="d"))
+    y = alt.Y("q05:Q", title="share still active", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    band = alt.Chart(fitted).mark_area(opacity=0.2).encode(x=x, y=y, y2=alt.Y2("q95"), color=color)
+    line = alt.Chart(fitted).mark_line().encode(x=x, y=alt.Y("mean:Q"), color=color)
+    points = (
+        alt.Chart(observed)
+        .mark_point(filled=True, size=40)
+        .encode(
+            x=x,
+            y=alt.Y("survival:Q"),
+            color=color,
+            shape=alt.Shape("cohort:N", title="cohort"),
+            tooltip=[
+                alt.Tooltip("segment:N"),
+                alt.Tooltip("cohort:N"),
+                alt.Tooltip("survival:Q", format=".1%"),
+            ],
+        )
+    )
+    return _spec(alt.layer(band, line, points).properties(width=WIDTH // 2 - 20, height=280))
+
+
 #: Quadrants of the Kano plot (|CS-| on x, CS+ on y, split at 0.5): where a point falls says how the
 #: attribute behaves (Berger et al. 1993 after Timko).
 KANO_QUADRANTS = (

@@ -74,8 +74,25 @@ def _simulate(args: argparse.Namespace) -> int:
         f"{scenario.our_offering.name} at {scenario.our_offering.price:g} {scenario.currency} today"
     )
     print(_format_variants(table, scenario.currency, scenario.period))
+    horizon = args.horizon if args.horizon is not None else (scenario.dynamics and scenario.dynamics.horizon)
+    if horizon is None:
+        if args.output is not None:
+            analysis.write_results(results, args.output)
+            print(f"wrote {args.output}")
+        return 0
+    from pricing import dynamics
+
+    totals, periods = dynamics.value_over_time(scenario, horizon=horizon)
+    summary = dynamics.npv_summary(totals)
+    print()
+    print(
+        f"over {horizon} {scenario.period}s "
+        f"(discount rate {periods.attrs['discount_rate']:g} per {scenario.period}):"
+    )
+    print(_format_over_time(summary, scenario.currency))
+    print(dynamics.decision_sentence(summary, horizon, scenario.period))
     if args.output is not None:
-        analysis.write_results(results, args.output)
+        dynamics.write_over_time(totals, periods, args.output)
         print(f"wrote {args.output}")
     return 0
 
@@ -207,6 +224,35 @@ def _decide(args: argparse.Namespace) -> int:
     for name, amount in sorted(decision.evppi.items(), key=lambda item: -item[1]):
         print(f"  {name}: {amount:,.0f} {money}")
     return 0
+
+
+def _format_over_time(summary: pd.DataFrame, currency: str) -> str:
+    def figure(row, prefix: str, digits: int = 0) -> str:
+        return (
+            f"{getattr(row, prefix + '_mean'):,.{digits}f} "
+            f"[{getattr(row, prefix + '_q05'):,.{digits}f}, {getattr(row, prefix + '_q95'):,.{digits}f}]"
+        )
+
+    rows = list(summary.itertuples())
+    shown = pd.DataFrame(
+        {
+            "variant": summary["variant"],
+            f"NPV-best price ({currency})": [
+                f"{r.npv_best_price:,.2f} [{r.npv_best_price_q05:,.2f}, {r.npv_best_price_q95:,.2f}]"
+                for r in rows
+            ],
+            f"NPV ({currency})": [figure(r, "npv") for r in rows],
+            "P(highest NPV)": [f"{r.p_highest_npv:.0%}" for r in rows],
+            f"CLV ({currency})": [figure(r, "clv") for r in rows],
+            "customers at the end": [figure(r, "customers_end") for r in rows],
+            f"one-period best price ({currency})": [f"{r.one_period_best_price:,.2f}" for r in rows],
+        }
+    )
+    note = (
+        "NPV-best price: maximises expected NPV [90% interval of the per-draw optimum]; NPV, CLV (per "
+        "customer of ours today) and customers at that price [90% interval]"
+    )
+    return shown.to_string(index=False) + "\n" + note
 
 
 def _shares(args: argparse.Namespace) -> int:
@@ -775,6 +821,68 @@ def _add_fit_choice(fit_commands) -> None:
     choice.set_defaults(run=_fit_choice)
 
 
+def _fit_retention(args: argparse.Namespace) -> int:
+    from pricing.wtp.retention import fit_retention
+
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    columns = {role: getattr(args, role) for role in ("period", "active", "segment", "cohort")}
+    fit = fit_retention(
+        args.data,
+        {role: column for role, column in columns.items() if column},
+        _priors(args.priors),
+        method=args.fit_method,
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        seed=args.seed,
+    )
+    if args.output:
+        fit.save(args.output)
+    if args.json:
+        print(json.dumps(fit.summary_dict(args.horizon), allow_nan=False))
+    else:
+        print(fit.report(args.horizon))
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def _add_fit_retention(fit_commands) -> None:
+    """`pricing fit retention`: shifted-beta-geometric retention from cohort survival counts."""
+    retention = fit_commands.add_parser(
+        "retention", help="retention per segment from cohort survival counts (shifted-beta-geometric)"
+    )
+    retention.add_argument(
+        "data",
+        metavar="DATA.csv",
+        help="one row per cohort and period: period from 0, customers still active",
+    )
+    retention.add_argument("--period", metavar="COL", help="column: period number from 0 (default 'period')")
+    retention.add_argument(
+        "--active", metavar="COL", help="column: customers still active (default 'active')"
+    )
+    retention.add_argument("--segment", metavar="COL", help="column: segment (default: one segment 'all')")
+    retention.add_argument("--cohort", metavar="COL", help="column: cohort (default: one cohort per segment)")
+    retention.add_argument(
+        "--horizon", type=_positive_int, default=12, help="periods of survival and retention to report (12)"
+    )
+    retention.add_argument(
+        "--method",
+        dest="fit_method",
+        choices=("nuts", "map"),
+        default="nuts",
+        help="nuts (default) or map: posterior mode + Laplace approximation, for a quick look",
+    )
+    retention.add_argument(
+        "--priors",
+        metavar="JSON",
+        help='prior settings over the defaults, e.g. \'{"sd_log_alpha": {"sigma": 1}}\'',
+    )
+    _add_sampling_options(retention)
+    retention.set_defaults(run=_fit_retention)
+
+
 def _add_survey_commands(commands) -> None:
     """`pricing psm` and `pricing gabor-granger`: the classic read-outs."""
     psm = commands.add_parser("psm", help="Van Westendorp price points (and NMS trial/revenue optima)")
@@ -999,6 +1107,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--seed", type=_bounded_int("seed", 0, MAX_SEED), help="random seed (overrides the scenario's seed)"
     )
+    simulate.add_argument(
+        "--horizon",
+        type=_bounded_int("horizon", 1, 600),
+        help="periods to simulate over time: NPV, CLV, per-period results (default: the dynamics section's)",
+    )
     simulate.set_defaults(run=_simulate)
 
     shares = commands.add_parser(
@@ -1077,6 +1190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit_commands = _add_fit_commands(commands)
     _add_fit_choice(fit_commands)
+    _add_fit_retention(fit_commands)
     _add_fit_kano(fit_commands)
     _add_fit_satisfaction(fit_commands)
     _add_survey_commands(commands)

@@ -59,6 +59,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy.special import betaincinv
 
@@ -194,7 +195,8 @@ def simulate_dynamics(
     Returns
     -------
     xarray.Dataset with ``npv`` (draw, price, variant), ``one_period_profit`` (draw, price, variant: period 0,
-    the one-period simulator's profit), ``clv`` and ``customers_end`` (draw, segment, price, variant: ours)
+    the one-period simulator's profit), ``clv``, ``customers_start`` and ``customers_end`` (draw, segment,
+    price, variant: ours in periods 0 and H - 1)
     and, with `per_period`, ``active``, ``acquired``, ``referred``, ``churned`` (draw, segment, offering,
     price, variant, period), ``revenue`` (draw, segment, price, variant, period: ours), ``profit`` (draw,
     price, variant, period: ours after fixed cost), ``satisfaction`` (draw, segment, offering, variant,
@@ -222,15 +224,18 @@ def simulate_dynamics(
         [v.extra_unit_cost for v in scenario.variants]
     )
     fixed_cost = np.array([v.fixed_cost for v in scenario.variants])
-    margin = prices[:, None] - unit_cost[None, :]  # price, variant
+    margin = (prices[:, None] - unit_cost[None, :]).T  # variant, price
     discount = (1.0 + section.discount_rate) ** -np.arange(horizon)
 
-    theta = dynamics["churn"]  # d, s, k
+    # The state is laid out (draw, segment, class, offering, variant, price): our prices, the longest axis,
+    # innermost, so numpy's loops run over it (a trailing class axis of length 1 made them crawl).
+    theta = dynamics["churn"][:, :, :, None, None]  # d, s, k, 1, 1
     weight = dynamics["class_weight"]  # k
-    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, o, v, k
+    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, 1, 1, 1
     rho, k_ref = dynamics["referral_rate"], dynamics["referral_effect"]
     entering = dynamics["entry_rate"] * size  # d, s: customers entering the market per period
-    entrants = entering[:, :, None, None, None] * weight  # d, s, p, v, k
+    entrants = entering[:, :, None, None, None] * weight[:, None, None]  # d, s, k, 1, 1
+    segment_size = size[:, None, None, None] * weight[:, None, None]  # s, k, 1, 1
 
     levels = offering_levels(scenario)  # o, v, a (NaN: meets the expectation)
     expectations = np.broadcast_to(
@@ -239,58 +244,67 @@ def simulate_dynamics(
     adaptation = dynamics["adaptation"][:, None, None, :]  # d, s, v, a
     best = np.full_like(expectations, -np.inf)
 
-    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shares (d, s, o, p, v, 1) and satisfaction (d, s, o, v) with these expectations."""
+    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Shares (d, s, 1, o, v, p), the none option's (d, s, 1, v, p) and satisfaction (d, s, o, v)."""
         market = simulate(
             scenario, seed=seed, parameters=parameters | {"expectations": expected}, prices=prices
         )
-        return market["share"].values[..., None], market["satisfaction"].values
+        share = np.ascontiguousarray(market["share"].values.transpose(0, 1, 2, 4, 3))[:, :, None]
+        return share, np.clip(1.0 - share.sum(axis=3), 0.0, None), market["satisfaction"].values
 
-    share, satisfaction = period_market(expectations)
+    share, none_share, satisfaction = period_market(expectations)
     market_size = np.broadcast_to(size.astype(float), (draws, n_seg))  # d, s: M_t
-    active = share * (size[None, :, None, None, None, None] * weight)  # d, s, o, p, v, k
-    idle = (1.0 - share.sum(axis=2)) * (size[None, :, None, None, None] * weight)  # d, s, p, v, k
-    np.clip(idle, 0.0, None, out=idle)
+    active = share * segment_size[:, :, None]  # d, s, k, o, v, p
+    idle = none_share * segment_size  # d, s, k, v, p
 
-    shape6 = (draws, n_seg, n_off, len(prices), n_var, horizon)
+    customers_start = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
     record = {}
     if per_period:
-        record = {name: np.zeros(shape6) for name in ("active", "acquired", "referred", "churned")}
-        record["revenue"] = np.zeros((draws, n_seg, len(prices), n_var, horizon))
+        flows = ("active", "acquired", "referred", "churned")
+        record = {name: np.zeros((draws, n_seg, n_off, n_var, len(prices), horizon)) for name in flows}
+        record["revenue"] = np.zeros((draws, n_seg, n_var, len(prices), horizon))
         record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
         record["expectations"] = np.zeros((*expectations.shape, horizon))
-    profit = np.zeros((draws, len(prices), n_var, horizon))
-    clv = np.zeros((draws, n_seg, len(prices), n_var))
-    survival = np.ones((draws, n_seg, n_var, len(weight)))  # ours, from period 0
-    flows = None
+        record["acquired"][..., 0] = active.sum(axis=2)  # in period 0 every customer is acquired
+    profit = np.zeros((draws, n_var, len(prices), horizon))
+    clv = np.zeros((draws, n_seg, n_var, len(prices)))
+    survival = np.ones((draws, n_seg, len(weight), n_var))  # ours, from period 0
+    refers = bool(np.any(rho > 0))
+    churned, moved = np.empty_like(active), np.empty_like(active)  # reused every period
+    churn = None
     for t in range(horizon):
-        ours_active = active[:, :, ours].sum(axis=-1)  # d, s, p, v
-        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost
-        churn = churn_probability(theta[:, :, None, None, :], k_ret, satisfaction[..., None])  # d,s,o,v,k
-        clv += margin * (survival @ weight)[:, :, None, :] * discount[t]
-        survival *= 1.0 - churn[:, :, ours]
+        if churn is None:  # once per set of shares: satisfaction changes only with the expectations
+            churn = churn_probability(theta, k_ret, satisfaction[:, :, None])  # d, s, k, o, v
+            referral = np.minimum(
+                1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
+            )
+        ours_active = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
+        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost[:, None]
+        clv += margin * (weight @ survival)[..., None] * discount[t]
+        survival *= 1.0 - churn[:, :, :, ours]
         if per_period:
-            record["active"][..., t] = active.sum(axis=-1)
-            record["revenue"][..., t] = ours_active * prices[:, None]
+            record["active"][..., t] = active.sum(axis=2)
+            record["revenue"][..., t] = ours_active * prices
             record["satisfaction"][..., t] = satisfaction
             record["expectations"][..., t] = expectations
-            if flows is None:
-                record["acquired"][..., t] = record["active"][..., t]
-            else:
-                for name, values in zip(("churned", "referred", "acquired"), flows, strict=True):
-                    record[name][..., t] = values.sum(axis=-1)
         if t == horizon - 1:
             break
-        churned = active * churn[:, :, :, None]
-        referral = np.minimum(
-            1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
-        )
-        idle_share = idle / np.maximum(market_size, 1e-300)[:, :, None, None, None]  # U_t(k) / M_t
-        referred = active * referral[:, :, :, None, :, None] * idle_share[:, :, None]
-        idle -= referred.sum(axis=2)
-        reconsider = theta[:, :, None, None, :] * idle
-        pool = churned.sum(axis=2) + reconsider + entrants  # d, s, p, v, k
+        np.multiply(active, churn[..., None], out=churned)
+        if refers:
+            np.multiply(active, referral[:, :, None, :, :, None], out=moved)
+            moved *= (idle / np.maximum(market_size, 1e-300)[:, :, None, None, None])[
+                :, :, :, None
+            ]  # U_t/M_t
+            idle -= moved.sum(axis=3)
+            active += moved
+            if per_period:
+                record["referred"][..., t + 1] = moved.sum(axis=2)
+        reconsider = theta * idle
+        pool = churned.sum(axis=3)  # d, s, k, v, p
+        pool += reconsider
+        pool += entrants
         idle -= reconsider
+        active -= churned
         market_size = market_size + entering
 
         offered = np.where(np.isnan(levels)[None, None], expectations[:, :, None], levels[None, None])
@@ -298,14 +312,27 @@ def simulate_dynamics(
         drifted = expectations + adaptation * (best - expectations)
         if not np.array_equal(drifted, expectations):
             expectations = drifted
-            share, satisfaction = period_market(expectations)
-        acquired = share * pool[:, :, None]
-        active += referred - churned + acquired
-        idle += (1.0 - share.sum(axis=2)).clip(0.0, None) * pool
-        flows = (churned, referred, acquired)
+            share, none_share, satisfaction = period_market(expectations)
+            churn = None
+        np.multiply(share, pool[:, :, :, None], out=moved)  # acquired
+        active += moved
+        idle += none_share * pool
+        if per_period:
+            record["churned"][..., t + 1] = churned.sum(axis=2)
+            record["acquired"][..., t + 1] = moved.sum(axis=2)
 
-    npv = (profit * discount).sum(axis=-1)
-    customers_end = active[:, :, ours].sum(axis=-1)
+    npv = (profit * discount).sum(axis=-1).transpose(0, 2, 1)  # d, p, v
+    customers_end = active[:, :, :, ours].sum(axis=2)
+    to_price_variant = (0, 1, 3, 2)  # (d, s, v, p) -> (d, s, p, v)
+    clv, customers_start, customers_end = (
+        x.transpose(to_price_variant) for x in (clv, customers_start, customers_end)
+    )
+    profit = profit.transpose(0, 2, 1, 3)
+    for name in ("active", "acquired", "referred", "churned"):
+        if name in record:
+            record[name] = record[name].transpose(0, 1, 2, 4, 3, 5)
+    if per_period:
+        record["revenue"] = record["revenue"].transpose(0, 1, 3, 2, 4)
     coords = {
         DRAW: np.arange(draws),
         SEGMENT: [s.name for s in scenario.segments],
@@ -320,6 +347,7 @@ def simulate_dynamics(
         "npv": ((DRAW, PRICE, VARIANT), npv),
         "one_period_profit": ((DRAW, PRICE, VARIANT), profit[..., 0]),
         "clv": ((DRAW, SEGMENT, PRICE, VARIANT), clv),
+        "customers_start": ((DRAW, SEGMENT, PRICE, VARIANT), customers_start),
         "customers_end": ((DRAW, SEGMENT, PRICE, VARIANT), customers_end),
     }
     if per_period:
@@ -347,3 +375,192 @@ def simulate_dynamics(
             "seed": seed,
         },
     )
+
+
+# ---- decisions over the horizon: NPV against one period's profit ----------------------------------------
+
+
+def value_over_time(
+    scenario: Scenario, horizon: int | None = None, draws: int | None = None, seed: int | None = None
+) -> tuple[xr.Dataset, xr.Dataset]:
+    """Totals over our whole price grid, then every period at the prices that matter.
+
+    Returns ``(totals, periods)``: `simulate_dynamics` without per-period variables over the price grid,
+    and with them at our current price and each variant's NPV-best and one-period-best prices
+    (`decision_prices`), both from the same draws.
+    """
+    seed = scenario.seed if seed is None else seed
+    draws = scenario.market.draws if draws is None else draws
+    parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
+    dynamics = dynamics_parameters(scenario, draws, np.random.default_rng([seed, RNG_STREAM]))
+    common = {"horizon": horizon, "seed": seed, "parameters": parameters, "dynamics": dynamics}
+    totals = simulate_dynamics(scenario, per_period=False, **common)
+    periods = simulate_dynamics(scenario, prices=decision_prices(totals), **common)
+    return totals, periods
+
+
+def decision_prices(totals: xr.Dataset) -> list[float]:
+    """Our current price and every variant's expected-NPV-best and expected-one-period-best prices."""
+    best = [totals[name].mean(DRAW).idxmax(PRICE).values for name in ("npv", "one_period_profit")]
+    current = totals.attrs["current_price"]
+    return sorted({float(p) for p in np.concatenate(best)} | {float(current)})
+
+
+def _quantiles(values: np.ndarray) -> tuple[float, float, float]:
+    q05, q95 = np.quantile(values, (0.05, 0.95))
+    return float(values.mean()), float(q05), float(q95)
+
+
+def npv_summary(totals: xr.Dataset) -> pd.DataFrame:
+    """One row per variant: the NPV-best price (expected NPV; 90% interval of the per-draw optimum), NPV,
+    customer lifetime value (mean over our period-0 customers) and our customers at the end, each at that
+    price with its 90% interval; the one-period-best price, its one-period profit and NPV; and the
+    probabilities of the highest NPV and of the highest one-period profit (each variant at its best price
+    in each draw). Columns ``<metric>_mean``, ``_q05``, ``_q95``."""
+    rows = []
+    npv = totals.npv.transpose(DRAW, PRICE, VARIANT).values
+    one = totals.one_period_profit.transpose(DRAW, PRICE, VARIANT).values
+    prices = totals[PRICE].values
+    wins_npv = np.bincount(npv.max(axis=1).argmax(axis=1), minlength=npv.shape[2]) / npv.shape[0]
+    wins_one = np.bincount(one.max(axis=1).argmax(axis=1), minlength=one.shape[2]) / one.shape[0]
+    for v, variant in enumerate(totals[VARIANT].values):
+        best = int(npv[:, :, v].mean(axis=0).argmax())
+        best_one = int(one[:, :, v].mean(axis=0).argmax())
+        at = totals.isel({PRICE: best, VARIANT: v})
+        start = at.customers_start.values
+        clv = (at.clv.values * start).sum(axis=1) / np.maximum(start.sum(axis=1), 1e-300)
+        row = {
+            VARIANT: str(variant),
+            "npv_best_price": float(prices[best]),
+            "npv_best_price_q05": float(np.quantile(prices[npv[:, :, v].argmax(axis=1)], 0.05)),
+            "npv_best_price_q95": float(np.quantile(prices[npv[:, :, v].argmax(axis=1)], 0.95)),
+            "one_period_best_price": float(prices[best_one]),
+            "p_highest_npv": float(wins_npv[v]),
+            "p_most_profitable_one_period": float(wins_one[v]),
+        }
+        figures = {
+            "npv": npv[:, best, v],
+            "clv": clv,
+            "customers_end": at.customers_end.values.sum(axis=1),
+            "one_period_profit": one[:, best_one, v],
+            "npv_at_one_period_best": npv[:, best_one, v],
+        }
+        for name, values in figures.items():
+            row |= dict(zip((f"{name}_mean", f"{name}_q05", f"{name}_q95"), _quantiles(values), strict=True))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def clv_table(totals: xr.Dataset, summary: pd.DataFrame) -> pd.DataFrame:
+    """Customer lifetime value per variant and segment at the variant's NPV-best price, with 90% intervals."""
+    rows = []
+    for row in summary.itertuples():
+        at = totals.clv.sel({VARIANT: row.variant, PRICE: row.npv_best_price})
+        for segment in totals[SEGMENT].values:
+            mean, q05, q95 = _quantiles(at.sel({SEGMENT: segment}).values)
+            rows.append(
+                {VARIANT: row.variant, SEGMENT: str(segment), PRICE: row.npv_best_price}
+                | {"clv_mean": mean, "clv_q05": q05, "clv_q95": q95}
+            )
+    return pd.DataFrame(rows)
+
+
+def decision_sentence(summary: pd.DataFrame, horizon: int, period: str) -> str:
+    """One sentence: the best variant and price by NPV and by one period's profit, and why they differ."""
+    by_npv = summary.loc[summary.npv_mean.idxmax()]
+    by_one = summary.loc[summary.one_period_profit_mean.idxmax()]
+    plural = f"{horizon} {period}{'s' if horizon != 1 else ''}"
+    if by_npv.variant == by_one.variant and by_npv.npv_best_price == by_one.one_period_best_price:
+        return (
+            f"NPV over {plural} and one {period}'s profit agree: {by_npv.variant!r} at "
+            f"{by_npv.npv_best_price:,.2f}."
+        )
+    if by_npv.variant == by_one.variant:
+        return (
+            f"NPV over {plural} and one {period}'s profit both pick {by_npv.variant!r}; NPV prices it at "
+            f"{by_npv.npv_best_price:,.2f}, one {period}'s profit at {by_one.one_period_best_price:,.2f}."
+        )
+    clv_one = summary.loc[summary.variant == by_one.variant, "clv_mean"].iloc[0]
+    why = (
+        f"its customers are worth {by_npv.clv_mean:,.0f} each over the horizon, against {clv_one:,.0f}: they "
+        "stay longer and bring others, which one period's profit does not count"
+        if by_npv.clv_mean >= clv_one
+        else "expectations drift and retention change what pays over time"
+    )
+    return (
+        f"By NPV over {plural} the best is {by_npv.variant!r} at {by_npv.npv_best_price:,.2f} "
+        f"(P(highest NPV) {by_npv.p_highest_npv:.0%}); by one {period}'s profit it is {by_one.variant!r} at "
+        f"{by_one.one_period_best_price:,.2f}: {why}."
+    )
+
+
+def per_period_table(periods: xr.Dataset) -> pd.DataFrame:
+    """Tidy per-period summary: variant, segment (and ``all``), offering, price, period, metric, mean, q05,
+    q95 for active, acquired, referred and churned customers, our revenue, profit and cumulative discounted
+    profit (``npv_to_date``), and satisfaction."""
+    from pricing.analysis import ALL, interval
+
+    ours = periods.attrs["our_offering"]
+    discount = (1.0 + periods.attrs["discount_rate"]) ** -periods[PERIOD]
+    frames = []
+
+    def add(metric: str, values: xr.DataArray) -> None:
+        for dim, fill in ((SEGMENT, ALL), (OFFERING, ours)):
+            if dim not in values.dims:
+                values = values.expand_dims({dim: [fill]})
+        if PRICE not in values.dims:
+            values = values.expand_dims({PRICE: periods[PRICE].values})
+        stats = interval(values).to_dataframe().reset_index()
+        stats["metric"] = metric
+        frames.append(stats)
+
+    for name in ("active", "acquired", "referred", "churned"):
+        values = periods[name]
+        add(name, xr.concat([values, values.sum(SEGMENT).expand_dims({SEGMENT: ["all"]})], dim=SEGMENT))
+    revenue = periods.revenue
+    add("revenue", xr.concat([revenue, revenue.sum(SEGMENT).expand_dims({SEGMENT: ["all"]})], dim=SEGMENT))
+    add("profit", periods.profit)
+    add("npv_to_date", (periods.profit * discount).cumsum(PERIOD))
+    add("satisfaction", periods.satisfaction)
+    table = pd.concat(frames, ignore_index=True)
+    columns = [VARIANT, SEGMENT, OFFERING, PRICE, PERIOD, "metric", "mean", "q05", "q95"]
+    return table[columns]
+
+
+def write_over_time(totals: xr.Dataset, periods: xr.Dataset, path) -> None:
+    """Write results over time atomically: ``.csv`` the tidy per-period table (`per_period_table`), ``.nc``
+    every draw: the per-period variables, and the totals over the whole price grid (dim ``grid_price``)."""
+    from pricing.analysis import check_output_path
+    from pricing.errors import PricingError
+    from pricing.io import atomic_output, atomic_write_text
+
+    path = check_output_path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            atomic_write_text(path, per_period_table(periods).to_csv(index=False))
+            return
+        grid = totals.rename({PRICE: "grid_price"}).rename({n: f"{n}_by_price" for n in totals.data_vars})
+        with atomic_output(path) as tmp:
+            xr.merge([periods, grid], combine_attrs="override").to_netcdf(tmp, engine="h5netcdf")
+    except OSError as error:
+        raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
+
+
+def trajectories(periods: xr.Dataset, summary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per variant at its NPV-best price, over the periods: our customers (all segments) and cumulative
+    discounted profit, each with mean, q05 and q95 (columns period, variant, mean, q05, q95)."""
+    from pricing.analysis import interval
+
+    ours = periods.attrs["our_offering"]
+    discount = (1.0 + periods.attrs["discount_rate"]) ** -periods[PERIOD]
+    frames: dict[str, list[pd.DataFrame]] = {"customers": [], "npv_to_date": []}
+    for row in summary.itertuples():
+        at = periods.sel({VARIANT: row.variant, PRICE: row.npv_best_price})
+        values = {
+            "customers": at.active.sel({OFFERING: ours}).sum(SEGMENT),
+            "npv_to_date": (at.profit * discount).cumsum(PERIOD),
+        }
+        for name, data in values.items():
+            frame = interval(data).to_dataframe().reset_index()[[PERIOD, "mean", "q05", "q95"]]
+            frames[name].append(frame.assign(variant=row.variant))
+    return {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}

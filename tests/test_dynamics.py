@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import small_scenario_dict
+from conftest import SCENARIOS, small_scenario_dict
 from scipy.special import betaln, expit
 
 from pricing.dynamics import churn_probability, loyalty_classes, simulate_dynamics
@@ -262,3 +262,62 @@ def test_bad_dynamics_sections_name_the_field(dynamics, message):
 def test_files_without_dynamics_are_unchanged():
     scenario = scenario_from_dict(small_scenario_dict())
     assert scenario.dynamics is None and scenario.period == "month"
+
+
+def test_bundled_scenario_over_delivery_loses_one_period_but_wins_on_npv():
+    from pricing.dynamics import clv_table, decision_sentence, npv_summary, value_over_time
+    from pricing.scenario import load_scenario, with_changes
+
+    scenario = with_changes(load_scenario(SCENARIOS / "it_managed_service.yaml"), {"market.draws": 300})
+    totals, periods = value_over_time(scenario)
+    summary = npv_summary(totals).set_index("variant")
+    assert summary.one_period_profit_mean.idxmax() == "+ faster response"
+    assert summary.npv_mean.idxmax() == "delight"
+    assert summary.loc["delight", "p_highest_npv"] > 0.5
+    assert summary.p_highest_npv.sum() == pytest.approx(1.0)
+    clv = clv_table(totals, summary.reset_index()).set_index(["variant", "segment"]).clv_mean
+    for segment in ("small offices", "mid-market", "regulated"):
+        assert clv["delight", segment] > clv["+ faster response", segment]
+    sentence = decision_sentence(summary.reset_index(), 24, "month")
+    assert "'delight'" in sentence and "'+ faster response'" in sentence
+    # the per-period run at the decision prices repeats the grid's numbers there (up to the simulator's
+    # interpolation table, which spans the prices of each call)
+    for variant, row in summary.iterrows():
+        grid = totals.npv.sel(variant=variant, price=row.npv_best_price)
+        again = periods.npv.sel(variant=variant, price=row.npv_best_price)
+        np.testing.assert_allclose(again.values, grid.values, rtol=1e-6)
+    discount = 1.008**-periods.period
+    np.testing.assert_allclose(
+        (periods.profit * discount).sum("period").values, periods.npv.values, rtol=1e-12
+    )
+
+
+def test_per_period_table_and_cli_horizon(tmp_path, capsys):
+    import pandas as pd
+    import xarray as xr
+
+    from pricing.cli import main
+    from pricing.scenario import save_scenario
+
+    data = two_offering_dict({"horizon": 3, "discount_rate": 0.05, "retention": {"churn": 0.1}})
+    save_scenario(scenario_from_dict(data), tmp_path / "s.yaml")
+    assert (
+        main(["simulate", str(tmp_path / "s.yaml"), "--horizon", "2", "-o", str(tmp_path / "out.csv")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "over 2 months" in out and "P(highest NPV)" in out
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert set(table.period) == {0, 1}
+    ours = table[(table.metric == "active") & (table.offering == "Ours") & (table.segment == "all")]
+    np.testing.assert_allclose(
+        ours[ours.price == 10.0].sort_values("period")["mean"].iloc[0], 1000 * expit(1.0)
+    )
+    npv = table[(table.metric == "npv_to_date") & (table.price == 10.0)].sort_values("period")["mean"].values
+    profit = table[(table.metric == "profit") & (table.price == 10.0)].sort_values("period")["mean"].values
+    np.testing.assert_allclose(npv, np.cumsum(profit / 1.05 ** np.arange(2)))
+    assert main(["simulate", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "out.nc")]) == 0
+    with xr.open_dataset(tmp_path / "out.nc") as saved:
+        assert saved.sizes["period"] == 3 and "npv_by_price" in saved
+    with pytest.raises(SystemExit) as exit_status:
+        main(["simulate", str(tmp_path / "s.yaml"), "--horizon", "-1"])
+    assert exit_status.value.code == 2

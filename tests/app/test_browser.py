@@ -44,8 +44,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
-    """The app served by `streamlit run`, headless on 127.0.0.1; stopped by its process id afterwards."""
+def server(tmp_path_factory):
+    """The app served by `streamlit run`, headless on 127.0.0.1; stopped by its process id afterwards.
+    Its saved what-ifs go to a temporary folder (`PRICING_DATA_DIR`)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (make test installs it via .ci/system-deps)")
     port = _free_port()
@@ -70,6 +71,7 @@ def server():
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=os.environ | {"PRICING_DATA_DIR": str(tmp_path_factory.mktemp("pricing-data"))},
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -297,3 +299,69 @@ def test_every_page_renders(server, page, name):
     _settled(page)
     assert page.locator("[data-testid=stException]").count() == 0
     _save(page, name)
+
+
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_headline_numbers_read_whole_at_laptop_widths(server, browser, width):
+    tab = browser.new_page(viewport={"width": width, "height": 1100})
+    try:
+        tab.goto(f"{server}/?scenario=robot_vacuum&variant=delight&price=299")
+        _settled(tab)
+        values = tab.locator("[data-testid=stMetricValue]")
+        assert values.count() == 5
+        for i in range(values.count()):
+            text = values.nth(i).inner_text()
+            assert "…" not in text and "..." not in text, text
+            cut = values.nth(i).evaluate(
+                "e => [...e.querySelectorAll('*'), e].some(x => x.scrollWidth > x.clientWidth + 1)"
+            )
+            assert not cut, f"{text} is cut off at {width} px"
+        assert tab.locator("[data-testid=stMetricValue]").filter(has_text="€61.").count() == 1  # revenue
+        _save(tab, f"simulate-{width}")
+    finally:
+        tab.close()
+
+
+def test_a_rivals_cut_shows_a_loss_and_gives_a_short_link(server, page):
+    page.goto(server)
+    _settled(page)
+    rival = page.locator("[data-testid=stNumberInput]").filter(has_text="TaskHub price").locator("input")
+    rival.fill("8.00")
+    rival.press("Enter")
+    page.wait_for_url(re.compile(r"\.price=8(&|$)"), timeout=30000)
+    _settled(page)
+    profit = page.locator("[data-testid=stMetric]").filter(has_text=re.compile("^Profit"))
+    delta = profit.locator("[data-testid=stMetricDelta]").inner_text()
+    assert delta.strip().startswith("-€"), delta
+    link = page.locator("[data-testid=stSidebar] code").inner_text()
+    assert len(link) < 120 and "segments" not in link, link
+
+
+def test_the_value_map_places_our_offering_at_a_typed_price(server, page):
+    page.goto(server)
+    _settled(page)
+    typed = page.locator("[data-testid=stNumberInput]").filter(has_text="Exact price").locator("input")
+    typed.fill("10.80")
+    typed.press("Enter")
+    page.wait_for_selector("text=simulated exactly", timeout=30000)
+    _settled(page)
+    page.get_by_role("tab", name="Value map").click()
+    _settled(page)
+    assert page.get_by_text("Flow Team at €10.80 (meets expectations)").count() == 1
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_a_reload_keeps_a_saved_option(server, page):
+    page.goto(f"{server}/compare")
+    _settled(page)
+    page.get_by_text("Saved options", exact=True).click()
+    _settled(page)
+    page.get_by_role("textbox", name="Name of the option").fill("kept across reloads")
+    page.get_by_role("button", name="Save the current view").click()
+    _settled(page)
+    page.reload()
+    _settled(page)
+    page.get_by_text("Saved options", exact=True).click()
+    _settled(page)
+    names = page.locator("[data-testid=stTextInput] input").evaluate_all("es => es.map(e => e.value)")
+    assert "kept across reloads" in names
