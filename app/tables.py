@@ -167,6 +167,8 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
         ),
         "offerings": _frame(offering_rows, [*OFFERING_COLUMNS, *(LEVEL + a for a in attributes)]),
         "variants": _frame(variant_rows, [*VARIANT_COLUMNS, *(LEVEL + a for a in attributes)]),
+        # each segment's own Kano categories (by segment name), which the tables do not edit: kept as is
+        "kept": {"segment_kano": {s["name"]: s["kano"] for s in data["segments"] if s.get("kano")}},
     }
 
 
@@ -196,6 +198,7 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
     """Plain scenario data from the editor's draft (empty cells left out, so schema defaults apply)."""
     attribute_rows = _records(draft["attributes"])
     attributes = [str(r["name"]) for r in attribute_rows if r.get("name") is not None]
+    kept = draft.get("kept", {})
     segments = []
     for row in _records(draft["segments"]):
         wtp = _present({k[4:]: _json_cell(row.get(k)) for k in SEGMENT_COLUMNS if k.startswith("wtp_")})
@@ -209,6 +212,11 @@ def draft_to_data(draft: dict[str, Any]) -> dict[str, Any]:
                     "value_uncertainty": row.get("value_uncertainty"),
                     "expectations": _by_attribute(row, EXPECT, attributes),
                     "value_per_unit": _by_attribute(row, VALUE, attributes),
+                    "kano": {
+                        a: k
+                        for a, k in kept.get("segment_kano", {}).get(row.get("name"), {}).items()
+                        if a in attributes
+                    },
                 }
             )
         )

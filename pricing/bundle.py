@@ -44,6 +44,10 @@ def scenario_files(scenario: Scenario) -> dict[str, Path]:
         written = segment.wtp.posterior or segment.wtp.data
         if written is not None:
             files[written] = data_path(scenario, written)
+    for attribute in scenario.attributes:  # Kano fits (`KanoPosterior`)
+        written = getattr(attribute.kano, "posterior", None)
+        if written is not None:
+            files[written] = data_path(scenario, written)
     return files
 
 
@@ -65,6 +69,10 @@ def pack_scenario(scenario: Scenario) -> bytes:
         for key in ("posterior", "data"):
             if key in wtp:
                 wtp[key] = renamed[wtp[key]]
+    for attribute in data.get("attributes", []):
+        kano = attribute.get("kano")
+        if isinstance(kano, dict) and "posterior" in kano:
+            kano["posterior"] = renamed[kano["posterior"]]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():
         members[name] = files[written].read_bytes()

@@ -532,16 +532,15 @@ def write_over_time(totals: xr.Dataset, periods: xr.Dataset, path) -> None:
     every draw: the per-period variables, and the totals over the whole price grid (dim ``grid_price``)."""
     from pricing.analysis import check_output_path
     from pricing.errors import PricingError
-    from pricing.io import atomic_output, atomic_write_text
+    from pricing.io import atomic_write_bytes, atomic_write_text, csv_text, netcdf_bytes
 
     path = check_output_path(path)
     try:
         if path.suffix.lower() == ".csv":
-            atomic_write_text(path, per_period_table(periods).to_csv(index=False))
+            atomic_write_text(path, csv_text(per_period_table(periods)))
             return
         grid = totals.rename({PRICE: "grid_price"}).rename({n: f"{n}_by_price" for n in totals.data_vars})
-        with atomic_output(path) as tmp:
-            xr.merge([periods, grid], combine_attrs="override").to_netcdf(tmp, engine="h5netcdf")
+        atomic_write_bytes(path, netcdf_bytes(xr.merge([periods, grid], combine_attrs="override")))
     except OSError as error:
         raise PricingError(f"output {path}: cannot write ({error.strerror or error})") from None
 

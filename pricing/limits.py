@@ -36,8 +36,6 @@ MAX_TOTAL_DRAWS = 200_000
 MAX_LEVELS = 200
 MAX_ALTERNATIVES = 50
 MAX_DESIGN_CELLS = 20_000_000
-#: Respondents x price points of an exact Van Westendorp read-out.
-MAX_RESPONDENTS = 1_000_000
 
 #: Error reports: problems listed at most, characters of a quoted value at most, characters of one line.
 MAX_PROBLEMS = 20

@@ -26,7 +26,9 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -70,15 +72,49 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
 
+class KanoPosterior(_Model):
+    """Kano weights from a saved Kano fit (``pricing fit kano ... --output kano.nc``), per posterior draw.
+
+    Each draw gives each segment's shortfall and excess weights of the attribute: by default from its CS
+    coefficients (``kano_weights``: shortfall |CS-|, excess CS+; see `pricing.wtp.kano.cs_weights`), or
+    ``variable: kano_category_weights``: the constant weights of the draw's largest category. A segment's
+    own category (``segments[i].kano``) takes precedence. The path is relative to the scenario file.
+    """
+
+    posterior: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="Saved Kano fit (.nc), relative to the scenario file."
+    )
+    segment: Name | None = Field(
+        None,
+        description="Segment in the fit for every scenario segment (default: each segment's own name; a fit "
+        "with one segment serves them all).",
+    )
+    attribute: Name | None = Field(None, description="Attribute's name in the fit (default: the same).")
+    variable: Literal["kano_weights", "kano_category_weights"] = Field(
+        "kano_weights", description="kano_weights (from CS+ and CS-) or kano_category_weights."
+    )
+
+
+def _kano_tag(value: Any) -> str:
+    return "kano:posterior" if isinstance(value, Mapping | KanoPosterior) else "kano:category"
+
+
+KanoOrFit = Annotated[
+    Annotated[Kano, Tag("kano:category")] | Annotated[KanoPosterior, Tag("kano:posterior")],
+    Discriminator(_kano_tag),
+]
+
+
 class Attribute(_Model):
     """A value driver customers care about, measured in `unit` (higher levels are better)."""
 
     name: Name = Field(description="Identifier used by segments, offerings and variants, e.g. 'uptime'.")
     unit: str = Field("", max_length=40, description="Unit of the attribute's levels, e.g. 'hours/day'.")
-    kano: Kano = Field(
+    kano: KanoOrFit = Field(
         "one_dimensional",
         description="Kano category: must_be (shortfall hurts, excess adds little), one_dimensional (linear), "
-        "attractive (excess delights, shortfall is barely noticed), indifferent (no value).",
+        "attractive (excess delights, shortfall is barely noticed), indifferent (no value); or "
+        "{posterior: kano.nc} for a Kano fit's weights per draw and segment.",
     )
     description: str = Field("", max_length=500, description="What the attribute means to customers.")
     levels: tuple[Name, ...] | None = Field(
@@ -786,7 +822,9 @@ _SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_
 
 def _union_tag(part: Any) -> bool:
     """pydantic's name of a union member in an error location (a level is a number or a name)."""
-    return isinstance(part, str) and (part in ("float", "str") or part.startswith(("constrained-", "dict[")))
+    return isinstance(part, str) and (
+        part in ("float", "str") or part.startswith(("constrained-", "dict[", "kano:"))
+    )
 
 
 def _format_location(loc: tuple) -> str:

@@ -83,6 +83,10 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
             for name, values in fitted.items():
                 known = ~np.isnan(values)  # attributes a conjoint fit does not know keep the scenario's
                 parameters[name][:, i][known] = values[known]
+    if any(not isinstance(a.kano, str) for a in scenario.attributes):
+        from pricing.wtp.kano import kano_weight_draws  # ArviZ only when a Kano fit is used
+
+        parameters["kano_weights"] = kano_weight_draws(scenario, draws, rng)
     if scenario.market.heterogeneity is not None:
         parameters |= customer_parameters(scenario, parameters, rng)
     return parameters
@@ -180,6 +184,11 @@ def customer_parameters(
     return result
 
 
+def _category_weights(kano) -> tuple[float, float]:
+    """A category's constant weights; a Kano fit's are drawn per draw (`kano_weights`), (1, 1) until then."""
+    return value.KANO_WEIGHTS[kano] if isinstance(kano, str) else value.KANO_WEIGHTS["one_dimensional"]
+
+
 class _LevelDesign:
     """How offerings' levels meet segments' expectations, per value column (built once per scenario)."""
 
@@ -192,7 +201,7 @@ class _LevelDesign:
         #: fit's per-draw weights (parameters["kano_weights"]) replace them (`differentiation`)
         self.weights = np.array(
             [
-                [value.KANO_WEIGHTS[s.kano.get(a.name, a.kano)] for a in scenario.attributes]
+                [_category_weights(s.kano.get(a.name, a.kano)) for a in scenario.attributes]
                 for s in scenario.segments
             ]
         ).reshape(len(scenario.segments), len(scenario.attributes), 2)

@@ -177,6 +177,12 @@ CASES = [
         "yaml list of 300000 items", ("validate", "{in}/scenario_list_300000.yaml"), "values", memory_mb=1000
     ),
     Case("a 1 MB bad cell", (*_STATED[:2], "{in}/stated_bad_cell_1mb.csv"), "column 'wtp'", memory_mb=1000),
+    Case(
+        "psm interpolation step 1e-300",
+        ("psm", "{in}/van_westendorp_weights_1e308.csv", "--interpolate", "--interpolation-steps", "1e-300"),
+        "interpolation_steps",
+        memory_mb=1000,
+    ),
     # ---- wrong results printed with exit 0
     Case("stated amounts 1e308", _fit("stated", "stated_amounts_1e308.csv"), "column 'wtp': lines 2, 3"),
     Case("stated amounts 1e-300", _fit("stated", "stated_amounts_1e-300.csv"), "column 'wtp': lines 2, 3"),
