@@ -9,12 +9,20 @@ module under tests/ is imported, and `pytest_runtest_setup` before each test run
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pricing.scenario import Scenario, scenario_from_dict
+
+# CI draws the same hypothesis examples on every run (a red CI is then a real regression, not an unlucky
+# draw); locally the examples stay random, and the examples that failed are kept in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -337,7 +337,7 @@ def test_bad_options_name_the_option():
         coded(columns=ChoiceColumns(**{**TINY.__dict__, "none_alt": "nothing"}))
     with pytest.raises(DataError, match=r"priors: unknown key 'beta'"):
         merge_priors({"beta": {}})
-    with pytest.raises(DataError, match=r"priors.random_sd.sigma: must be a number in \[0.001, 100\]"):
+    with pytest.raises(DataError, match=r"priors.random_sd.sigma: must be a number in \[0.001, 1e\+06\]"):
         merge_priors({"random_sd": {"sigma": -1}})
     with pytest.raises(DataError, match=r"method 'map' with random coefficients"):
         fit_choice(tiny_frame(), TINY, random="size", method="map")

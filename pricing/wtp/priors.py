@@ -24,7 +24,8 @@ PRIOR_BOUNDS: dict[str, tuple[float, float]] = {
     "log_wtp_sd_center_sd": _SD,
     "segment_sd_sd": _SD,
     "mu": (-100.0, 100.0),  # utility coefficients, per sd of their attribute
-    "sigma": (1e-3, 100.0),
+    # up to 1e6: a flat prior, whose mode is the maximum-likelihood estimate (the checks against mlogit)
+    "sigma": (1e-3, 1e6),
 }
 #: nesting of a priors mapping at most (``{"by_coefficient": {"price": {"sigma": 1}}}`` is 3)
 MAX_DEPTH = 3

@@ -243,4 +243,19 @@ CASES = [
         "not a regular file",
         setup="link_to_dev_full",
     ),
+    Case(
+        "retention cohort rising",
+        ("fit", "retention", "{in}/retention_rising.csv", "--method", "map"),
+        "customers rise",
+    ),
+    Case(
+        "retention period 100000",
+        ("fit", "retention", "{in}/retention_period_huge.csv", "--method", "map"),
+        "periods above 1000",
+    ),
+    Case(
+        "dynamics churn range reversed",
+        ("validate", "{in}/scenario_dynamics_bad_range.yaml"),
+        "dynamics.retention.churn",
+    ),
 ]

@@ -277,6 +277,21 @@ def scenario_spread_1e5(path):
     path.write_text(_yaml(_scenario(segments=_segment(0, posterior="posterior_spread_1e5.nc"))))
 
 
+def retention_rising(path):
+    """A cohort that grows: cohorts only shrink."""
+    path.write_text("period,active\n0,100\n1,120\n")
+
+
+def retention_period_huge(path):
+    """A period number far beyond any horizon."""
+    path.write_text("period,active\n0,100\n1,90\n100000,80\n")
+
+
+def scenario_dynamics_bad_range(path):
+    """A churn range given high to low."""
+    path.write_text(_yaml(_scenario(dynamics={"horizon": 12, "retention": {"churn": [0.3, 0.1]}})))
+
+
 SMALL = {
     "stated_ok.csv": stated_ok,
     "gabor_granger_cr_only.csv": gabor_granger_cr_only,
@@ -304,6 +319,9 @@ SMALL = {
     "zip_long_name.zip": zip_long_name,
     "zip_data_outside.zip": zip_data_outside,
     "zip_data_absolute.zip": zip_data_absolute,
+    "retention_rising.csv": retention_rising,
+    "retention_period_huge.csv": retention_period_huge,
+    "scenario_dynamics_bad_range.yaml": scenario_dynamics_bad_range,
 }
 #: written by the test (each would add hundreds of KB to the repository)
 BIG = {
