@@ -382,6 +382,13 @@ def draft() -> dict[str, Any]:
 
 def commit_draft() -> None:
     """Validate the draft; when valid it becomes the current scenario, else its problems are kept."""
+    categorical = [a.name for a in scenario().attributes if a.levels is not None]
+    if categorical:  # the editor's tables hold numbers: saving them would lose the named levels
+        st.session_state[DRAFT_PROBLEMS] = [
+            f"attributes: {', '.join(categorical)} have named levels, which this editor does not show; "
+            "pick levels and prices on the Products page, or edit the scenario file"
+        ]
+        return
     data = tables.draft_to_data(st.session_state[DRAFT])
     data.pop("schema_version")
     try:  # with_changes keeps what the scenario knows beyond its fields (the folder of its file)

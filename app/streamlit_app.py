@@ -26,6 +26,7 @@ state.keep_sticky_widgets()
 
 pages = [
     st.Page("app_pages/simulate.py", title="Simulate", icon=":material/monitoring:", default=True),
+    st.Page("app_pages/products.py", title="Products", icon=":material/table_view:"),
     st.Page("app_pages/scenario.py", title="Scenario", icon=":material/edit_note:"),
     st.Page("app_pages/wtp.py", title="Willingness to pay", icon=":material/query_stats:"),
     st.Page("app_pages/voice.py", title="Voice of the customer", icon=":material/record_voice_over:"),

@@ -462,13 +462,21 @@ def wtp_demand_chart(demand: pd.DataFrame, currency: str, colors: dict[str, str]
         legend=alt.Legend(title=None, orient="top"),
     )
     x = alt.X("price:Q", title=f"Price ({currency})")
+    # Shares live in 0..100%: a segment whose customers all share one WTP (a multinomial logit's token
+    # spread) steps from 100% to 0, and nothing may be drawn beyond the axis there.
+    share_scale = alt.Scale(domain=[0, 1], nice=False, clamp=True)
     base = alt.Chart(demand).encode(x=x, color=color)
-    band = base.mark_area(opacity=BAND_OPACITY).encode(
-        y=alt.Y("q05:Q", title="Customers with WTP at or above the price", axis=alt.Axis(format=".0%")),
+    band = base.mark_area(opacity=BAND_OPACITY, clip=True).encode(
+        y=alt.Y(
+            "q05:Q",
+            title="Customers with WTP at or above the price",
+            axis=alt.Axis(format=".0%"),
+            scale=share_scale,
+        ),
         y2=alt.Y2("q95"),
     )
-    line = base.mark_line(strokeWidth=2.5).encode(
-        y=alt.Y("q50:Q"),
+    line = base.mark_line(strokeWidth=2.5, clip=True).encode(
+        y=alt.Y("q50:Q", scale=share_scale),
         tooltip=[
             alt.Tooltip("segment:N"),
             alt.Tooltip("price:Q", format=",.2f"),
@@ -627,6 +635,67 @@ def price_rule_layer(price: float) -> dict:
 def with_layer(spec: dict, layer: dict) -> dict:
     """A copy of a layered chart's Vega-Lite spec (`chart.to_dict()`) with one more layer on top."""
     return {**spec, "layer": [*spec["layer"], layer]}
+
+
+# ---- the conjoint market simulator: sensitivity ----------------------------------------------------------
+
+
+def tornado_chart(swings: pd.DataFrame, base: float, metric: str, currency: str = "") -> Spec:
+    """Horizontal bars from the lowest to the highest `metric` of each factor (`pricing.shares.tornado`),
+    widest first, around a rule at the base case's value."""
+    title, fmt = METRIC_LABELS[metric]
+    title = f"{title} ({currency})" if currency and metric not in ("share", "satisfaction") else title
+    data = swings.assign(
+        low_setting=swings["low_setting"].astype(str), high_setting=swings["high_setting"].astype(str)
+    )
+    order = list(data["factor"])
+    y = alt.Y("factor:N", sort=order, title=None)
+    bars = (
+        alt.Chart(alt.Data(values=_records(data)))
+        .mark_bar(color=OUR_COLOR, opacity=0.8, height=18)
+        .encode(
+            y=y,
+            x=alt.X("low:Q", title=title, axis=alt.Axis(format=fmt)),
+            x2=alt.X2("high:Q"),
+            tooltip=[
+                alt.Tooltip("factor:N"),
+                alt.Tooltip("low:Q", format=fmt, title="lowest"),
+                alt.Tooltip("low_setting:N", title="at"),
+                alt.Tooltip("high:Q", format=fmt, title="highest"),
+                alt.Tooltip("high_setting:N", title="at"),
+            ],
+        )
+    )
+    rule = (
+        alt.Chart(alt.Data(values=[{"base": base}]))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x=alt.X("base:Q"))
+    )
+    height = max(80, 30 * len(order))
+    return _spec(alt.layer(bars, rule).properties(width=WIDTH, height=height))
+
+
+def sensitivity_chart(table: pd.DataFrame, factor: str, metric: str, currency: str = "") -> Spec:
+    """One factor's curve of a `pricing.shares.sensitivity` table: `metric` at each setting (levels in their
+    order, prices as numbers), the base case's setting marked."""
+    title, fmt = METRIC_LABELS[metric]
+    title = f"{title} ({currency})" if currency and metric not in ("share", "satisfaction") else title
+    rows = table[table["factor"] == factor]
+    numeric = all(isinstance(v, int | float) for v in rows["setting"])
+    data = rows.assign(setting=rows["setting"] if numeric else rows["setting"].astype(str))
+    x = (
+        alt.X("setting:Q", title=factor.split(": ", 1)[-1], scale=alt.Scale(zero=False))
+        if numeric
+        else alt.X("setting:O", title=factor.split(": ", 1)[-1], sort=list(data["setting"]))
+    )
+    base = alt.Chart(alt.Data(values=_records(data[["setting", metric, "base"]]))).encode(
+        x=x, y=alt.Y(f"{metric}:Q", title=title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=False))
+    )
+    line = base.mark_line(color=OUR_COLOR, strokeWidth=2.5, point=True).encode(
+        tooltip=[alt.Tooltip("setting:Q" if numeric else "setting:N"), alt.Tooltip(f"{metric}:Q", format=fmt)]
+    )
+    marked = base.transform_filter("datum.base").mark_point(color="#333", size=120, filled=True)
+    return _spec(alt.layer(line, marked).properties(width=260, height=180, title=factor))
 
 
 def over_time_chart(

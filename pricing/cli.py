@@ -719,7 +719,7 @@ def _fit_choice(args: argparse.Namespace) -> int:
     from pricing.errors import DataError
     from pricing.scenario import save_scenario, scenario_from_dict
     from pricing.wtp.choice import ChoiceColumns, fit_choice
-    from pricing.wtp.choice_report import format_summary, starter_scenario
+    from pricing.wtp.choice_report import format_summary, product_from_text, starter_scenario
 
     refs = {}
     for item in args.ref:
@@ -763,7 +763,8 @@ def _fit_choice(args: argparse.Namespace) -> int:
         if args.output:  # the starter's WTP points to the saved fit, relative to the scenario file
             folder = Path(args.scenario_out).resolve().parent
             posterior_path = os.path.relpath(Path(args.output).resolve(), folder)
-        starter = starter_scenario(fit, posterior_path=posterior_path)
+        products = [product_from_text(text, fit) for text in args.product] or None
+        starter = starter_scenario(fit, posterior_path=posterior_path, products=products)
         save_scenario(scenario_from_dict(starter), args.scenario_out)
         written.append(args.scenario_out)
     if args.json:
@@ -816,7 +817,18 @@ def _add_fit_choice(fit_commands) -> None:
         default="nuts",
         help="nuts (default) or map: posterior mode + Laplace approximation, for a quick look",
     )
-    choice.add_argument("--scenario-out", metavar="FILE", help="write a starter scenario (YAML)")
+    choice.add_argument(
+        "--scenario-out",
+        metavar="FILE",
+        help="write a starter scenario (YAML): the data's attributes and levels, the most chosen products",
+    )
+    choice.add_argument(
+        "--product",
+        action="append",
+        default=[],
+        metavar="'NAME: ATTR=LEVEL, ..., price=P'",
+        help="a product of the starter scenario instead of the most chosen ones (repeat; the first is ours)",
+    )
     _add_sampling_options(choice)
     choice.set_defaults(run=_fit_choice)
 

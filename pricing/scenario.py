@@ -692,6 +692,12 @@ class Scenario(_Model):
             check_keys(f"variants[{i}].levels", v.levels)
         if self.dynamics is not None:
             check_keys("dynamics.adaptation", self.dynamics.adaptation, values=None)
+            for name in self.dynamics.adaptation:
+                if levels_of.get(name) is not None:
+                    problems.append(
+                        f"dynamics.adaptation.{name}: {name} has named levels; only numeric attributes' "
+                        "expectations drift"
+                    )
             segment_names = [s.name for s in self.segments]
             for name in self.dynamics.segments:
                 if name not in segment_names:

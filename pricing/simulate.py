@@ -31,9 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import xarray as xr
-from scipy.special import expit, ndtri
+from scipy.special import expit
 
 from pricing import __version__, market, value
+from pricing.customers import customer_parameters
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import Market, Scenario, scenario_hash
@@ -102,86 +103,6 @@ def _segment_values(scenario: Scenario, segment) -> list[float]:
         else:
             values += [float(given.get(level, 0.0)) for level in attribute.levels]
     return values
-
-
-def quasi_random_normal(points: int, dims: int, sequence: str, seed: int) -> np.ndarray:
-    """(points, dims) standard normal quasi-Monte Carlo points: a scrambled Sobol or Halton sequence mapped
-    through the normal quantile function (scipy.stats.qmc), the same for the same seed."""
-    from scipy.stats import qmc
-
-    if dims == 0:
-        return np.zeros((points, 0))
-    engine = qmc.Sobol(dims, rng=seed) if sequence == "sobol" else qmc.Halton(dims, rng=seed)
-    if sequence == "sobol" and points & (points - 1) == 0:
-        u = engine.random_base2(int(math.log2(points)))
-    else:
-        u = engine.random(points)
-    return ndtri(np.clip(u, 1e-12, 1 - 1e-12))
-
-
-def customer_parameters(
-    scenario: Scenario, parameters: dict[str, np.ndarray], rng: np.random.Generator
-) -> dict[str, np.ndarray]:
-    """Simulated customers of every segment, who differ in their value of each attribute.
-
-    Returns `customer_value_per_unit` (draw, customer, segment, value column) and `customer_weight`
-    (customer, segment; each segment's weights sum to 1). A segment with a `value_spread` has
-    `market.heterogeneity.customers` quasi-Monte Carlo customers: value = the draw's value x exp(spread x z),
-    z standard normal per customer and column (its median customer values as the segment does); a segment
-    fitted by hierarchical Bayes takes its customers from the fit (`pricing.wtp.fitted_customer_draws`),
-    which also gives their own `customer_wtp_log_median`, `customer_wtp_log_sd` and
-    `customer_logit_scale` (draw, customer, segment). Other segments' customers all value as the segment.
-    """
-    settings = scenario.market.heterogeneity
-    unit = parameters["value_per_unit"]
-    draws, n_seg, n_cols = unit.shape
-    fitted: dict[int, dict[str, np.ndarray]] = {}
-    for i, segment in enumerate(scenario.segments):
-        if segment.wtp.source == "posterior":
-            from pricing.wtp import fitted_customer_draws
-
-            found = fitted_customer_draws(
-                segment.wtp,
-                segment.name,
-                scenario.base_dir,
-                draws,
-                settings,
-                scenario.value_columns(),
-                quasi_random_normal,
-                scenario.seed,
-                rng,
-            )
-            if found is not None:
-                fitted[i] = found
-    count = max([settings.customers, *(f["value_per_unit"].shape[1] for f in fitted.values())])
-    z = quasi_random_normal(settings.customers, n_cols, settings.sequence, scenario.seed)
-    spread = np.array([s.value_spread for s in scenario.segments])
-    values = np.empty((draws, count, n_seg, n_cols))
-    weight = np.zeros((count, n_seg))
-    wtp = {
-        name: np.repeat(parameters[name][:, None, :], count, axis=1)
-        for name in ("wtp_log_median", "wtp_log_sd", "logit_scale")
-    }
-    for i in range(n_seg):
-        if i in fitted:
-            own = fitted[i]
-            n = own["value_per_unit"].shape[1]
-            values[:, :n, i] = own["value_per_unit"]
-            values[:, n:, i] = own["value_per_unit"][:, :1]  # padding, weight 0
-            for name in wtp:
-                if name in own:
-                    wtp[name][:, :n, i] = own[name]
-                    wtp[name][:, n:, i] = own[name][:, :1]
-            weight[:n, i] = 1.0 / n
-        else:
-            n = settings.customers if spread[i] > 0 else 1
-            values[:, :, i] = unit[:, None, i, :]
-            values[:, :n, i] *= np.exp(spread[i] * z[:n])
-            weight[:n, i] = 1.0 / n
-    result = {"customer_value_per_unit": values, "customer_weight": weight}
-    if fitted:
-        result |= {f"customer_{name}": array for name, array in wtp.items()}
-    return result
 
 
 def _category_weights(kano) -> tuple[float, float]:
@@ -512,6 +433,7 @@ def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | Non
         "wtp_log_median": own("wtp_log_median"),
         "wtp_log_sd": own("wtp_log_sd"),
         "logit_scale": own("logit_scale"),
+        "value_offset": parameters.get("customer_value_offset"),
     }
 
 
@@ -524,6 +446,8 @@ def _choose_customers(
     n_draws, count, n_seg = values.shape[:3]
     rows = n_draws * count
     differentiation = design.differentiation(values, expectations, weights)
+    if customers["value_offset"] is not None:
+        differentiation = differentiation + customers["value_offset"][b][..., None, None]
     differentiation = differentiation.reshape(rows, *differentiation.shape[2:])
     names = ("wtp_log_median", "wtp_log_sd", "logit_scale")
     flat = [customers[name][b].reshape(rows, n_seg) for name in names]

@@ -33,7 +33,7 @@ def test_market_shares_weight_segments_by_size_hand_checked():
         assert data["shares"][offering]["q05"] == pytest.approx(np.quantile(total, 0.05))
         assert data["shares"][offering]["q95"] == pytest.approx(np.quantile(total, 0.95))
         assert data["segments"]["pros"][offering]["q50"] == pytest.approx(np.median(per_segment[:, 1]))
-    assert set(data) == {"shares", "segments"} and list(data["segments"]) == ["all", "pros"]
+    assert set(data) == {"shares", "segments"} and list(data["segments"]) == ["everyone", "pros"]
     assert set(data["shares"]["Ours"]) == {"mean", "q05", "q50", "q95"}
     table = shares_table(results)
     assert list(table[OFFERING]) == ["Ours", "Lite", "Pro"]
@@ -46,7 +46,7 @@ def test_pricing_shares_json_and_text(tmp_path, capsys):
     assert main(["shares", str(path), "--json", "--draws", "50"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert list(data["shares"]) == ["Ours", "Lite", "Pro"]
-    assert list(data["segments"]) == ["all", "pros"]
+    assert list(data["segments"]) == ["everyone", "pros"]
     bought = sum(v["mean"] for v in data["shares"].values())
     assert 0 < bought < 1
     assert main(["shares", str(path)]) == 0

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from pricing.customers import quasi_random_normal
 from pricing.dims import DRAW, OFFERING, PRICE, SEGMENT, VARIANT
 from pricing.errors import ScenarioError
 from pricing.scenario import scenario_from_dict, with_changes
-from pricing.simulate import quasi_random_normal, segment_parameters, simulate
+from pricing.simulate import segment_parameters, simulate
 
 # the shared data folder beside the repository (`../shared/data/heating/`), or /work/shared for a worktree
 HEATING = next(
@@ -39,7 +40,7 @@ def storage_dict(kano="one_dimensional", **market) -> dict:
         ],
         "segments": [
             {
-                "name": "all",
+                "name": "everyone",
                 "size": 1000,
                 "wtp": {"median": 20.0, "spread": 0.3, "uncertainty": 0.0},
                 "logit_scale": 3.0,
@@ -332,3 +333,153 @@ def test_heating_new_system_takes_share_as_iia_says_matching_mlogit():
     }  # fmt: skip
     for system, share in published.items():
         assert shares[system] == pytest.approx(share, abs=1e-5), system
+
+
+# ---- customers from a hierarchical Bayes fit -----------------------------------------------------------
+
+
+def hb_posterior(tmp_path, draws: int = 40, diagnostics: dict | None = None):
+    """A mixed-logit posterior file built by hand: 3 respondents in each of two segments, coefficients
+    price, storage, colour=red and the none constant; respondent 5 prefers none to the reference product."""
+    import arviz as az
+
+    from pricing.wtp.choice_data import ChoiceColumns, Design
+    from pricing.wtp.posterior import attach_metadata, save_posterior
+
+    rng = np.random.default_rng(4)
+    coefficients = ["price", "storage", "colour=red", "alt=none"]
+    centre = np.array([-0.1, 0.5, 0.3, -1.0])
+    beta_respondent = centre + rng.normal(0, [0.02, 0.2, 0.3, 0.5], size=(1, draws, 6, 4))
+    beta_respondent[..., 5, 3] = 3.0  # w = (2 x 0.5 - 3) / 0.1 < 0
+    segment_of = np.array(["A", "A", "A", "B", "B", "B"])
+    beta = np.stack([beta_respondent[:, :, segment_of == s].mean(axis=2) for s in ("A", "B")], axis=2)
+    money = -beta[..., 1:3] / beta[..., :1]
+    design = Design(
+        columns=ChoiceColumns(
+            id="id", task="task", alt="alt", choice="choice", price="price",
+            attributes=("storage", "colour"), none_alt="none", segment="segment", refs={"colour": "green"},
+        ),
+        coefficients=tuple(coefficients),
+        kinds=("price", "numeric", "dummy", "none"),
+        scales=(1.0, 1.0, 1.0, 1.0),
+        levels={"colour": ("green", "red")},
+        alternatives=("1", "2", "none"),
+        reference={"price": 20.0, "storage": 2.0, "colour": "green"},
+    )  # fmt: skip
+    dims = {
+        "beta_respondent": ["respondent", "coefficient"],
+        "beta": ["segment", "coefficient"],
+        "sd": ["random_coefficient"],
+        "value_per_unit": ["segment", "attribute"],
+        "logit_scale": ["segment"],
+        "wtp_log_median": ["segment"],
+        "wtp_log_sd": ["segment"],
+    }
+    idata = az.from_dict(
+        posterior={
+            "beta_respondent": beta_respondent,
+            "beta": beta,
+            "sd": np.full((1, draws, 3), 0.3),
+            "value_per_unit": money,
+            "logit_scale": 1 / np.abs(beta[..., 0]),
+            "wtp_log_median": np.full((1, draws, 2), np.log(15.0)),
+            "wtp_log_sd": np.full((1, draws, 2), 0.2),
+        },
+        coords={
+            "respondent": [str(i) for i in range(6)],
+            "coefficient": coefficients,
+            "segment": ["A", "B"],
+            "random_coefficient": ["storage", "colour=red", "alt=none"],
+            "attribute": ["storage", "colour=red"],
+        },
+        dims=dims,
+    )
+    idata.posterior = idata.posterior.assign_coords(respondent_segment=("respondent", segment_of))
+    attach_metadata(
+        idata, method="choice", columns=design.columns.to_dict(), data_sha256="0" * 64, priors={},
+        diagnostics=diagnostics or {"ok": True}, design=design.to_dict(), model="mixed",
+        random=["storage", "colour=red", "alt=none"],
+    )  # fmt: skip
+    save_posterior(idata, tmp_path / "hb.nc")
+    return beta_respondent[0], segment_of
+
+
+def hb_scenario(tmp_path, from_fit: str, customers: int = 64):
+    from pricing.scenario import load_scenario, save_scenario
+
+    data = {
+        "schema_version": 1,
+        "name": "hb",
+        "attributes": [{"name": "storage"}, {"name": "colour", "levels": ["green", "red"]}],
+        "segments": [
+            {
+                "name": name,
+                "size": 100,
+                "wtp": {"posterior": "hb.nc"},
+                "logit_scale": 10,
+                "expectations": {"storage": 2, "colour": "green"},
+            }
+            for name in ("A", "B")
+        ],
+        "offerings": [
+            {"name": "Ours", "owner": "us", "price": 20, "levels": {"storage": 4, "colour": "red"}},
+            {"name": "Rival", "price": 15, "levels": {"storage": 2, "colour": "green"}},
+        ],
+        "market": {
+            "draws": 40,
+            "price_grid": {"min": 10, "max": 30, "steps": 5},
+            "heterogeneity": {"from_fit": from_fit, "customers": customers},
+        },
+    }
+    save_scenario(scenario_from_dict(data), tmp_path / "hb.yaml")
+    return load_scenario(tmp_path / "hb.yaml")
+
+
+def test_hb_respondents_each_choose_with_their_own_draws_weighted_within_the_segment(tmp_path):
+    beta, segment_of = hb_posterior(tmp_path)  # draw, respondent, coefficient
+    results = simulate(hb_scenario(tmp_path, "respondents"))
+    ours = 4 * beta[..., 1] + beta[..., 2] + 20 * beta[..., 0]
+    rival = 2 * beta[..., 1] + 15 * beta[..., 0]
+    none = beta[..., 3]
+    top = np.maximum(np.maximum(ours, rival), none)
+    e_ours, e_rival, e_none = np.exp(ours - top), np.exp(rival - top), np.exp(none - top)
+    total = e_ours + e_rival + e_none
+    shares = results.share.sel({PRICE: 20.0}).isel({VARIANT: 0})
+    for segment in ("A", "B"):
+        members = segment_of == segment
+        expected_ours = (e_ours / total)[:, members].mean(axis=1)
+        expected_rival = (e_rival / total)[:, members].mean(axis=1)
+        # 1e-5: the simulator integrates over a token WTP spread (log-sd 0.001) of each respondent
+        simulated = shares.sel({SEGMENT: segment})
+        np.testing.assert_allclose(simulated.sel({OFFERING: "Ours"}), expected_ours, atol=1e-5)
+        np.testing.assert_allclose(simulated.sel({OFFERING: "Rival"}), expected_rival, atol=1e-5)
+    assert float(shares.sel({SEGMENT: "B", OFFERING: "Ours"}).std()) > 0.01  # draws differ
+
+
+def test_hb_population_customers_integrate_the_fitted_distribution(tmp_path):
+    hb_posterior(tmp_path)
+    results = simulate(hb_scenario(tmp_path, "population", customers=1024))
+    from pricing.wtp import load_posterior
+
+    posterior = load_posterior(tmp_path / "hb.nc").posterior
+    mean = posterior["beta"].sel(segment="A").values[0]  # draw, coefficient
+    z = np.random.default_rng(0).standard_normal((200_000, 3)) * 0.3
+    draw = 7
+    beta = np.repeat(mean[draw][None], len(z), axis=0)
+    beta[:, 1:] += z
+    ours = 4 * beta[:, 1] + beta[:, 2] + 20 * beta[:, 0]
+    rival = 2 * beta[:, 1] + 15 * beta[:, 0]
+    utilities = np.stack([ours, rival, beta[:, 3]], axis=1)
+    probabilities = np.exp(utilities - utilities.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    simulated = results.share.sel({PRICE: 20.0, SEGMENT: "A"}).isel({VARIANT: 0, DRAW: draw})
+    np.testing.assert_allclose(simulated.values, probabilities[:, :2].mean(axis=0), atol=3e-3)
+
+
+def test_expectations_of_named_levels_do_not_drift():
+    data = storage_dict()
+    data["dynamics"] = {"horizon": 3, "adaptation": {"Storage": 0.5}}
+    with pytest.raises(ScenarioError, match=r"dynamics.adaptation.Storage: Storage has named levels"):
+        scenario_from_dict(data)
+    data["dynamics"]["adaptation"] = {"speed": 0.5}
+    assert scenario_from_dict(data).dynamics.adaptation == {"speed": 0.5}

@@ -400,9 +400,12 @@ def test_starter_scenario_validates_and_carries_posterior_means(conjoint_map, tm
         float(posterior["value_per_unit"].sel(attribute="storage").mean()), rel=1e-5
     )
     assert students.wtp.median == pytest.approx(float(np.exp(posterior["wtp_log_median"].mean())), rel=1e-5)
-    assert students.expectations == {"storage": 2.0, "speed": 2.0, "colour=red": 0.0, "colour=blue": 0.0}
-    assert [o.name for o in scenario.offerings] == ["alt=1", "alt=2", "alt=3"]
-    assert scenario.our_offering.name == "alt=1"
+    assert students.expectations == {"storage": 2.0, "speed": 2.0, "colour": "green"}
+    assert students.value_per_unit["colour"]["red"] == pytest.approx(
+        float(posterior["value_per_unit"].sel(attribute="colour=red").mean()), rel=1e-5
+    )
+    assert len(scenario.offerings) == 3  # the most chosen profiles, the first ours
+    assert scenario.our_offering.name == scenario.offerings[0].name
     assert 10 <= scenario.our_offering.price <= 40
 
 
@@ -417,13 +420,16 @@ def test_simulator_on_the_fitted_posterior_reproduces_the_conjoint_model(conjoin
     data = starter_scenario(conjoint_map)
     data["offerings"] = [
         {"name": "reference", "owner": "us", "price": 20.0, "levels": {}},
-        {"name": "better", "price": 26.0, "levels": {"storage": 4.0, "colour=red": 1.0}},
+        {"name": "better", "price": 26.0, "levels": {"storage": 4.0, "colour": "red"}},
     ]
     data["market"] = {"none_option": True, "price_grid": {"min": 10.0, "max": 30.0, "steps": 3}}
     scenario = scenario_from_dict(data)
-    draws = posterior_draws(
-        conjoint_map.idata, ["students", "pros"], 1000, np.random.default_rng(0), scenario.attribute_names
-    )
+    columns = scenario.value_columns()  # colour=green is the reference level: value 0, not in the fit
+    fitted = [c for c in columns if c != "colour=green"]
+    draws = posterior_draws(conjoint_map.idata, ["students", "pros"], 1000, np.random.default_rng(0), fitted)
+    values = np.zeros((1000, 2, len(columns)))
+    values[..., [columns.index(c) for c in fitted]] = draws["value_per_unit"]
+    draws["value_per_unit"] = values
     shares = simulate(scenario, parameters=draws)["share"].sel(price=20.0).isel(variant=0)
     for segment in ("students", "pros"):
         task = pd.DataFrame(

@@ -307,7 +307,14 @@ if fits:
             line = format_diagnostics(diagnostics)
         except KeyError:
             line = ""
-        if diagnostics.get("ok", True):
+        sampled = any(diagnostics.get(k) is not None for k in ("rhat_max", "ess_bulk_min", "ess_tail_min"))
+        if not sampled:  # a quick look (posterior mode + Laplace): there was no sampler to check
+            st.info(
+                "Quick look: nothing was sampled (posterior mode and its normal approximation), so there "
+                "are no sampler checks. Fit the full posterior (NUTS) before relying on the intervals.",
+                icon="ℹ️",
+            )
+        elif diagnostics.get("ok", True):
             st.success(f"Sampler checks passed. {line}", icon="✅")
         else:
             st.warning(f"{PLAIN_PROBLEMS}\n\nDetails: {line}", icon="⚠️")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from pricing.dims import ATTRIBUTE
+from pricing.dims import ATTRIBUTE, CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError
 from pricing.wtp.posterior import (
     SamplingWarning,
@@ -31,6 +31,7 @@ __all__ = [
     "SamplingWarning",
     "diagnose",
     "fit_survey",
+    "fitted_customer_draws",
     "fitted_segment_draws",
     "load_posterior",
     "posterior_draws",
@@ -142,3 +143,84 @@ def fitted_segment_draws(
             values[:, list(attribute_names).index(attribute)] = fitted["value_per_unit"][:, 0, j]
         result["value_per_unit"] = values
     return result
+
+
+def fitted_customer_draws(
+    wtp,
+    segment_name: str,
+    base_dir: str | os.PathLike,
+    seed: int,
+    draws: int,
+    rng: np.random.Generator,
+    value_columns: list[str] | tuple[str, ...],
+    settings,
+) -> dict[str, np.ndarray] | None:
+    """Simulated customers of a segment whose WTP points to a hierarchical Bayes (mixed logit) fit; None
+    for any other fit (its customers differ only in their WTP).
+
+    With ``settings.from_fit == "respondents"`` the customers are the segment's respondents, each with
+    their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent, weighted
+    equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo customers
+    drawn from the fitted population distribution of each draw (segment means and sds of the random
+    coefficients). Coefficients become money as the fit's contract does: value of a column =
+    -beta_column / beta_price (a categorical attribute's reference level and the constant of the reference
+    alternative: 0), logit scale = 1 / |beta_price|, and the customer's value of the reference offering
+    against none ``w = beta . x_ref / -beta_price``.
+
+    Returns ``value_per_unit`` (draws, customers, value column; NaN where the fit does not know the
+    column), ``logit_scale``, ``wtp_log_median`` (log of max(w, a floor)), ``wtp_log_sd`` (a token spread)
+    and ``value_offset`` (w - max(w, floor) <= 0: what a customer who prefers none to the reference
+    offering subtracts from every product's value), each (draws, customers).
+    """
+    from pricing.customers import quasi_random_normal
+    from pricing.wtp.choice import MIN_LOG_SD, reference_vector
+    from pricing.wtp.choice_data import Design
+    from pricing.wtp.posterior import metadata
+
+    idata = _posterior_for(wtp, segment_name, Path(base_dir), seed)
+    posterior = idata.posterior
+    info = metadata(idata)
+    if info.get("method") != "choice" or "sd" not in posterior or "design" not in info:
+        return None
+    design = Design.from_dict(info["design"])
+    name = wtp.segment or segment_name
+    coefficients = list(design.coefficients)
+    total = posterior.sizes[CHAIN] * posterior.sizes[DRAW]
+    index = np.arange(total) if draws == total else rng.choice(total, size=draws, replace=draws > total)
+    if settings.from_fit == "respondents":
+        in_segment = np.asarray(posterior["respondent_segment"].values).astype(str) == name
+        if not in_segment.any():
+            raise DataError(
+                f"segment {segment_name!r}: the fit in wtp.posterior has no respondents of {name!r}"
+            )
+        beta = posterior["beta_respondent"].transpose(CHAIN, DRAW, RESPONDENT, "coefficient").values
+        beta = beta.reshape(total, *beta.shape[2:])[index][:, in_segment]  # draw, respondent, coefficient
+    else:
+        mean = posterior["beta"].sel({SEGMENT: name}).transpose(CHAIN, DRAW, "coefficient").values
+        sd = posterior["sd"].transpose(CHAIN, DRAW, "random_coefficient").values
+        mean, sd = mean.reshape(total, -1)[index], sd.reshape(total, -1)[index]
+        random = [str(c) for c in posterior["random_coefficient"].values]
+        z = quasi_random_normal(settings.customers, len(random), settings.sequence, seed)
+        beta = np.repeat(mean[:, None, :], settings.customers, axis=1)
+        r_index = [coefficients.index(c) for c in random]
+        beta[..., r_index] += z[None] * sd[:, None, :]
+    price = beta[..., design.price_index]
+    values = np.full((*beta.shape[:2], len(value_columns)), np.nan)
+    reference_levels = {f"{a}={levels[0]}" for a, levels in design.levels.items()}
+    if design.columns.asc:
+        reference_levels.add(f"{design.columns.alt}={design.reference.get(design.columns.alt)}")
+    for j, column in enumerate(value_columns):
+        if column in coefficients and design.kinds[coefficients.index(column)] != "none":
+            values[..., j] = -beta[..., coefficients.index(column)] / price
+        elif column in reference_levels:
+            values[..., j] = 0.0
+    w = (beta @ reference_vector(design)) / -price
+    floor = 1e-6 * abs(design.reference[design.columns.price])
+    kept = np.maximum(w, floor)
+    return {
+        "value_per_unit": values,
+        "logit_scale": 1.0 / np.abs(price),
+        "wtp_log_median": np.log(kept),
+        "wtp_log_sd": np.full(w.shape, MIN_LOG_SD),
+        "value_offset": w - kept,
+    }

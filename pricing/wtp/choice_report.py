@@ -67,35 +67,50 @@ def _round(value: float) -> float:
 
 
 def starter_scenario(
-    fit: ChoiceFit, name: str = "Conjoint starter", currency: str = "EUR", posterior_path: str | None = None
+    fit: ChoiceFit,
+    name: str = "Conjoint starter",
+    currency: str = "EUR",
+    posterior_path: str | None = None,
+    products: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A scenario (plain data, validate with `pricing.scenario.scenario_from_dict`) from a conjoint fit.
 
-    - attributes: every money-valued coefficient (numeric attributes, ``attr=level`` dummies, ``alt=X``
-      constants), one-dimensional;
-    - segments: size = respondents in the segment; ``logit_scale`` and ``value_per_unit`` = posterior means;
-      ``value_uncertainty`` = median over attributes of the posterior sd / |mean| (capped at 2);
-      ``expectations`` = the reference offering's levels (numeric: the column's median; dummies and
-      constants: 0); ``wtp`` = lognormal with ``median = exp(mean wtp_log_median)``,
+    - attributes: the data's own: each numeric attribute, each categorical attribute with its levels as
+      the data names them (reference level first), and with alternative-specific constants the
+      alternative column as a categorical attribute whose levels are the alternatives; one-dimensional;
+    - segments: size = respondents in the segment; ``logit_scale`` and ``value_per_unit`` = posterior means
+      (a categorical attribute's: the money value of each level against the reference level, which is the
+      segments' expectation); ``value_uncertainty`` = median over attributes of the posterior sd / |mean|
+      (capped at 2); ``expectations`` = the reference offering (numeric: the column's median; categorical:
+      the reference level); ``wtp`` = lognormal with ``median = exp(mean wtp_log_median)``,
       ``spread = mean wtp_log_sd``, ``uncertainty = sd of wtp_log_median`` over draws. Without a none
       alternative the WTP is not identified: a placeholder (median = the median price, spread 0.5,
       uncertainty 0.5) is written and the description says to replace it with an elicited one. With
       `posterior_path` (the saved fit, relative to the scenario file) and a none alternative, each
-      segment's wtp points to the saved posterior instead, so the simulator takes its draws;
-    - offerings: one per alternative of the design (the none alternative excepted) at its mean price and
-      mean numeric levels, modal categorical level; the reference alternative (or the first) is ours.
+      segment's wtp points to the saved posterior instead, so the simulator takes its draws of the WTP,
+      the value of every level and attribute and the price sensitivity;
+    - offerings: `products` (each ``{name, price, levels: {attribute: level}}``, levels named as in the
+      data), or else the most chosen product profiles in the data (as many as a task offers), named by
+      their levels; the most chosen one is ours.
     """
     if fit.arrays is None:
         raise DataError("starter scenario: needs the fit's data (use the fit returned by fit_choice)")
     design, arrays, posterior = fit.design, fit.arrays, fit.posterior
     columns = design.columns
-    attributes = design.attribute_coefficients
     kinds = dict(zip(design.coefficients, design.kinds, strict=True))
+    numeric = [c for c in design.coefficients if kinds[c] == "numeric"]
+    categorical = {attribute: list(levels) for attribute, levels in design.levels.items()}
+    offered = [a for a in design.alternatives if a != columns.none_alt]
+    if columns.asc:
+        asc_ref = design.reference.get(columns.alt, offered[0])
+        categorical[columns.alt] = [asc_ref, *[a for a in offered if a != asc_ref]]
 
-    scenario_attributes = []
-    for attribute in attributes:
-        unit = "" if kinds[attribute] == "numeric" else "1 = has this level, 0 = reference level"
-        scenario_attributes.append({"name": attribute, "unit": unit, "kano": "one_dimensional"})
+    scenario_attributes = [{"name": a, "kano": "one_dimensional"} for a in numeric]
+    scenario_attributes += [
+        {"name": a, "levels": levels, "kano": "one_dimensional"} for a, levels in categorical.items()
+    ]
+    expectations = {a: float(design.reference[a]) for a in numeric}
+    expectations |= {a: levels[0] for a, levels in categorical.items()}
 
     has_wtp = "wtp_log_median" in posterior
     segments = []
@@ -122,7 +137,10 @@ def starter_scenario(
                 "spread": PLACEHOLDER_SPREAD,
                 "uncertainty": PLACEHOLDER_UNCERTAINTY,
             }
-        expectations = {a: float(design.reference[a]) if kinds[a] == "numeric" else 0.0 for a in attributes}
+        mean_of = {str(a): _round(v) for a, v in zip(means[ATTRIBUTE].values, means.values, strict=True)}
+        values: dict[str, Any] = {a: mean_of[a] for a in numeric}
+        for attribute, levels in categorical.items():
+            values[attribute] = {level: mean_of[f"{attribute}={level}"] for level in levels[1:]}
         segments.append(
             {
                 "name": str(segment),
@@ -130,51 +148,24 @@ def starter_scenario(
                 "wtp": wtp,
                 "logit_scale": _round(selected["logit_scale"].mean()),
                 "expectations": expectations,
-                "value_per_unit": {
-                    str(a): _round(v) for a, v in zip(means[ATTRIBUTE].values, means.values, strict=True)
-                },
+                "value_per_unit": values,
                 "value_uncertainty": _clip(np.median(relative) if relative.size else 0.0, 0.0, 2.0),
             }
         )
 
-    position = {c: k for k, c in enumerate(design.coefficients)}
-    offered = [a for a in design.alternatives if a != columns.none_alt]
-    ours = design.reference.get(columns.alt, offered[0]) if columns.asc else offered[0]
-    offerings = []
-    for alternative in offered:
-        rows = arrays.x[(arrays.alt == alternative) & arrays.present]
-        price = float(rows[:, design.price_index].mean())
-        if not (price > 0 and math.isfinite(price)):
-            raise DataError(
-                f"starter scenario: alternative {alternative!r} has mean price {price:g}; prices must be > 0"
-            )
-        levels = {}
-        for attribute in attributes:
-            column = rows[:, position[attribute]]
-            if kinds[attribute] == "numeric":
-                levels[attribute] = _round(column.mean())
-            elif kinds[attribute] == "asc":
-                levels[attribute] = float(attribute == f"{columns.alt}={alternative}")
-        for attr, attr_levels in design.levels.items():
-            counts = [np.sum(rows[:, position[f"{attr}={lv}"]]) for lv in attr_levels[1:]]
-            reference_count = len(rows) - sum(counts)
-            modal = int(np.argmax([reference_count, *counts]))
-            for k, level in enumerate(attr_levels[1:], start=1):
-                levels[f"{attr}={level}"] = float(k == modal)
-        offerings.append(
-            {
-                "name": f"{columns.alt}={alternative}",
-                "owner": "us" if alternative == ours else "competitor",
-                "price": _round(price),
-                "levels": levels,
-            }
-        )
+    offerings = _offerings(products, fit, numeric, categorical)
     model = "hierarchical Bayes mixed logit" if fit.random else "multinomial logit"
+    picked = "the products given" if products else "the most chosen product profiles in the data"
     description = (
         f"Starter scenario from a choice-based conjoint fit ({model}, {fit.method}; data SHA-256 "
-        f"{posterior.attrs.get('data_sha256', '')[:12]}). Offerings are the design's alternatives at their "
-        f"mean price and levels; edit them to the real products."
+        f"{posterior.attrs.get('data_sha256', '')[:12]}). Offerings are {picked}; edit them to the real "
+        "products."
     )
+    if has_wtp and posterior_path is not None:
+        description += (
+            f" Each segment's WTP, value of each attribute and level, and price sensitivity come from the "
+            f"saved fit {posterior_path} (the numbers written here are its posterior means, for reading)."
+        )
     if not has_wtp:
         description += (
             " The data has no none alternative, so the WTP for the reference offering is not identified: "
@@ -191,3 +182,99 @@ def starter_scenario(
         "offerings": offerings,
         "market": {"none_option": True},
     }
+
+
+def chosen_profiles(fit: ChoiceFit) -> pd.DataFrame:
+    """The product profiles chosen in the fit's data, most chosen first: one row per distinct profile with
+    its price, each attribute's level as the data names it, and ``chosen`` (how often it was chosen)."""
+    design, arrays = fit.design, fit.arrays
+    columns = design.columns
+    position = {c: k for k, c in enumerate(design.coefficients)}
+    tasks = np.arange(len(arrays.chosen))
+    x = arrays.x[tasks, arrays.chosen]  # task, coefficient: the chosen alternative's
+    alternative = arrays.alt[tasks, arrays.chosen]
+    keep = alternative != columns.none_alt
+    frame = pd.DataFrame({"price": x[keep, design.price_index]})
+    for c, kind in zip(design.coefficients, design.kinds, strict=True):
+        if kind == "numeric":
+            frame[c] = x[keep, position[c]]
+    for attribute, levels in design.levels.items():
+        dummies = np.stack([x[keep, position[f"{attribute}={lv}"]] for lv in levels[1:]], axis=-1)
+        which = np.where(dummies.any(axis=-1), dummies.argmax(axis=-1) + 1, 0)
+        frame[attribute] = np.array(levels, dtype=object)[which]
+    if columns.asc:
+        frame[columns.alt] = alternative[keep]
+    counts = frame.value_counts(sort=True).rename("chosen").reset_index()
+    return counts.sort_values("chosen", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def product_from_text(text: str, fit: ChoiceFit) -> dict[str, Any]:
+    """A product for `starter_scenario` from ``"Name: storage=4, colour=red, price=20"`` (the name is
+    optional; levels as the data names them; a numeric attribute's level and the price are numbers)."""
+    name, sep, rest = text.partition(":")
+    if not sep:
+        name, rest = "", text
+    design = fit.design
+    numeric = {c for c, k in zip(design.coefficients, design.kinds, strict=True) if k == "numeric"}
+    known = sorted(numeric | set(design.levels) | ({design.columns.alt} if design.columns.asc else set()))
+    product: dict[str, Any] = {"levels": {}}
+    if name.strip():
+        product["name"] = name.strip()
+    for item in (part.strip() for part in rest.split(",") if part.strip()):
+        key, equals, value = (part.strip() for part in item.partition("="))
+        if not equals or not key or not value:
+            raise DataError(f"--product {text!r}: {item!r} is not ATTRIBUTE=LEVEL (or price=AMOUNT)")
+        if key == "price" or key in numeric:
+            try:
+                number = float(value)
+            except ValueError:
+                raise DataError(f"--product {text!r}: {key} must be a number (got {value!r})") from None
+            if key == "price":
+                product["price"] = number
+            else:
+                product["levels"][key] = number
+        elif key in known:
+            product["levels"][key] = value
+        else:
+            raise DataError(f"--product {text!r}: unknown attribute {key!r} (attributes: {', '.join(known)})")
+    if "price" not in product:
+        raise DataError(f"--product {text!r}: give its price, e.g. price=20")
+    return product
+
+
+def _offerings(
+    products: list[dict[str, Any]] | None, fit: ChoiceFit, numeric: list[str], categorical: dict
+) -> list[dict[str, Any]]:
+    """The starter's offerings: the user's products, or the most chosen profiles (the first is ours)."""
+    if products:
+        offerings = [
+            {"name": p.get("name") or f"Product {i + 1}", "owner": "competitor", **p}
+            for i, p in enumerate(products)
+        ]
+        if not any(o["owner"] == "us" for o in offerings):
+            offerings[0]["owner"] = "us"
+        return offerings
+    columns = fit.design.columns
+    offered = [a for a in fit.design.alternatives if a != columns.none_alt]
+    profiles = chosen_profiles(fit).head(max(2, len(offered)))
+    offerings, names = [], set()
+    for i, row in profiles.iterrows():
+        levels: dict[str, Any] = {a: _round(row[a]) for a in numeric}
+        levels |= {a: str(row[a]) for a in categorical}
+        label = ", ".join(f"{a} {v:g}" if isinstance(v, float) else f"{a} {v}" for a, v in levels.items())
+        label = label or "product"
+        if label in names:
+            label = f"{label} at {row['price']:g}"
+        names.add(label)
+        price = float(row["price"])
+        if not (price > 0 and math.isfinite(price)):
+            raise DataError(f"starter scenario: a chosen product has price {price:g}; prices must be > 0")
+        offerings.append(
+            {
+                "name": label[:80],
+                "owner": "us" if i == 0 else "competitor",
+                "price": _round(price),
+                "levels": levels,
+            }
+        )
+    return offerings
