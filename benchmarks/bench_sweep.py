@@ -25,12 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def one_simulation(scenario, repeats: int = 7) -> float:
-    """Median seconds of one point's own work done directly: simulate and summarise (the reference)."""
+    """Median seconds of one simulation of the point's scenario (the reference)."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        results = simulate(scenario)
-        sweep.analysis.variant_summary(results)
+        simulate(scenario)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -62,40 +61,63 @@ def main() -> None:
         f"Latin hypercube over {', '.join(ranges)})"
     )
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"one simulation + summary, directly: {reference * 1000:.1f} ms")
+    print(f"one simulation, directly: {reference * 1000:.1f} ms")
 
-    rates, tables = {}, {}
-    started = time.perf_counter()
-    result = sweep.run_sweep(spec, base, workers=1)
-    rates["in-process"] = args.points / (time.perf_counter() - started)
-    tables["in-process"] = result.table
+    rates, steady, tables = {}, {}, {}
 
-    started = time.perf_counter()
-    result = sweep.run_sweep(spec, base, workers=2)
-    rates["pool of 2"] = args.points / (time.perf_counter() - started)
-    tables["pool of 2"] = result.table
+    def run(mode: str, **where) -> None:
+        """Wall rate (start-up included) and the steady rate after the first batch came back."""
+        first: list[tuple[int, float]] = []
 
+        def progress(done: int, total: int, seconds: float) -> None:
+            if done and not first:
+                first.append((done, time.perf_counter()))
+
+        started = time.perf_counter()
+        tables[mode] = sweep.run_sweep(spec, base, progress=progress, **where).table
+        ended = time.perf_counter()
+        rates[mode] = args.points / (ended - started)
+        done, at = first[0]
+        steady[mode] = (
+            (args.points - done) / (ended - at) if ended > at and done < args.points else rates[mode]
+        )
+
+    run("in-process", workers=1)
+    run("pool of 2", workers=2)
     from distributed import LocalCluster
 
     started = time.perf_counter()
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, host="127.0.0.1") as cluster:
-        result = sweep.run_sweep(spec, base, scheduler=cluster.scheduler_address)
-        rates["dask, 2 workers"] = args.points / (time.perf_counter() - started)
-        tables["dask, 2 workers"] = result.table
+        cluster_start = time.perf_counter() - started
+        run("dask, 2 workers", scheduler=cluster.scheduler_address)
     load = os.getloadavg()[0]
 
     same = all(table.equals(tables["in-process"]) for table in tables.values())
-    print(f"\n{'mode':<18}{'points/s':>10}{'vs in-process':>15}{'wall (s)':>10}")
+    print(f"\n{'mode':<18}{'points/s':>10}{'vs in-process':>15}{'wall (s)':>10}{'steady pts/s':>14}")
     for mode, rate in rates.items():
-        print(f"{mode:<18}{rate:>10.2f}{rate / rates['in-process']:>14.2f}x{args.points / rate:>10.1f}")
-    per_point = 1 / rates["in-process"]
+        print(
+            f"{mode:<18}{rate:>10.2f}{rate / rates['in-process']:>14.2f}x{args.points / rate:>10.1f}"
+            f"{steady[mode]:>14.2f}"
+        )
+    print("(wall: from the call to the table, pool and worker start-up included; the cluster's own start-up,")
+    print(f" {cluster_start:.1f} s, is not. steady: after the first batch came back)")
+    # the overhead side by side: one simulation, then the same work as sweep points, alternating
+    small = spec.model_copy(update={"sample": spec.sample.model_copy(update={"points": 10})})
+    direct, swept = [], []
+    for _ in range(5):
+        direct.append(one_simulation(with_changes(base, {"market.draws": args.draws}), repeats=3))
+        began = time.perf_counter()
+        sweep.run_sweep(small, base, workers=1)
+        swept.append((time.perf_counter() - began) / 10)
+    reference, per_point = statistics.median(direct), statistics.median(swept)
     print(
-        f"\noverhead per point in this process: {(per_point - reference) * 1000:.1f} ms "
-        f"({per_point / reference:.2f}x one simulation of {reference * 1000:.1f} ms)"
+        f"\none point in a sweep (in this process, 10-point runs alternating with direct simulations): "
+        f"{per_point * 1000:.1f} ms; one simulation directly: {reference * 1000:.1f} ms; "
+        f"overhead {(per_point - reference) * 1000:+.1f} ms ({per_point / reference:.2f}x)"
     )
-    per_worker = rates["dask, 2 workers"] / 2
+    per_worker = steady["dask, 2 workers"] / 2
     print(
-        f"64-core cluster at the measured rate per Dask worker ({per_worker:.2f} points/s): "
+        f"64-core cluster at the measured steady rate per Dask worker ({per_worker:.2f} points/s): "
         f"{64 * per_worker:,.0f} points/s; 10,000 points in {10_000 / (64 * per_worker):,.0f} s, "
         f"a million in {1e6 / (64 * per_worker) / 60:,.0f} min"
     )

@@ -345,7 +345,9 @@ def _sweep(args: argparse.Namespace) -> int:
         return 1 if result.failures else 0
     out = sys.stdout if args.output else sys.stderr  # without --output the table itself goes to stdout
     if not args.output:
-        print(sweep.spreadsheet_safe(result.table).to_csv(index=False), end="")
+        from pricing.io import csv_text
+
+        print(csv_text(result.table), end="")
     ran = result.done - result.resumed
     rate = f", {ran / result.seconds:,.1f} points/s" if result.seconds > 0 and ran else ""
     resumed = f" ({result.resumed:,} from the earlier run)" if result.resumed else ""

@@ -72,7 +72,7 @@ from pricing import __version__, analysis
 from pricing.bundle import pack_scenario, unpack_temporary
 from pricing.dims import DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import PricingError, ScenarioError
-from pricing.io import atomic_write_bytes, atomic_write_text, formula_safe, netcdf_bytes
+from pricing.io import atomic_write_bytes, atomic_write_text, csv_text, netcdf_bytes
 from pricing.scenario import (
     MAX_FILE_BYTES,
     Scenario,
@@ -965,7 +965,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     kind = path.suffix.lower()
     try:
         if kind == ".csv":
-            atomic_write_text(path, spreadsheet_safe(table).to_csv(index=False))
+            atomic_write_text(path, csv_text(table))
         elif kind == ".parquet":
             atomic_write_bytes(path, _parquet_bytes(table))
         else:
@@ -984,11 +984,6 @@ def _parquet_bytes(table: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
-
-
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with text cells that a spreadsheet would run as a formula quoted by an apostrophe."""
-    return formula_safe(table)
 
 
 class _Store:

@@ -15,6 +15,7 @@ import state
 import streamlit as st
 
 from pricing import charts, sweep
+from pricing.io import csv_text
 from pricing.scenario import scenario_hash
 
 MAX_STEPS = 25
@@ -159,7 +160,7 @@ if best is not None:
     )
 st.download_button(
     "Download the table (CSV)",
-    data=lambda: sweep.spreadsheet_safe(table).to_csv(index=False).encode(),
+    data=lambda: csv_text(table).encode(),
     file_name="sweep.csv",
     mime="text/csv",
     key="sweep_download",
