@@ -86,9 +86,8 @@ from pricing.scenario import (
 )
 
 SWEEP_VERSION = 1
-MAX_POINTS = 10_000_000  #: points of one sweep (they are made from their index, never all held at once)
+MAX_POINTS = 1_000_000  #: points of one sweep (each made from its index; the table of all is held at the end)
 MAX_VALUES = 100_000  #: values of one swept path
-MAX_ROWS = 50_000_000  #: rows of the result table (points x kinds x variants x metrics)
 OUTPUT_TYPES = (".parquet", ".csv", ".nc")
 CONNECT_TIMEOUT = "10s"  #: how long to try reaching a Dask scheduler
 #: The table's columns, in order; the swept paths come after `point`, and a kind fills only its own keys.

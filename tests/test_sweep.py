@@ -459,3 +459,11 @@ def test_a_point_whose_data_file_is_missing_is_reported(tmp_path):
     ]
     assert result.failures[0]["values"] == {"segments[budget].wtp": '{"posterior":"missing.nc"}'}
     assert list(result.table.point.unique()) == [0]
+
+
+def test_a_sweep_too_large_to_hold_is_refused_before_it_runs(tmp_path):
+    body = {
+        "grid": {"offerings[Rival].price": {"from": 1, "to": 2, "steps": 1001}, "seed": list(range(1000))}
+    }
+    with pytest.raises(ScenarioError, match="1,001,000 points; the limit is 1,000,000"):
+        sweep.load_sweep(write_sweep(tmp_path, body))
