@@ -523,3 +523,87 @@ def chart_spec(key: str, build: Callable[[], dict]) -> dict:
     """The Vega-Lite spec `build()` makes, built once per `key` (include the results' cache key and every
     argument in it). A copy of the top level: Streamlit changes only that, and the cache stays intact."""
     return dict(_chart_spec(key, build))
+
+
+# ---- competition and decisions (pricing.competition, pricing.decide) ---------------------------------------
+
+#: Posterior draws the Competition page solves equilibria for (each draw is one market to solve).
+COMPETITION_DRAWS = 200
+#: Our prices the leader-pricing curve is computed at (evenly picked from the scenario's grid).
+LEADER_PRICES = 31
+#: Posterior draws the Decision page uses when rivals react (without reaction: every draw).
+DECISION_REACT_DRAWS = 100
+
+
+def _parameters(current: Scenario, draws: int | None) -> tuple[dict | None, str]:
+    """The attached fit's parameters (first `draws` draws) or None, and the cache key of the scenario."""
+    parameters, _, _ = fit_status(current)
+    key = scenario_hash(current) + ("|" + fit_key() if parameters is not None else "")
+    if parameters is not None and draws is not None:
+        parameters = {name: values[:draws] for name, values in parameters.items()}
+    return parameters, key
+
+
+@st.cache_resource(max_entries=16, show_spinner="Solving the market's equilibrium in every draw...")
+def _equilibrium(key: str, _scenario: Scenario, _parameters: dict | None, draws: int) -> xr.Dataset:
+    from pricing import competition
+
+    return competition.equilibrium(_scenario, draws=draws, parameters=_parameters)
+
+
+def equilibrium(current: Scenario) -> xr.Dataset:
+    """`pricing.competition.equilibrium` on the first `COMPETITION_DRAWS` draws, cached."""
+    draws = min(current.market.draws, COMPETITION_DRAWS)
+    parameters, key = _parameters(current, draws)
+    return _equilibrium(key, current, parameters, draws)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Solving the rivals' answer to each of our prices...")
+def _leader(key: str, variant: str, _scenario: Scenario, _parameters: dict | None, draws: int) -> xr.Dataset:
+    from pricing import competition
+
+    one = _scenario.model_copy(update={"variants": tuple(v for v in _scenario.variants if v.name == variant)})
+    grid = np.array(one.price_grid())
+    prices = grid[np.unique(np.linspace(0, len(grid) - 1, LEADER_PRICES).round().astype(int))]
+    prices = np.union1d(prices, [one.our_offering.price])
+    return competition.leader_pricing(one, prices=prices, draws=draws, parameters=_parameters)
+
+
+def leader_pricing(current: Scenario, variant: str) -> xr.Dataset:
+    """`pricing.competition.leader_pricing` of one variant at up to `LEADER_PRICES` of our prices, cached."""
+    draws = min(current.market.draws, COMPETITION_DRAWS)
+    parameters, key = _parameters(current, draws)
+    return _leader(key, variant, current, parameters, draws)
+
+
+def leader_curves(leader: xr.Dataset) -> pd.DataFrame:
+    """Expected profit with and without reaction over our price (`pricing.competition.profit_curves`)."""
+    from pricing import competition
+
+    return competition.profit_curves(leader)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Weighing every price and variant over the draws...")
+def _decision(key: str, options: tuple, _scenario: Scenario, _parameters: dict | None, draws: int | None):
+    from pricing import decide
+
+    objective, react, min_share, floor, ceiling, ending, typed = options
+    constraints = decide.Constraints(min_share, floor, ceiling, ending, typed)
+    return decide.decide(_scenario, objective, react, constraints, draws=draws, parameters=_parameters)
+
+
+def decision(current: Scenario, objective: str, react: bool, constraints: Any) -> Any:
+    """`pricing.decide.decide`, cached per scenario and choices (with reaction on the first
+    `DECISION_REACT_DRAWS` draws)."""
+    draws = min(current.market.draws, DECISION_REACT_DRAWS) if react else None
+    parameters, key = _parameters(current, draws)
+    options = (
+        objective,
+        react,
+        constraints.min_share,
+        constraints.price_floor,
+        constraints.price_ceiling,
+        constraints.ending,
+        tuple(constraints.prices),
+    )
+    return _decision(key, options, current, parameters, draws)

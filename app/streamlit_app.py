@@ -31,6 +31,8 @@ pages = [
     st.Page("app_pages/wtp.py", title="Willingness to pay", icon=":material/query_stats:"),
     st.Page("app_pages/voice.py", title="Voice of the customer", icon=":material/record_voice_over:"),
     st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("app_pages/competition.py", title="Competition", icon=":material/groups:"),
+    st.Page("app_pages/decision.py", title="Decision", icon=":material/rule:"),
     st.Page("app_pages/over_time.py", title="Over time", icon=":material/timeline:"),
     st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_on:"),
     st.Page("app_pages/export.py", title="Export", icon=":material/download:"),

@@ -18,15 +18,13 @@ from pricing.scenario import ElicitedWTP, Scenario, scenario_to_dict
 
 EXPECT, VALUE, LEVEL = "expect:", "value:", "level:"
 KANO_CATEGORIES = ("must_be", "one_dimensional", "attractive", "indifferent")
-#: The Kano categories and owners as people read them (the file keeps the schema's names).
+#: The Kano categories as people read them (the file keeps the schema's names).
 KANO_NAMES = {
     "must_be": "Must-be",
     "one_dimensional": "One-dimensional",
     "attractive": "Attractive",
     "indifferent": "Indifferent",
 }
-OWNER_NAMES = {"us": "Us", "competitor": "Competitor"}
-OWNERS = ("us", "competitor")
 CHOICE_RULES = ("logit", "first_choice")
 
 ATTRIBUTE_COLUMNS = ("name", "unit", "kano", "description")
@@ -34,9 +32,29 @@ ATTRIBUTE_COLUMNS = ("name", "unit", "kano", "description")
 WTP_FIELDS = tuple(ElicitedWTP.model_fields)
 WTP_NUMBERS = ("median", "spread", "low", "high", "coverage", "uncertainty", "spread_uncertainty")
 SEGMENT_COLUMNS = ("name", "size", "logit_scale", *(f"wtp_{n}" for n in WTP_FIELDS), "value_uncertainty")
-NUMBER_COLUMNS = ("size", "logit_scale", *(f"wtp_{n}" for n in WTP_NUMBERS), "value_uncertainty")
-MONEY_COLUMNS = ("price", "unit_cost", "extra_unit_cost", "fixed_cost")
-OFFERING_COLUMNS = ("name", "owner", "price", "unit_cost")
+NUMBER_COLUMNS = (
+    "size",
+    "logit_scale",
+    *(f"wtp_{n}" for n in WTP_NUMBERS),
+    "value_uncertainty",
+    "unit_cost_uncertainty",
+    "undercut",
+)
+MONEY_COLUMNS = ("price", "unit_cost", "unit_cost_low", "unit_cost_high", "extra_unit_cost", "fixed_cost")
+#: How a rival's price reacts (`Offering.reaction`).
+REACTIONS = ("best_response", "match", "undercut")
+OFFERING_COLUMNS = (
+    "name",
+    "owner",
+    "price",
+    "unit_cost",
+    "unit_cost_uncertainty",
+    "unit_cost_low",
+    "unit_cost_high",
+    "reacts",
+    "reaction",
+    "undercut",
+)
 VARIANT_COLUMNS = ("name", "description", "extra_unit_cost", "fixed_cost")
 TABLES = ("attributes", "segments", "offerings", "variants")
 
@@ -114,8 +132,7 @@ def scenario_to_draft(scenario: Scenario) -> dict[str, Any]:
         row |= {VALUE + a: s["value_per_unit"].get(a) for a in attributes}
         segment_rows.append(row)
     offering_rows = [
-        {"name": o["name"], "owner": o["owner"], "price": o["price"], "unit_cost": o["unit_cost"]}
-        | {LEVEL + a: o["levels"].get(a) for a in attributes}
+        {k: o[k] for k in OFFERING_COLUMNS} | {LEVEL + a: o["levels"].get(a) for a in attributes}
         for o in data["offerings"]
     ]
     variant_rows = [

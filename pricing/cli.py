@@ -97,6 +97,135 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_with(args: argparse.Namespace):
+    from pricing.scenario import load_scenario, with_changes
+
+    scenario = load_scenario(args.file)
+    changes = {k: v for k, v in (("market.draws", args.draws), ("seed", args.seed)) if v is not None}
+    return with_changes(scenario, changes) if changes else scenario
+
+
+def _money_interval(stats: dict, digits: int = 2) -> str:
+    if stats["mean"] is None:
+        return "n/a"
+    return f"{stats['mean']:,.{digits}f} [{stats['q05']:,.{digits}f}, {stats['q95']:,.{digits}f}]"
+
+
+def _equilibrium(args: argparse.Namespace) -> int:
+    from pricing import competition
+
+    scenario = _scenario_with(args)
+    variant = args.variant or scenario.variants[0].name
+    if variant not in [v.name for v in scenario.variants]:
+        known = ", ".join(v.name for v in scenario.variants)
+        raise PricingError(f"--variant {variant!r}: unknown variant (known: {known})")
+    report = competition.equilibrium_summary(competition.equilibrium(scenario), variant)
+    if args.json:
+        print(
+            json.dumps({k: report[k] for k in ("prices", "shares", "profits", "converged")}, allow_nan=False)
+        )
+        return 0
+    firms = dict(zip((o.name for o in scenario.offerings), scenario.firms, strict=True))
+    held = {o.name for o in scenario.offerings if not o.reacts}
+    rows = [
+        {
+            "offering": name,
+            "firm": firms[name] + (" (holds)" if name in held else ""),
+            f"price ({scenario.currency})": _money_interval(report["prices"][name]),
+            "share": _money_interval(
+                {k: v if v is None else 100 * v for k, v in report["shares"][name].items()}, 1
+            ),
+            f"profit ({scenario.currency})": _money_interval(report["profits"][name], 0),
+        }
+        for name in report["prices"]
+    ]
+    converged = round(report["converged"] * report["draws"])
+    print(f"{scenario.name}: Bertrand-Nash equilibrium, variant {variant!r}, {report['draws']} draws")
+    print(pd.DataFrame(rows).to_string(index=False))
+    print(
+        f"converged in {converged} of {report['draws']} draws; figures: mean [90% interval] over those; "
+        "share in % of the market's customers"
+    )
+    return 0
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share (e.g. 0.2 or 20%)") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a share lies between 0 and 1 (or 0% and 100%)")
+    return value
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a price") from None
+    if not (math.isfinite(value) and 0 < value <= 1e9):
+        raise argparse.ArgumentTypeError(f"{text!r}: a price is above 0 and at most 1e9")
+    return value
+
+
+def _prices(text: str) -> tuple[float, ...]:
+    return tuple(_price(part) for part in text.split(",") if part.strip())
+
+
+def _decide(args: argparse.Namespace) -> int:
+    from pricing import decide
+
+    scenario = _scenario_with(args)
+    decide.check_objective(args.objective)
+    constraints = decide.Constraints(
+        min_share=args.min_share,
+        price_floor=args.floor,
+        price_ceiling=args.ceiling,
+        ending=args.ending,
+        prices=args.prices or (),
+    )
+    decision = decide.decide(scenario, args.objective, args.react, constraints)
+    if args.json:
+        print(json.dumps(decision.to_json(), allow_nan=False))
+        return 0
+    money = scenario.currency
+    choice = decision.candidates.set_index(["price", "variant"]).loc[
+        (decision.choice["price"], decision.choice["variant"])
+    ]
+    print(
+        f"{scenario.name}: objective {decision.objective}, rivals "
+        + ("react (leader pricing)" if decision.react else "hold today's prices")
+        + f", {decision.draws_used} draws"
+    )
+    for note in decision.notes:
+        print(f"note: {note}")
+    print(
+        f"choice: {decision.choice['price']:,.2f} {money}, variant {decision.choice['variant']!r}: "
+        f"expected profit {choice.expected_profit:,.0f} {money}, P(best) {choice.p_best:.0%}, "
+        f"expected regret {choice.regret:,.0f} {money}"
+    )
+    top = decision.candidates.sort_values("objective", ascending=False).head(args.top)
+    as_share = decision.objective == "p_beat_today"
+    shown = pd.DataFrame(
+        {
+            f"price ({money})": [f"{p:,.2f}" for p in top.price],
+            "variant": top.variant,
+            decision.objective: [f"{v:.1%}" if as_share else f"{v:,.0f}" for v in top.objective],
+            f"expected profit ({money})": [f"{v:,.0f}" for v in top.expected_profit],
+            "share": [f"{v:.1%}" for v in top.share],
+            "P(best)": [f"{v:.1%}" for v in top.p_best],
+            f"regret ({money})": [f"{v:,.0f}" for v in top.regret],
+        }
+    )
+    print(shown.to_string(index=False))
+    print(f"value of perfect information (EVPI): {decision.evpi:,.0f} {money}")
+    print("value of perfect information on each input (EVPPI):")
+    for name, amount in sorted(decision.evppi.items(), key=lambda item: -item[1]):
+        print(f"  {name}: {amount:,.0f} {money}")
+    return 0
+
+
 def _format_over_time(summary: pd.DataFrame, currency: str) -> str:
     def figure(row, prefix: str, digits: int = 0) -> str:
         return (
@@ -1001,7 +1130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     shares = commands.add_parser(
         "shares",
-        help="every offering's share per segment and in total, with 90% intervals, at today's prices",
+        help="every offering's share per segment and in total, with 90%% intervals, at today's prices",
     )
     shares.add_argument("file", metavar="FILE")
     shares.add_argument(
@@ -1034,6 +1163,40 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--resume", action="store_true", help="continue an interrupted sweep into --output")
     sweep.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
     sweep.set_defaults(run=_sweep)
+
+    equilibrium = commands.add_parser(
+        "equilibrium", help="Bertrand-Nash prices, shares and profits of every offering, per posterior draw"
+    )
+    equilibrium.add_argument("file", metavar="FILE")
+    equilibrium.add_argument("--variant", metavar="NAME", help="our variant (default: the first)")
+    equilibrium.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    equilibrium.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    equilibrium.add_argument("--json", action="store_true", help="print one JSON object")
+    equilibrium.set_defaults(run=_equilibrium)
+
+    decide = commands.add_parser(
+        "decide", help="choose our price and variant under uncertainty; P(best), regret, value of information"
+    )
+    decide.add_argument("file", metavar="FILE")
+    decide.add_argument(
+        "--objective",
+        default="expected",
+        metavar="OBJ",
+        help="expected (default), cvar:A (mean of the worst A of draws), quantile:Q or p_beat_today",
+    )
+    decide.add_argument("--react", action="store_true", help="rivals answer our price (leader pricing)")
+    decide.add_argument(
+        "--min-share", type=_share, metavar="X", help="least expected market share (0.2 or 20%%)"
+    )
+    decide.add_argument("--floor", type=_price, metavar="P", help="lowest price to consider")
+    decide.add_argument("--ceiling", type=_price, metavar="P", help="highest price to consider")
+    decide.add_argument("--ending", type=float, metavar="C", help="only prices ending in C, e.g. 0.99")
+    decide.add_argument("--prices", type=_prices, metavar="P,P", help="extra candidate prices, e.g. 49,59.5")
+    decide.add_argument("--top", type=_positive_int, default=10, help="candidates to list (default 10)")
+    decide.add_argument("--draws", type=_positive_int, help="posterior draws (overrides market.draws)")
+    decide.add_argument("--seed", type=_positive_int, help="random seed (overrides the scenario's seed)")
+    decide.add_argument("--json", action="store_true", help="print one JSON object")
+    decide.set_defaults(run=_decide)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.add_argument("--sweep", action="store_true", help="the JSON Schema of sweep files instead")

@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from pricing import market
@@ -50,9 +51,10 @@ from pricing.scenario import OURS, Scenario
 from pricing.simulate import differentiation_values, segment_parameters
 
 TOLERANCE = 1e-9
+#: Evaluations of the zeta map per problem before it is reported as not converged.
 MAX_ITERATIONS = 500
-#: Smallest damping factor of a step towards ``c + zeta``.
-MIN_STEP = 1 / 64
+#: Largest SQUAREM step length (in steps of the map).
+MAX_EXTRAPOLATION = 64.0
 #: Problems (draw x our price x variant) solved at once: blocks that stay in the CPU cache.
 BLOCK = 1000
 #: Threads solving blocks at once (at most the number of cores).
@@ -236,44 +238,59 @@ def solve_prices(
     Returns prices (B, J), converged (B,) and iterations (B,).
     """
     same_firm = (firm[:, None] == firm[None, :]).astype(float)
-    prices = start.astype(float).copy()
-    if follows.any():
-        prices[:, follows] = prices[:, [ours]] * (1 - cut[follows])
-    converged = np.zeros(len(prices), dtype=bool)
-    iterations = np.zeros(len(prices), dtype=int)
-    step = np.ones(len(prices))  # damping per problem: halved whenever the fixed-point residual grows
-    residual = np.full(len(prices), np.inf)
-    active = np.arange(len(prices)) if best_response.any() else np.arange(0)
-    converged[:] = not best_response.any()
-    for iteration in range(1, MAX_ITERATIONS + 1):
-        if not active.size:
-            break
-        price, c = prices[active], cost[active]
+
+    def follow(prices: np.ndarray) -> np.ndarray:
+        if follows.any():
+            prices[:, follows] = prices[:, [ours]] * (1 - cut[follows])
+        return prices
+
+    def zeta_map(rows: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """c + zeta(p) for the best-responding offerings; the others hold or follow."""
+        c = cost[rows]
         units, lambda_, gamma, _ = demand(
-            net_of_price[active] - price[:, None, :],
-            mu[active],
-            sigma[active],
-            scale[active],
+            net_of_price[rows] - price[:, None, :],
+            mu[rows],
+            sigma[rows],
+            scale[rows],
             size,
             nodes,
             none_option,
         )
         markup = np.einsum("bkj,kj,bk->bj", gamma, same_firm, price - c) + units
         markup /= np.maximum(lambda_, 1e-300)  # pyblp bounds Lambda away from 0 against underflow
-        target = np.where(best_response, c + markup, price)
-        distance = np.abs(target - price).max(axis=1)
-        finite = np.isfinite(target).all(axis=1)
-        done = finite & (distance <= TOLERANCE * (1 + np.abs(price).max(axis=1)))
-        growing = distance >= residual[active]
-        step[active[growing]] = np.maximum(step[active[growing]] / 2, MIN_STEP)
-        residual[active] = distance
-        new = price + step[active, None] * (target - price)
-        if follows.any():
-            new[:, follows] = new[:, [ours]] * (1 - cut[follows])
-        prices[active[finite & ~done]] = new[finite & ~done]
-        iterations[active] = iteration
+        return follow(np.where(best_response, c + markup, price))
+
+    prices = follow(start.astype(float).copy())
+    converged = np.full(len(prices), not best_response.any())
+    iterations = np.zeros(len(prices), dtype=int)
+    active = np.arange(len(prices)) if best_response.any() else np.arange(0)
+    while active.size and iterations[active[0]] < MAX_ITERATIONS:
+        # one SQUAREM cycle (Varadhan & Roland 2008, scheme 3, as pyblp's Iteration('squarem')): two
+        # steps of the map, then an extrapolation along them; the next cycle's first step stabilises it
+        x0 = prices[active]
+        f0 = zeta_map(active, x0)
+        r = f0 - x0
+        alive = np.isfinite(f0).all(axis=1)
+        done = alive & (np.abs(r).max(axis=1) <= TOLERANCE * (1 + np.abs(x0).max(axis=1)))
+        prices[active[done]] = f0[done]
         converged[active[done]] = True
-        active = active[finite & ~done]
+        iterations[active] += 1
+        keep = alive & ~done
+        active, x0, f0, r = active[keep], x0[keep], f0[keep], r[keep]
+        if not active.size:
+            break
+        f1 = zeta_map(active, f0)
+        iterations[active] += 1
+        v = f1 - f0 - r
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = -np.sqrt((r * r).sum(axis=1) / (v * v).sum(axis=1))
+        alpha = np.clip(np.nan_to_num(alpha, nan=-1.0), -MAX_EXTRAPOLATION, -1.0)[:, None]
+        x = follow(x0 - 2 * alpha * r + alpha * alpha * v)
+        bad = ~np.isfinite(x).all(axis=1) | (x[:, best_response] <= 0).any(axis=1)
+        x[bad] = f1[bad]  # alpha = -1 is two plain steps
+        alive = np.isfinite(x).all(axis=1)
+        prices[active[alive]] = x[alive]
+        active = active[alive]
     solved = np.flatnonzero(converged) if best_response.any() else np.arange(0)
     if solved.size:  # a stationary point of the FOCs is an equilibrium only if no firm gains by moving
         problem = (net_of_price[solved], mu[solved], sigma[solved], scale[solved], size)
@@ -285,7 +302,7 @@ def solve_prices(
 
 
 #: Markup multiples a firm's reacting offerings are moved to, jointly, to check an equilibrium is one.
-DEVIATIONS = np.array([0.25, 0.4, 0.6, 0.8, 1.25, 1.6, 2.5, 4.0])
+DEVIATIONS = np.array([0.25, 0.5, 0.8, 1.25, 2.0, 4.0])
 #: Relative profit gain that counts as a profitable deviation (above the purchase table's error).
 DEVIATION_TOLERANCE = 1e-6
 
@@ -428,16 +445,33 @@ def leader_pricing(
         len(scenario.variants),
         len(data.price),
     )
+    d = np.repeat(np.arange(n_draws), n_variants)
+    v = np.tile(np.arange(n_variants), n_draws)
+    rivals_respond = data.best_response.copy()
+    rivals_respond[data.ours] = False
+    hold = MarketDraws(**{**data.__dict__, "follows": np.zeros_like(data.follows)})
+    # our prices in ascending order, each solve starting from the rivals' answer to the previous price
+    # (a few steps instead of a cold start); results go back to the order of `prices`
+    reacting = np.empty((n_prices, len(d), n_offerings))
+    converged = np.empty((n_prices, len(d)), dtype=bool)
+    units, units_held = np.empty_like(reacting), np.empty_like(reacting)
+    start = np.broadcast_to(data.price, (len(d), n_offerings)).copy()
+    for i in np.argsort(grid, kind="stable"):
+        start[:, data.ours] = grid[i]
+        reacting[i], converged[i], _, units[i] = _solve(data, d, v, start, rivals_respond)
+        units_held[i] = _solve(hold, d, v, _with_ours(data, grid[i], len(d)), np.zeros_like(rivals_respond))[
+            3
+        ]
+        start = np.where(converged[i][:, None], reacting[i], start)
+    # (price, draw x variant) -> (draw x price x variant) problems
+    reacting, units, units_held = (
+        np.swapaxes(x.reshape(n_prices, n_draws, n_variants, n_offerings), 0, 1).reshape(-1, n_offerings)
+        for x in (reacting, units, units_held)
+    )
+    converged = np.swapaxes(converged.reshape(n_prices, n_draws, n_variants), 0, 1).ravel()
     d = np.repeat(np.arange(n_draws), n_prices * n_variants)
     p = np.tile(np.repeat(np.arange(n_prices), n_variants), n_draws)
     v = np.tile(np.arange(n_variants), n_draws * n_prices)
-    start = np.broadcast_to(data.price, (len(d), n_offerings)).copy()
-    start[:, data.ours] = grid[p]
-    rivals_respond = data.best_response.copy()
-    rivals_respond[data.ours] = False
-    reacting, converged, _, units = _solve(data, d, v, start, rivals_respond)
-    hold = MarketDraws(**{**data.__dict__, "follows": np.zeros_like(data.follows)})
-    _, _, _, units_held = _solve(hold, d, v, start, np.zeros_like(rivals_respond))
     margin = grid[p] - data.cost[d, data.ours, v]
     fixed = np.array([x.fixed_cost for x in scenario.variants])[v]
     shape = (n_draws, n_prices, n_variants)
@@ -463,6 +497,13 @@ def leader_pricing(
     )
 
 
+def _with_ours(data: MarketDraws, price: float, n: int) -> np.ndarray:
+    """Today's prices with ours at `price`, for n problems."""
+    prices = np.broadcast_to(data.price, (n, len(data.price))).copy()
+    prices[:, data.ours] = price
+    return prices
+
+
 def _coords(scenario: Scenario, n_draws: int) -> dict:
     return {
         DRAW: np.arange(n_draws),
@@ -484,5 +525,62 @@ def converged_summary(values: xr.DataArray, converged: xr.DataArray) -> xr.Datas
             "q05": q.sel(quantile=0.05, drop=True),
             "q50": q.sel(quantile=0.5, drop=True),
             "q95": q.sel(quantile=0.95, drop=True),
+        }
+    )
+
+
+def equilibrium_summary(result: xr.Dataset, variant: str) -> dict:
+    """One variant's equilibrium as plain data: `prices`, `shares` and `profits` map each offering to
+    ``{mean, q05, q50, q95}`` over the converged draws (None where none converged); `converged` is the
+    share of draws that converged, `draws` their number."""
+    variants = [str(v) for v in result[VARIANT].values]
+    if variant not in variants:
+        raise ScenarioError(f"--variant {variant!r}: unknown variant (known: {', '.join(variants)})")
+    one = result.sel({VARIANT: variant})
+    report: dict = {}
+    for key, name in (("prices", "price"), ("shares", "share"), ("profits", "profit")):
+        stats = converged_summary(one[name], one.converged)
+        report[key] = {
+            str(o): {k: _number(stats[k].sel({OFFERING: o})) for k in ("mean", "q05", "q50", "q95")}
+            for o in one[OFFERING].values
+        }
+    report["converged"] = float(one.converged.mean())
+    report["draws"] = int(one.sizes[DRAW])
+    return report
+
+
+def _number(value: xr.DataArray) -> float | None:
+    number = float(value)
+    return number if np.isfinite(number) else None
+
+
+def profit_curves(leader: xr.Dataset) -> pd.DataFrame:
+    """Our expected profit over our price (index) for the first variant of `leader_pricing`'s result:
+    columns ``with reaction`` and ``without reaction``, over the draws that reached an equilibrium at every
+    price (the same draws for both, so that the curves compare)."""
+    one = leader.isel({VARIANT: 0})
+    kept = one.converged.all(PRICE)
+    return pd.DataFrame(
+        {
+            "with reaction": one.profit.where(kept).mean(DRAW).values,
+            "without reaction": one.profit_without_reaction.where(kept).mean(DRAW).values,
+        },
+        index=pd.Index(one[PRICE].values, name=PRICE),
+    )
+
+
+def rival_answers(leader: xr.Dataset, price: float) -> pd.DataFrame:
+    """Each rival's price in answer to our `price` (the nearest of `leader_pricing`'s prices), first variant:
+    columns offering, today (its current price), mean, q05, q95 over the draws that reached an equilibrium."""
+    nearest = int(np.abs(leader[PRICE].values - price).argmin())
+    one = leader.isel({VARIANT: 0, PRICE: nearest})
+    ours = str(leader.attrs["our_offering"])
+    stats = converged_summary(one.rival_price, one.converged)
+    rivals = [str(o) for o in leader[OFFERING].values if str(o) != ours]
+    return pd.DataFrame(
+        {
+            OFFERING: rivals,
+            "answer_to": float(one[PRICE]),
+            **{k: [float(stats[k].sel({OFFERING: o})) for o in rivals] for k in ("mean", "q05", "q95")},
         }
     )

@@ -22,6 +22,8 @@ derivatives, which makes the cost independent of the number of prices and varian
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import expit, ndtr, ndtri
 
@@ -32,12 +34,20 @@ WTP_NODES_UP_TO = 1.5
 HERMITE_BELOW_SIGMA = 0.7
 
 
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
+@lru_cache(maxsize=64)  # cached (read-only): an equilibrium solver asks for them at every step
 def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights (summing to 1) for expectations over a standard normal."""
     z, w = np.polynomial.hermite_e.hermegauss(nodes)
-    return z, w / w.sum()
+    return _read_only(z, w / w.sum())
 
 
+@lru_cache(maxsize=64)
 def probability_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes on probabilities u in (0, 1), returned as standard normal quantiles z = Phi^-1(u),
     and weights summing to 1: expectations of bounded functions of a normal or a logistic variable.
@@ -47,7 +57,7 @@ def probability_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     where the WTP spread and the logit's noise are comparable, against 0.0012 with these nodes.
     """
     x, w = np.polynomial.legendre.leggauss(nodes)
-    return ndtri((x + 1) / 2), w / 2
+    return _read_only(ndtri((x + 1) / 2), w / 2)
 
 
 def lognormal_tail(

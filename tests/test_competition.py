@@ -264,10 +264,18 @@ def test_leader_pricing_with_and_without_reaction():
     eq = competition.equilibrium(scenario, market_data=data).isel(draw=0, variant=0)
     nash = float(eq.price[0])
     grid = np.append(np.linspace(nash - 5, nash + 15, 201), nash)
-    lead = competition.leader_pricing(scenario, prices=grid, market_data=data).isel(draw=0, variant=0)
+    full = competition.leader_pricing(scenario, prices=grid, market_data=data)
+    lead = full.isel(draw=0, variant=0)
     at_nash = lead.isel(price=-1)
     np.testing.assert_allclose(at_nash.rival_price, eq.price, rtol=1e-7)
     assert float(at_nash.profit) == pytest.approx(float(eq.profit[0]), rel=1e-7)
+    answers = competition.rival_answers(full.isel(draw=[0]), nash + 0.001)
+    assert answers.answer_to[0] == pytest.approx(nash, abs=1e-9) and list(answers.offering) == [
+        "A1",
+        "A2",
+        "Solo",
+    ]
+    np.testing.assert_allclose(answers["mean"], eq.price.values[1:], rtol=1e-7)
     best = int(np.argmax(lead.profit.values))
     assert grid[best] > nash + 0.1 and lead.profit[best] > at_nash.profit
 

@@ -257,7 +257,11 @@ level_config = {
 }
 with st.container(border=True):
     st.subheader("Offerings")
-    st.caption("Ours (owner `us`, exactly one) and the competitors', with their prices and attribute levels.")
+    st.caption(
+        "Ours (owner `us`, exactly one) and the competitors', with their prices, costs, how they react "
+        "and attribute levels. Offerings with the same owner are one firm; owner `competitor` is a rival "
+        "of its own."
+    )
     edited_offerings = st.data_editor(
         draft["offerings"],
         key=key("offerings"),
@@ -268,13 +272,25 @@ with st.container(border=True):
         hide_index=True,
         column_config={
             "name": st.column_config.TextColumn("Offering", required=True),
-            "owner": st.column_config.SelectboxColumn(
-                "Owner", options=tables.OWNERS, required=True, help=_describe(Offering, "owner")
-            ),
+            "owner": st.column_config.TextColumn("Owner", required=True, help=_describe(Offering, "owner")),
             "price": st.column_config.NumberColumn(f"Price {money}", help=_describe(Offering, "price")),
             "unit_cost": st.column_config.NumberColumn(
                 f"Unit cost {money}", help=_describe(Offering, "unit_cost")
             ),
+            "unit_cost_uncertainty": st.column_config.NumberColumn(
+                "Cost uncertainty", help=_describe(Offering, "unit_cost_uncertainty")
+            ),
+            "unit_cost_low": st.column_config.NumberColumn(
+                f"Cost low {money}", help=_describe(Offering, "unit_cost_low")
+            ),
+            "unit_cost_high": st.column_config.NumberColumn(
+                f"Cost high {money}", help=_describe(Offering, "unit_cost_high")
+            ),
+            "reacts": st.column_config.CheckboxColumn("Reacts", help=_describe(Offering, "reacts")),
+            "reaction": st.column_config.SelectboxColumn(
+                "Reaction", options=tables.REACTIONS, help=_describe(Offering, "reaction")
+            ),
+            "undercut": st.column_config.NumberColumn("Undercut %", help=_describe(Offering, "undercut")),
         }
         | level_config,
     )
