@@ -70,8 +70,15 @@ left, right = controls.columns([3, 2], gap="large")
 slider_col, typed_col = left.columns([5, 2], vertical_alignment="bottom")
 grid_key = state.widget_key(f"our_price_{prices[0]:g}_{prices[-1]:g}_{len(prices)}")
 typed_key = state.widget_key("our_price_typed")
-st.session_state[grid_key] = min(prices, key=lambda p: abs(p - selected["price"]))
-st.session_state[typed_key] = round(selected["price"], 2)
+# Each control follows a price set elsewhere (the other control, a link, the base case). Assigning only when
+# it differs matters: an assignment pushes the value to the browser, and one made on every rerun snapped the
+# slider back while a key press was still on its way.
+for widget, value in (
+    (grid_key, min(prices, key=lambda p: abs(p - selected["price"]))),
+    (typed_key, round(selected["price"], 2)),
+):
+    if st.session_state.get(widget) != value:
+        st.session_state[widget] = value
 slider_col.select_slider(
     f"Price of {ours} ({currency})",
     options=prices,
