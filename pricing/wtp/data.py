@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,16 @@ def resolve_columns(columns: Mapping[str, str | None] | None, roles: Mapping[str
     if unknown:
         raise PricingError(f"columns: unknown role(s) {', '.join(unknown)} (known: {', '.join(roles)})")
     return {**roles, **(columns or {})}
+
+
+def merged_config(name: str, given: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict:
+    """`defaults` overridden by `given` (priors, a model or sampler config); an unknown key is an error that
+    names the setting and the known keys."""
+    given = dict(given or {})
+    unknown = sorted(map(str, set(given) - set(defaults)))
+    if unknown:
+        raise PricingError(f"{name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(defaults)})")
+    return {**defaults, **given}
 
 
 def line_list(rows: Iterable[int]) -> str:

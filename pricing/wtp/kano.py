@@ -618,12 +618,7 @@ class KanoModel:
         self.idata = None
 
     def resolved_model_config(self) -> dict[str, float]:
-        config = dict(self.model_config or {})
-        unknown = sorted(set(config) - set(DEFAULT_MODEL_CONFIG))
-        if unknown:
-            known = ", ".join(DEFAULT_MODEL_CONFIG)
-            raise PricingError(f"model_config: unknown key(s) {', '.join(unknown)} (known: {known})")
-        resolved = {**DEFAULT_MODEL_CONFIG, **config}
+        resolved = survey.merged_config("model_config", self.model_config, DEFAULT_MODEL_CONFIG)
         for key, value in resolved.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise PricingError(f"model_config: {key} must be a number > 0 (got {value!r})")
@@ -632,10 +627,7 @@ class KanoModel:
         return {k: float(v) for k, v in resolved.items()}
 
     def resolved_sampler_config(self) -> dict[str, Any]:
-        config = {**DEFAULT_SAMPLER_CONFIG, **(self.sampler_config or {})}
-        unknown = sorted(set(config) - set(DEFAULT_SAMPLER_CONFIG))
-        if unknown:
-            raise PricingError(f"sampler_config: unknown key(s) {', '.join(unknown)}")
+        config = survey.merged_config("sampler_config", self.sampler_config, DEFAULT_SAMPLER_CONFIG)
         for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
             value = config[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < least:

@@ -265,12 +265,7 @@ class SatisfactionModel:
         self.idata = None
 
     def resolved_model_config(self) -> dict[str, float]:
-        config = dict(self.model_config or {})
-        unknown = sorted(set(config) - set(DEFAULT_MODEL_CONFIG))
-        if unknown:
-            known = ", ".join(DEFAULT_MODEL_CONFIG)
-            raise PricingError(f"model_config: unknown key(s) {', '.join(unknown)} (known: {known})")
-        resolved = {**DEFAULT_MODEL_CONFIG, **config}
+        resolved = survey.merged_config("model_config", self.model_config, DEFAULT_MODEL_CONFIG)
         for key, value in resolved.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise PricingError(f"model_config: {key} must be a finite number (got {value!r})")

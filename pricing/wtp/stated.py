@@ -111,12 +111,8 @@ def resolve_priors(
     priors: Mapping[str, Any] | None, defaults: Mapping[str, Any], intervals: Intervals
 ) -> dict:
     """Defaults overridden by `priors`, with data-dependent defaults filled in; unknown keys are errors."""
-    priors = dict(priors or {})
-    check_depth(priors)
-    unknown = sorted(set(priors) - set(defaults))
-    if unknown:
-        raise PricingError(f"priors: unknown key(s) {', '.join(unknown)} (known: {', '.join(defaults)})")
-    resolved = {**defaults, **priors}
+    check_depth(dict(priors or {}))
+    resolved = survey.merged_config("priors", priors, defaults)
     for key, value in resolved.items():
         if value is None and key == "log_wtp_center":
             typical = intervals.representative()
