@@ -918,3 +918,39 @@ def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], lis
         else:
             notes.append(f"segment {segment!r}: not a segment of the scenario, left out")
     return changes, list(dict.fromkeys(notes))
+
+
+def fit_link(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make a scenario's attributes take their Kano
+    weights from the fit saved as `file` (``attributes[a].kano: {posterior: file}``), and notes.
+
+    Attributes match by name. Segments of the scenario the fit knows (or all, for a fit of one segment)
+    lose their own category of those attributes, so the fit's weights apply; the others keep what they had
+    as their own category. `pricing.bundle.with_fit` saves the fit beside the scenario."""
+    fitted = [str(a) for a in idata.posterior[ATTRIBUTE].values]
+    segments = [str(s) for s in idata.posterior[SEGMENT].values]
+    attributes = [a for a in scenario.attributes if a.name in fitted]
+    if not attributes:
+        raise DataError(
+            f"fit: none of the scenario's attributes ({', '.join(scenario.attribute_names)}) is in the "
+            f"Kano fit (it has {', '.join(fitted)}); rename them to match"
+        )
+    changes: dict[str, Any] = {f"attributes[{a.name}].kano": {"posterior": file} for a in attributes}
+    served = [s.name for s in scenario.segments if s.name in segments or len(segments) == 1]
+    for segment in scenario.segments:
+        own = dict(segment.kano)
+        for attribute in attributes:
+            if segment.name in served:
+                own.pop(attribute.name, None)
+            elif isinstance(attribute.kano, str):
+                own.setdefault(attribute.name, attribute.kano)
+        if own != dict(segment.kano):
+            changes[f"segments[{segment.name}].kano"] = own
+    notes = [f"Kano weights from the fit: {', '.join(a.name for a in attributes)} ({', '.join(served)})"]
+    kept = [s.name for s in scenario.segments if s.name not in served]
+    if kept:
+        notes.append(f"not in the fit, keep their categories: {', '.join(kept)}")
+    left_out = [a for a in fitted if a not in scenario.attribute_names]
+    if left_out:
+        notes.append(f"not attributes of the scenario, left out: {', '.join(left_out)}")
+    return changes, notes

@@ -428,9 +428,9 @@ def _stats(values: np.ndarray) -> dict[str, float]:
 
 def classic_nps(idata) -> dict[str, float | None]:
     """Per segment, the NPS of the answers themselves (weighted), or None without 0..10 ratings."""
-    data = idata.constant_data
     if idata.posterior.attrs.get("scale") != "0-10":
         return {}
+    data = idata.constant_data
     result = {}
     for segment in [str(s) for s in idata.posterior[SEGMENT].values]:
         mask = data["customer_segment"].values.astype(str) == segment
@@ -531,16 +531,29 @@ def json_diagnostics(idata) -> dict[str, Any]:
     return json.loads(idata.posterior.attrs["diagnostics"])
 
 
-def scenario_changes(idata, scenario) -> tuple[dict[str, Any], list[str]]:
-    """Changes (for `pricing.scenario.with_changes`) that give a scenario's ``dynamics`` the fitted
-    retention and referral of each segment it shares with the fit (`dynamics_snippet`), and notes."""
-    snippet = dynamics_snippet(idata)["segments"]
+def fit_link(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make each scenario segment the fit knows take its
+    retention and referral from the fit saved as `file` (``churn``, ``satisfaction_effect`` and ``rate``:
+    ``{posterior: file}``, drawn jointly), and notes. `pricing.bundle.with_fit` saves the fit beside the
+    scenario."""
+    posterior = idata.posterior
+    fitted = [str(s) for s in posterior[SEGMENT].values]
     names = [s.name for s in scenario.segments]
-    changes: dict[str, Any] = {}
-    for name, entry in snippet.items():
-        if name in names:
-            for part, values in entry.items():
-                changes[f"dynamics.segments.{name}.{part}"] = values
-    unmatched = [n for n in snippet if n not in names]
-    notes = [f"fit segment(s) {', '.join(unmatched)} are not in the scenario, left out"] if unmatched else []
+    shared = [n for n in names if n in fitted]
+    if not shared:
+        raise DataError(
+            f"fit: none of the scenario's segments ({', '.join(names)}) is in the satisfaction fit (it has "
+            f"{', '.join(fitted)}); rename the segments to match"
+        )
+    ref = {"posterior": file}
+    parts = {}
+    if "retention_effect" in posterior:
+        parts["retention"] = {"churn": ref, "satisfaction_effect": ref}
+    if "referral_effect" in posterior:
+        parts["referral"] = {"rate": ref, "satisfaction_effect": ref}
+    changes = {f"dynamics.segments.{n}.{part}": value for n in shared for part, value in parts.items()}
+    notes = [f"{' and '.join(parts)} from the fit: {', '.join(shared)}"]
+    unmatched = [n for n in fitted if n not in names]
+    if unmatched:
+        notes.append(f"fit segment(s) {', '.join(unmatched)} are not in the scenario, left out")
     return changes, notes
