@@ -68,6 +68,7 @@ import xarray as xr
 
 from pricing.dims import ATTRIBUTE, SEGMENT
 from pricing.errors import DataError, PricingError
+from pricing.limits import MAX_POSTERIOR_VALUES
 from pricing.wtp import data as survey
 
 CATEGORY = "category"
@@ -279,7 +280,7 @@ def read_kano(
     incomplete = (functional == 0) != (dysfunctional == 0)
     functional = np.where(incomplete, 0, functional)
     dysfunctional = np.where(incomplete, 0, dysfunctional)
-    weights = survey.numeric_column(frame, weight, label, positive=True) if weight else np.ones(len(frame))
+    weights = survey.weight_column(frame, weight, label) if weight else np.ones(len(frame))
     names = list(pairs)
     keep = ~(blank | incomplete).all(axis=1)  # respondents with at least one evaluated pair
     if not keep.any():
@@ -677,7 +678,16 @@ class KanoModel:
             answers, sha256 = source, ""
         else:
             answers, sha256 = read_kano(source, **self.read_options)
+        label = str(source) if isinstance(source, str | os.PathLike) else "data"
+        survey.check_fit_segments(answers.segments, answers.columns.get("segment"), label)
         counts = category_counts(answers, self.table)
+        values = sampler["draws"] * sampler["chains"] * counts.size  # of the segment shares' draws
+        if values > MAX_POSTERIOR_VALUES:
+            raise DataError(
+                f"{label}: {len(answers.attributes):,} attributes x {len(answers.segments):,} segments x 6 "
+                f"categories x {sampler['draws'] * sampler['chains']:,} draws are {values:,} values; a fit "
+                f"keeps at most {MAX_POSTERIOR_VALUES:,} (fewer draws, attributes or segments)"
+            )
         with self.build_model(counts, config):
             idata = pm.sample(
                 draws=sampler["draws"],

@@ -173,13 +173,13 @@ def read_satisfaction(
         if resolved["referred"]
         else (np.full(n, np.nan), False)
     )
-    weight = (
-        survey.numeric_column(frame, resolved["weight"], label, positive=True)
-        if resolved["weight"]
-        else np.ones(n)
-    )
+    if not (np.isfinite(churned[known_rating]).any() or np.isfinite(referred[known_rating]).any()):
+        used = " and ".join(repr(resolved[r]) for r in ("churned", "referred") if resolved[r])
+        raise DataError(f"{label}: column(s) {used}: no known outcome (every cell beside a rating is blank)")
+    weight = survey.weight_column(frame, resolved["weight"], label) if resolved["weight"] else np.ones(n)
     keep = known_rating
     codes, segments = survey.segment_codes(survey.label_column(frame, resolved["segment"], label)[keep])
+    survey.check_fit_segments(segments, resolved["segment"], label)
     data = SatisfactionData(
         rating=rating[keep],
         scale=scale,
