@@ -81,9 +81,22 @@ def _use_section(what: str, key: str, label: str, caption: str, notes: list[str]
             st.success(done(used))
 
 
-def _fit_done(notes: list[str]) -> str:
-    saved = "The scenario now points to the fit (saved beside it; the downloaded zip carries it): "
-    return saved + "; ".join(notes)
+def _use_fit_section(what: str, key: str, fit: tuple, label: str, caption: str) -> None:
+    """`_use_section` for a fit: (idata, its cache key, link) where link(scenario, idata, file) gives the
+    changes pointing the scenario to the file (`pricing.bundle.with_fit`)."""
+    idata, fit_key, link = fit
+    name = _fit_name(what, fit_key)
+    try:
+        _, notes = link(state.scenario(), idata, f"data/{name}.nc")
+        action = (_apply_fit, (idata, name, link, what))
+    except PricingError as error:
+        notes, action = [str(error)], (None, ())
+
+    def done(notes: list[str]) -> str:
+        saved = "The scenario now points to the fit (saved beside it; the downloaded zip carries it): "
+        return saved + "; ".join(notes)
+
+    _use_section(what, key, label, caption, notes, action, done)
 
 
 def _uploaded(kind: str) -> tuple[pd.DataFrame | None, dict | None]:
@@ -291,21 +304,13 @@ def kano_section() -> None:
             lambda used: f"The scenario now takes {used} Kano categories from the survey.",
         )
         return
-    name = _fit_name("kano", key)
-    try:
-        _, notes = kano.fit_link(state.scenario(), idata, f"data/{name}.nc")
-        action = (_apply_fit, (idata, name, kano.fit_link, "kano"))
-    except PricingError as error:
-        notes, action = [str(error)], (None, ())
-    _use_section(
+    _use_fit_section(
         "kano",
         "voice_kano_use",
+        (idata, key, kano.fit_link),
         "Use this fit in the scenario",
         "Points the attributes the fit knows to it: each draw of the simulation takes the fit's shortfall "
         "and excess weights (|CS-| and CS+) per segment, so the posterior's uncertainty flows through.",
-        notes,
-        action,
-        _fit_done,
     )
 
 
@@ -385,21 +390,13 @@ def satisfaction_section() -> None:
             "retention_effect k: churn odds x exp(-k S/100); referral_rate and referral_effect: referrals "
             "per customer and period = rate x exp(effect S/100). Mean [90% interval]."
         )
-    name = _fit_name("satisfaction", key)
-    try:
-        _, notes = satisfaction.fit_link(state.scenario(), idata, f"data/{name}.nc")
-        action = (_apply_fit, (idata, name, satisfaction.fit_link, "satisfaction"))
-    except PricingError as error:
-        notes, action = [str(error)], (None, ())
-    _use_section(
+    _use_fit_section(
         "satisfaction",
         "voice_sat_use",
+        (idata, key, satisfaction.fit_link),
         "Use the satisfaction link in the scenario",
         "Points each matching segment's churn, satisfaction effect and referral in the scenario's dynamics "
         "to the fit: each draw takes one joint draw of the fit.",
-        notes,
-        action,
-        _fit_done,
     )
 
 

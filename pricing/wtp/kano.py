@@ -628,14 +628,9 @@ class KanoModel:
         return {k: float(v) for k, v in resolved.items()}
 
     def resolved_sampler_config(self) -> dict[str, Any]:
-        config = survey.merged_config("sampler_config", self.sampler_config, DEFAULT_SAMPLER_CONFIG)
-        for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
-            value = config[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
-        if not 0 < float(config["target_accept"]) < 1:
-            raise PricingError(f"target_accept must be in (0, 1) (got {config['target_accept']!r})")
-        return config
+        from pricing.wtp.posterior import sampler_settings
+
+        return sampler_settings(self.sampler_config, DEFAULT_SAMPLER_CONFIG)
 
     def build_model(self, counts: xr.DataArray, config: Mapping[str, float]):
         """The PyMC model of (m, kappa) with the Dirichlet-multinomial likelihood of the counts."""
@@ -668,9 +663,7 @@ class KanoModel:
 
     def fit(self, source, *, seed: int = 0, progressbar: bool = False):
         """Read the answers, sample, draw the segment shares, and keep the posterior in `self.idata`."""
-        import pymc as pm
-
-        from pricing.wtp.posterior import diagnose
+        from pricing.wtp.posterior import diagnose, sample_nuts
 
         config = self.resolved_model_config()
         sampler = self.resolved_sampler_config()
@@ -688,20 +681,7 @@ class KanoModel:
                 f"categories x {sampler['draws'] * sampler['chains']:,} draws are {values:,} values; a fit "
                 f"keeps at most {MAX_POSTERIOR_VALUES:,} (fewer draws, attributes or segments)"
             )
-        with self.build_model(counts, config):
-            idata = pm.sample(
-                draws=sampler["draws"],
-                tune=sampler["tune"],
-                chains=sampler["chains"],
-                target_accept=sampler["target_accept"],
-                random_seed=seed,
-                nuts_sampler="nutpie",
-                progressbar=progressbar,
-            )
-        for group in [g for g in idata.groups() if g.startswith("warmup")]:
-            delattr(idata, group)
-        transformed = [v for v in idata.posterior.variables if "__" in str(v)]  # and their dims' coords
-        idata.posterior = idata.posterior.drop_vars(transformed)
+        idata = sample_nuts(self.build_model(counts, config), sampler, seed, progressbar)
         diagnostics = diagnose(idata, ["kano_population_share", "kano_concentration"])
         idata.posterior = _derived(idata.posterior, counts, np.random.default_rng(seed))
         idata.add_groups(constant_data=xr.Dataset({"kano_count": counts}))
@@ -787,16 +767,10 @@ def kano_metadata(idata) -> dict[str, Any]:
 
 def save_kano_posterior(idata, path: str | os.PathLike) -> None:
     """Write a Kano fit as netCDF atomically (checked first, so that a file we write always loads)."""
-    from pathlib import Path
+    from pricing.wtp.posterior import save_posterior
 
-    from pricing.io import atomic_output
-
-    path = Path(path)
     _check_kano(idata, str(path))
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
-    with atomic_output(path) as tmp:
-        idata.to_netcdf(tmp)
+    save_posterior(idata, path)
 
 
 def load_kano_posterior(path: str | os.PathLike):
