@@ -1,4 +1,4 @@
-"""A scenario and the files it points to (saved WTP posteriors, survey data) as one zip file.
+"""A scenario and the files it points to (saved posteriors of any kind, survey data) as one zip file.
 
 A scenario whose segments take their WTP from files is only complete with those files. `pack_scenario`
 writes the scenario as ``scenario.yaml`` and each file it uses under ``data/``, with the paths in the YAML
@@ -23,6 +23,7 @@ from pricing.scenario import (
     confine,
     data_path,
     dump_scenario,
+    file_references,
     load_scenario,
     scenario_file_fields,
     scenario_from_dict,
@@ -57,24 +58,11 @@ def pack_scenario(scenario: Scenario) -> bytes:
             name, number = f"{DATA_FOLDER}/{number}-{path.name}", number + 1
         renamed[written] = name
     data = scenario_to_dict(scenario)
-    for segment in data["segments"]:
-        wtp = segment["wtp"]
-        if "file" in wtp:
-            wtp["file"] = renamed[wtp["file"]]
-        values = list(segment.get("value_per_unit", {}).values())
-        levels = [
-            v
-            for value in values
-            if isinstance(value, dict) and "posterior" not in value
-            for v in value.values()
-        ]
-        for ref in [segment["logit_scale"], *values, *levels]:
-            if isinstance(ref, dict) and "posterior" in ref:
-                ref["posterior"] = renamed[ref["posterior"]]
-    for attribute in data.get("attributes", []):  # Kano fits (`KanoPosterior`)
-        kano = attribute.get("kano")
-        if isinstance(kano, dict) and "posterior" in kano:
-            kano["posterior"] = renamed[kano["posterior"]]
+    for steps, written, _ in file_references(scenario):  # every reference, whatever its kind
+        node = data
+        for step in steps[:-1]:
+            node = node[step]
+        node[steps[-1]] = renamed[written]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():
         members[name] = files[written].read_bytes()

@@ -8,9 +8,7 @@ method modules are imported on first use so that loading a saved posterior stays
 from __future__ import annotations
 
 import importlib
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,33 +88,25 @@ def load_model(path: str | os.PathLike):
     return WTPModel.load(path)
 
 
-def _posterior_for(wtp, segment_name: str, base_dir: Path, seed: int):
-    """The posterior a segment's WTP points to (a saved fit, or survey data fitted on load), read as
-    `posterior_parameters` reads it (`pricing.wtp.parameters.load_source`)."""
-    from pricing.wtp.parameters import load_source
-
-    fit = (wtp.method, json.dumps(dict(wtp.columns), sort_keys=True)) if wtp.source == "data" else None
-    return load_source(Path(base_dir) / wtp.file, fit, seed, f"segment {segment_name!r}: wtp")
-
-
 def fitted_customer_draws(
-    wtp,
+    idata,
+    fitted_segment: str,
     segment_name: str,
-    base_dir: str | os.PathLike,
+    index: np.ndarray,
     seed: int,
-    draws: int,
-    rng: np.random.Generator,
     value_columns: list[str] | tuple[str, ...],
     settings,
 ) -> dict[str, np.ndarray] | None:
-    """Simulated customers of a segment whose WTP points to a hierarchical Bayes (mixed logit) fit; None
-    for any other fit (its customers differ only in their WTP).
+    """Simulated customers of a segment whose WTP points to a hierarchical Bayes (mixed logit) fit, at the
+    fit's draws `index` (chain-major; the same indices as every other parameter taken from the file, so
+    the joint posterior is kept: `pricing.wtp.posterior_parameters` calls this); None for any other fit
+    (its customers differ only in their WTP).
 
-    With ``settings.from_fit == "respondents"`` the customers are the segment's respondents, each with
-    their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent, weighted
-    equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo customers
-    drawn from the fitted population distribution of each draw (segment means and sds of the random
-    coefficients). Coefficients become money as the fit's contract does: value of a column =
+    With ``settings.from_fit == "respondents"`` the customers are the respondents of `fitted_segment`, each
+    with their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent,
+    weighted equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo
+    customers drawn from the fitted population distribution of each draw (segment means and sds of the
+    random coefficients). Coefficients become money as the fit's contract does: value of a column =
     -beta_column / beta_price (a categorical attribute's reference level and the constant of the reference
     alternative: 0), logit scale = 1 / |beta_price|, and the customer's value of the reference offering
     against none ``w = beta . x_ref / -beta_price``.
@@ -131,16 +121,14 @@ def fitted_customer_draws(
     from pricing.wtp.choice_data import Design
     from pricing.wtp.posterior import metadata
 
-    idata = _posterior_for(wtp, segment_name, Path(base_dir), seed)
     posterior = idata.posterior
     info = metadata(idata)
     if info.get("method") != "choice" or "sd" not in posterior or "design" not in info:
         return None
     design = Design.from_dict(info["design"])
-    name = wtp.segment or segment_name
+    name = fitted_segment
     coefficients = list(design.coefficients)
     total = posterior.sizes[CHAIN] * posterior.sizes[DRAW]
-    index = np.arange(total) if draws == total else rng.choice(total, size=draws, replace=draws > total)
     if settings.from_fit == "respondents":
         in_segment = np.asarray(posterior["respondent_segment"].values).astype(str) == name
         if not in_segment.any():

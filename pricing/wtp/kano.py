@@ -775,9 +775,6 @@ def kano_metadata(idata) -> dict[str, Any]:
     return metadata(idata)
 
 
-KANO_VARS = ("kano_share", "cs_plus", "cs_minus", "kano_weights", "kano_category_weights")
-
-
 def save_kano_posterior(idata, path: str | os.PathLike) -> None:
     """Write a Kano fit as netCDF atomically (checked first, so that a file we write always loads)."""
     from pathlib import Path
@@ -794,31 +791,17 @@ def save_kano_posterior(idata, path: str | os.PathLike) -> None:
 
 def load_kano_posterior(path: str | os.PathLike):
     """Read a saved Kano fit; `DataError` naming the file when it is not one."""
-    from pathlib import Path
+    from pricing.wtp.posterior import load_posterior
 
-    import arviz as az
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: posterior file not found")
-    try:
-        with az.rc_context({"data.load": "eager"}):
-            idata = az.from_netcdf(path)
-    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
-        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
-    _check_kano(idata, str(path))
-    return idata
+    return load_posterior(path, KANO_FORMAT_METHOD)
 
 
 def _check_kano(idata, where: str) -> None:
+    from pricing.wtp.posterior import _validate
+
     if "posterior" not in idata.groups() or idata.posterior.attrs.get("method") != KANO_FORMAT_METHOD:
         raise DataError(f"{where}: not a Kano fit (make one with `pricing fit kano ... --output`)")
-    missing = [v for v in KANO_VARS if v not in idata.posterior]
-    if missing:
-        raise DataError(f"{where}: Kano fit is missing variable(s) {', '.join(missing)}")
-    for name in KANO_VARS:
-        if not np.all(np.isfinite(idata.posterior[name].values)):
-            raise DataError(f"{where}: variable {name} has non-finite values")
+    _validate(idata, where)
 
 
 def kano_fit_summary(idata) -> pd.DataFrame:
@@ -935,78 +918,3 @@ def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], lis
         else:
             notes.append(f"segment {segment!r}: not a segment of the scenario, left out")
     return changes, list(dict.fromkeys(notes))
-
-
-# ---- Kano fits in the scenario ---------------------------------------------------------------------------
-
-
-def _cached_fit(path: str, mtime_ns: int, size: int):
-    return load_kano_posterior(path)
-
-
-_fit_cache: dict[tuple, Any] = {}
-
-
-def kano_weight_draws(scenario, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """(draw, segment, attribute, 2) shortfall and excess weights for the simulation: each segment's Kano
-    category's constants, and for every attribute whose ``kano`` points to a Kano fit the fit's draws
-    (`pricing.scenario.KanoPosterior`) unless the segment gives its own category.
-
-    One set of draw indices is chosen per fit file, so attributes and segments of one fit keep their joint
-    posterior; the same scenario and `rng` state give the same draws. A missing file, segment or attribute
-    raises `DataError` naming the scenario field.
-    """
-    from pricing.scenario import KanoPosterior, data_path
-    from pricing.value import KANO_WEIGHTS
-
-    segments, attributes = scenario.segments, scenario.attributes
-    weights = np.empty((draws, len(segments), len(attributes), 2))
-    for i, segment in enumerate(segments):
-        for j, attribute in enumerate(attributes):
-            kano = segment.kano.get(attribute.name, attribute.kano)
-            weights[:, i, j] = (
-                KANO_WEIGHTS[kano] if isinstance(kano, str) else KANO_WEIGHTS["one_dimensional"]
-            )
-    indices: dict[str, np.ndarray] = {}
-    for j, attribute in enumerate(attributes):
-        ref = attribute.kano
-        if not isinstance(ref, KanoPosterior):
-            continue
-        where = f"attributes[{j}].kano"
-        path = data_path(scenario, ref.posterior, f"{where}.posterior")
-        if not path.is_file():
-            raise DataError(f"{where}: file {ref.posterior!r} not found (looked in {path.parent})")
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        if key not in _fit_cache:
-            _fit_cache.clear()  # one file version at a time is plenty for the app's reruns
-            _fit_cache[key] = _cached_fit(*key)
-        posterior = _fit_cache[key].posterior
-        total = posterior.sizes["chain"] * posterior.sizes["draw"]
-        if key not in indices:
-            indices[key] = (
-                np.arange(total) if draws == total else rng.choice(total, draws, replace=draws > total)
-            )
-        name = ref.attribute or attribute.name
-        known_attributes = [str(a) for a in posterior[ATTRIBUTE].values]
-        if name not in known_attributes:
-            raise DataError(
-                f"{where}: {ref.posterior} has no attribute {name!r} (it has {', '.join(known_attributes)})"
-            )
-        fitted_segments = [str(s) for s in posterior[SEGMENT].values]
-        array = posterior[ref.variable].sel({ATTRIBUTE: name}).transpose("chain", "draw", SEGMENT, SIDE)
-        values = array.values.reshape(total, len(fitted_segments), 2)[indices[key]]
-        for i, segment in enumerate(segments):
-            if attribute.name in segment.kano:
-                continue  # the segment's own category
-            wanted = ref.segment or segment.name
-            if wanted not in fitted_segments:
-                if ref.segment is None and len(fitted_segments) == 1:
-                    wanted = fitted_segments[0]
-                else:
-                    raise DataError(
-                        f"{where}: {ref.posterior} has no segment {wanted!r} (it has "
-                        f"{', '.join(fitted_segments)}); name one with kano.segment"
-                    )
-            weights[:, i, j] = values[:, fitted_segments.index(wanted)]
-    return weights
