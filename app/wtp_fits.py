@@ -235,24 +235,24 @@ def posterior_bytes(idata) -> bytes:
 
 
 def load_upload(name: str, data: bytes) -> dict[str, Any]:
-    """A posterior file uploaded by the user, loaded as its model (`WTPModel.load`), as the app's record."""
+    """A posterior file uploaded by the user, checked by `load_posterior` and, for a survey fit, loaded as its
+    model (`WTPModel.from_idata`), as the app's record of a fit."""
     from pricing.wtp.model import WTPModel
-    from pricing.wtp.posterior import metadata
+    from pricing.wtp.posterior import load_posterior, metadata
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
         try:
-            model = WTPModel.load(path)
+            idata = load_posterior(path)
         except DataError as error:
             raise DataError(str(error).replace(str(path), Path(name).name)) from None
-    idata = model.idata
     meta = metadata(idata)
     key = hashlib.sha256(data).hexdigest()[:16]
     record = {"label": f"{Path(name).name}", "method": meta["method"], "key": key, "idata": idata}
     record["diagnostics"] = meta.get("diagnostics") or {}
-    if "wtp_log_median" in idata.posterior and meta["method"] != "choice":
-        record |= _interval_record(model, idata)
+    if meta["method"] in METHODS and meta["method"] != "choice":
+        record |= _interval_record(WTPModel.from_idata(idata, Path(name).name), idata)
     elif "wtp_log_median" in idata.posterior:
         from pricing.wtp.stated import wtp_summary
 
