@@ -237,8 +237,11 @@ def _hermite(values: np.ndarray, slopes: np.ndarray) -> tuple[np.ndarray, ...]:
     return v0, m0, 3 * (v1 - v0) - 2 * m0 - m1, 2 * (v0 - v1) + m0 + m1
 
 
-def read_purchase(table: PurchaseTable, inclusive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Purchase probability and surplus per customer at inclusive values (R, N) off a `PurchaseTable`."""
+def read_purchase(
+    table: PurchaseTable, inclusive: np.ndarray, surplus: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Purchase probability and surplus per customer (None without `surplus`) at inclusive values (R, N)
+    off a `PurchaseTable`."""
     clipped = np.clip(inclusive, table.low, table.high)
     if table.stretch is None:
         u = np.multiply(clipped, table.inverse)
@@ -264,6 +267,8 @@ def read_purchase(table: PurchaseTable, inclusive: np.ndarray) -> tuple[np.ndarr
 
     prob = read(*table.prob)
     np.clip(prob, 0.0, 1.0, out=prob)
+    if not surplus:
+        return prob, None
     surplus = read(*table.surplus)
     clipped -= inclusive  # beyond the table the surplus grows with slope prob (0 or 1)
     clipped *= prob
