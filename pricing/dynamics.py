@@ -372,7 +372,9 @@ def simulate_dynamics(
                 new = period_market(b, expected, table)
                 # draws whose expectations stay keep their shares, however the draws are split in blocks
                 share, none_share, satisfaction = (
-                    np.where(changed.reshape(-1, *[1] * (old.ndim - 1)), fresh, old)
+                    fresh
+                    if changed.all()
+                    else np.where(changed.reshape(-1, *[1] * (old.ndim - 1)), fresh, old)
                     for fresh, old in zip(new, (share, none_share, satisfaction), strict=True)
                 )
                 churn = None
