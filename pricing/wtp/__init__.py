@@ -153,7 +153,7 @@ def fitted_customer_draws(
         )
         money, scale = customer_money(theta, Parametrisation.of(design, spec))  # WTP space: no ratio
 
-    values = np.full((*beta.shape[:2], len(value_columns)), np.nan)
+    values = np.full((*money.shape[:2], len(value_columns)), np.nan)
     reference_levels = {f"{a}={levels[0]}" for a, levels in design.levels.items()}
     if design.columns.asc:
         reference_levels.add(f"{design.columns.alt}={design.reference.get(design.columns.alt)}")

@@ -86,6 +86,8 @@ DEFAULT_PRIORS: dict[str, Any] = {
     "price_scale": {"mu": 0.0, "sigma": 2.0},
 }
 MIN_LOG_SD = 1e-3
+#: nutpie's low-rank mass matrix by default up to this many free parameters
+LOW_RANK_MAX = 200
 WTP_CUSTOMERS = 4096
 _UPPER_QUARTILE_Z = 0.6744897501960817
 _PREDICT_CHUNK = 64
@@ -803,6 +805,8 @@ def fit_choice(
     target_ess: int | None = None,
     time_budget: float = DEFAULT_TIME_BUDGET,
     loo: bool = False,
+    centred: bool = False,
+    low_rank: bool | None = None,
     warn: bool = True,
 ) -> ChoiceFit:
     """Fit a multinomial logit (no `random`) or a hierarchical Bayes mixed logit to long-format choice data.
@@ -828,6 +832,9 @@ def fit_choice(
         diagnostics say which.
     loo : also compute PSIS-LOO over respondents (`ChoiceFit.loo`; pointwise log-likelihood per
         respondent, integrated over their random coefficients with Halton draws).
+    centred, low_rank : sampler geometry (`build_model`'s centred parametrisation; nutpie's low-rank
+        mass matrix, by default for models of at most `LOW_RANK_MAX` parameters); the defaults are the
+        measured best (README, benchmarks/bench_choice.py --variants).
     warn : issue `SamplingWarning` when diagnostics fail (they are stored either way).
     """
     if method not in ("nuts", "map"):
@@ -845,7 +852,7 @@ def fit_choice(
             "degenerate (the sds run off); use method 'nuts', or 'map' without --random for a quick look"
         )
     priors = merge_priors(priors)
-    model = build_model(arrays, design, spec, priors)
+    model = build_model(arrays, design, spec, priors, centred=centred)
     started = time.perf_counter()
     mode: dict[str, np.ndarray] = {}
     stopping: dict[str, Any] = {}
@@ -853,7 +860,9 @@ def fit_choice(
         free_vars = ["theta_scaled"] if not spec.random else ["mean_scaled", "sd_scaled", "fixed_scaled"]
 
         def batch(index: int) -> az.InferenceData:
-            return _sample_nuts(model, draws, tune, chains, seed + 7919 * index, cores, nuts_sampler)
+            return _sample_nuts(
+                model, draws, tune, chains, seed + 7919 * index, cores, nuts_sampler, low_rank
+            )
 
         if target_ess is None:
             idata = batch(0)
@@ -1069,15 +1078,25 @@ def respondent_log_likelihood_draws(
     )
 
 
-def _sample_nuts(model, draws: int, tune: int, chains: int, seed: int, cores: int | None, nuts_sampler: str):
+def _sample_nuts(
+    model,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    cores: int | None,
+    nuts_sampler: str,
+    low_rank: bool | None = None,
+):
     import pymc as pm
 
     # nutpie's low-rank mass matrix adapts to the strong correlation of constants with price-like columns
-    # (Heating model B: 4x fewer gradient evaluations than a diagonal one); only for small models, as its
-    # cost grows with the number of parameters.
-    small = sum(int(np.size(value)) for value in model.initial_point().values()) <= 200
+    # (Heating model B: 4x fewer gradient evaluations than a diagonal one); by default only for small
+    # models, as its cost grows with the number of parameters.
+    if low_rank is None:
+        low_rank = sum(int(np.size(value)) for value in model.initial_point().values()) <= LOW_RANK_MAX
     nuts_sampler_kwargs = (
-        {"low_rank_modified_mass_matrix": True} if nuts_sampler == "nutpie" and small else {}
+        {"low_rank_modified_mass_matrix": True} if nuts_sampler == "nutpie" and low_rank else {}
     )
     with model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Numba will use object mode.*")
