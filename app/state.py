@@ -57,6 +57,10 @@ FITS = "fits"  # fits made or uploaded this session, by label
 SWEEP = "sweep_run"  # the Sweep page's run: {"identity", "batches", "status", "points"} or absent
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
+PRICE_GENERATIONS = "price_generations"  # {control: n}: bumped when the price is set by anything else
+
+#: Simulate's two controls of our price: the slider over the grid and the typed exact price.
+PRICE_CONTROLS = ("slider", "typed")
 
 
 #: Widgets whose choice survives page switches (Streamlit forgets the state of widgets it did not draw).
@@ -214,9 +218,39 @@ def view() -> dict[str, Any]:
     return {"price": price, "variant": variant}
 
 
-def set_price(price: float) -> None:
-    """Select our price (the slider, the typed price, a link)."""
+def set_price(price: float, by: str | None = None) -> None:
+    """Select our price; every price control but `by` (one of `PRICE_CONTROLS`, or None when the price is
+    set elsewhere: a link, a saved option) is drawn anew from it (`price_control_key`)."""
     st.session_state.setdefault(VIEW, {"price": None, "variant": None})["price"] = float(price)
+    generations = st.session_state.setdefault(PRICE_GENERATIONS, {})
+    for control in PRICE_CONTROLS:
+        if control != by:
+            generations[control] = generations.get(control, 0) + 1
+
+
+def price_generation(control: str) -> int:
+    """How many times our price was set by anything but `control` (one of `PRICE_CONTROLS`)."""
+    return st.session_state.get(PRICE_GENERATIONS, {}).get(control, 0)
+
+
+def price_control_key(control: str, detail: str = "") -> str:
+    """The key of one of our price controls (`PRICE_CONTROLS`): new each time the price is set by anything
+    but that control, so the control is created with the new price as its value.
+
+    Assigning the value to a long-lived key instead raced with the browser: a rerun the browser sent before
+    it saw the assignment carried the control's old value, which counted as a change and set the old price
+    back (a quick run of key presses on the slider ended at a price the slider did not show). A value the
+    browser still sends for a control of an older generation is ignored (see `set_price_from`).
+    """
+    return widget_key(f"our_price_{control}{detail}_{price_generation(control)}")
+
+
+def set_price_from(control: str, key: str, generation: int) -> None:
+    """The callback of a price control: select its value, unless it comes from a control of an older
+    generation (the browser had not yet drawn its replacement) or is not a positive price."""
+    value = st.session_state.get(key)
+    if generation == price_generation(control) and value is not None and value > 0:
+        set_price(value, by=control)
 
 
 # ---- the base case: what every change is shown against --------------------------------------------------

@@ -1,4 +1,4 @@
-"""A scenario and the files it points to (saved WTP posteriors, survey data) as one zip file.
+"""A scenario and the files it points to (saved posteriors of any kind, survey data) as one zip file.
 
 A scenario whose segments take their WTP from files is only complete with those files. `pack_scenario`
 writes the scenario as ``scenario.yaml`` and each file it uses under ``data/``, with the paths in the YAML
@@ -23,6 +23,7 @@ from pricing.scenario import (
     confine,
     data_path,
     dump_scenario,
+    file_references,
     load_scenario,
     scenario_file_fields,
     scenario_from_dict,
@@ -57,24 +58,11 @@ def pack_scenario(scenario: Scenario) -> bytes:
             name, number = f"{DATA_FOLDER}/{number}-{path.name}", number + 1
         renamed[written] = name
     data = scenario_to_dict(scenario)
-    for segment in data["segments"]:
-        wtp = segment["wtp"]
-        if "file" in wtp:
-            wtp["file"] = renamed[wtp["file"]]
-        values = list(segment.get("value_per_unit", {}).values())
-        levels = [
-            v
-            for value in values
-            if isinstance(value, dict) and "posterior" not in value
-            for v in value.values()
-        ]
-        for ref in [segment["logit_scale"], *values, *levels]:
-            if isinstance(ref, dict) and "posterior" in ref:
-                ref["posterior"] = renamed[ref["posterior"]]
-    for attribute in data.get("attributes", []):  # Kano fits (`KanoPosterior`)
-        kano = attribute.get("kano")
-        if isinstance(kano, dict) and "posterior" in kano:
-            kano["posterior"] = renamed[kano["posterior"]]
+    for steps, written, _ in file_references(scenario):  # every reference, whatever its kind
+        node = data
+        for step in steps[:-1]:
+            node = node[step]
+        node[steps[-1]] = renamed[written]
     members = {SCENARIO_NAME: dump_scenario(scenario_from_dict(data)).encode("utf-8")}
     for written, name in renamed.items():
         members[name] = files[written].read_bytes()
@@ -148,19 +136,21 @@ def unpack_temporary(content: bytes) -> Scenario:
     return scenario
 
 
-def with_fit(scenario: Scenario, idata, name: str) -> tuple[Scenario, list[str]]:
-    """The scenario taking what a WTP fit knows, with the fit saved beside it as ``data/<name>.nc``.
+def with_fit(scenario: Scenario, idata, name: str, link=None) -> tuple[Scenario, list[str]]:
+    """The scenario taking what a fit knows, with the fit saved beside it as ``data/<name>.nc``.
 
     The scenario is copied with its files into a folder of its own (as `unpack_temporary` does), the fit
-    saved there, and its segments pointed to it (`pricing.wtp.scenario_with_fit`): saving or packing the
-    result carries the fit, and reopening it gives the same numbers. Returns the scenario and notes on what
-    comes from the fit. Raises `DataError` when the fit shares no segment with the scenario.
+    saved there, and the scenario pointed to it by ``link(scenario, idata, file) -> (changes, notes)``
+    (default `pricing.wtp.scenario_with_fit`, a WTP fit; `pricing.wtp.kano.fit_link`,
+    `pricing.wtp.satisfaction.fit_link`): saving or packing the result carries the fit, and reopening it
+    gives the same numbers. Returns the scenario and notes on what comes from the fit. Raises `DataError`
+    when the fit has nothing the scenario can take.
     """
     from pricing.wtp.parameters import scenario_with_fit
     from pricing.wtp.posterior import save_posterior
 
     file = f"{DATA_FOLDER}/{name}.nc"
-    changes, notes = scenario_with_fit(scenario, idata, file)
+    changes, notes = (link or scenario_with_fit)(scenario, idata, file)
     copy = unpack_temporary(pack_scenario(scenario))
     (copy.base_dir / DATA_FOLDER).mkdir(exist_ok=True)
     save_posterior(idata, copy.base_dir / file)

@@ -38,7 +38,8 @@ def customer_parameters(
     (customer, segment; each segment's weights sum to 1). A segment with a `value_spread` has
     `market.heterogeneity.customers` quasi-Monte Carlo customers: value = the draw's value x exp(spread x z),
     z standard normal per customer and column (its median customer values as the segment does); a segment
-    fitted by hierarchical Bayes takes its customers from the fit (`pricing.wtp.fitted_customer_draws`),
+    fitted by hierarchical Bayes takes its customers from the fit (``parameters["fitted_customers"]``, filled
+    by `pricing.wtp.posterior_parameters` with `pricing.wtp.fitted_customer_draws`),
     which also gives their own `customer_wtp_log_median`, `customer_wtp_log_sd`, `customer_logit_scale`
     and `customer_value_offset` (draw, customer, segment; money added to every offering's value: a
     respondent who prefers none to the reference offering). Other segments' customers all value as the
@@ -48,24 +49,11 @@ def customer_parameters(
     unit = parameters["value_per_unit"]
     draws, n_seg, n_cols = unit.shape
     fitted: dict[int, dict[str, np.ndarray]] = {}
-    for i, segment in enumerate(scenario.segments):
-        if segment.wtp.source == "posterior":
-            from pricing.wtp import fitted_customer_draws
-
-            found = fitted_customer_draws(
-                segment.wtp,
-                segment.name,
-                scenario.base_dir,
-                scenario.seed,
-                draws,
-                rng,
-                scenario.value_columns(),
-                settings,
-            )
-            if found is not None:
-                known = ~np.isnan(found["value_per_unit"])  # columns the fit does not know: the segment's
-                found["value_per_unit"] = np.where(known, found["value_per_unit"], unit[:, None, i, :])
-                fitted[i] = found
+    for (i,), found in parameters.get("fitted_customers", {}).items():
+        found = dict(found)
+        known = ~np.isnan(found["value_per_unit"])  # columns the fit does not know: the segment's
+        found["value_per_unit"] = np.where(known, found["value_per_unit"], unit[:, None, i, :])
+        fitted[i] = found
     count = max([settings.customers, *(f["value_per_unit"].shape[1] for f in fitted.values())])
     z = quasi_random_normal(settings.customers, n_cols, settings.sequence, scenario.seed)
     spread = np.array([s.value_spread for s in scenario.segments])

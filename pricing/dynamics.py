@@ -56,7 +56,6 @@ draw (and segment), from a second generator seeded with ``[seed, 11]``.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -65,7 +64,7 @@ from scipy.special import betaincinv
 
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import ScenarioError
-from pricing.scenario import Dynamics, Scenario, scenario_hash
+from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_hash
 from pricing.simulate import MAX_CELLS, offering_levels, segment_expectations, segment_parameters, simulate
 
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
@@ -108,42 +107,44 @@ def churn_probability(theta: np.ndarray, effect: np.ndarray, satisfaction: np.nd
     return odds / (1.0 + odds)
 
 
-def _retention_posterior_draws(retention, segment_name: str, base_dir: Path, draws: int, rng):
-    """(alpha, beta) draws (draw,) of a segment's fitted retention posterior: the one place it is read."""
-    from pricing.wtp.retention import retention_draws  # ArviZ only when a posterior is used
-
-    path = base_dir / retention.posterior
-    return retention_draws(path, retention.segment or segment_name, draws, rng)
-
-
 def dynamics_parameters(scenario: Scenario, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Per-draw parameters of the dynamics.
 
     Returns ``churn`` (draw, segment, class): each loyalty class's baseline churn probability per period;
     ``class_weight`` (class,); ``retention_effect``, ``referral_rate``, ``referral_effect`` and ``entry_rate``
-    (draw, segment); ``adaptation`` (draw, attribute).
+    (draw, segment); ``adaptation`` (draw, attribute). Ranges are drawn per draw; a retention posterior and
+    numbers pointing to a satisfaction fit take the files' draws through `pricing.wtp.posterior_parameters`
+    (one set of draw indices per file, so a fit's segments and its churn and effects stay joint).
     """
+    from pricing.scenario import PosteriorRef
+
     dynamics = scenario.dynamics or Dynamics()
     n_seg = len(scenario.segments)
     specs = [dynamics.for_segment(s.name) for s in scenario.segments]
-    fitted = any(retention.posterior is not None for retention, _, _ in specs)
-    classes = LOYALTY_CLASSES if fitted else 1
-    churn = np.empty((draws, n_seg, classes))
-    weight = np.ones(1)
-    columns = {k: np.empty((draws, n_seg)) for k in ("retention_effect", "referral_rate", "referral_effect")}
-    columns["entry_rate"] = np.empty((draws, n_seg))
-    for i, (segment, (retention, referral, entry)) in enumerate(zip(scenario.segments, specs, strict=True)):
-        if retention.posterior is not None:
-            alpha, beta = _retention_posterior_draws(retention, segment.name, scenario.base_dir, draws, rng)
-            churn[:, i], weight = loyalty_classes(alpha, beta, classes)
-        else:
-            churn[:, i] = draw_uncertain(retention.churn, (draws, 1), rng)
-        columns["retention_effect"][:, i] = draw_uncertain(retention.satisfaction_effect, (draws,), rng)
-        columns["referral_rate"][:, i] = draw_uncertain(referral.rate, (draws,), rng)
-        columns["referral_effect"][:, i] = draw_uncertain(referral.satisfaction_effect, (draws,), rng)
-        columns["entry_rate"][:, i] = draw_uncertain(entry, (draws,), rng)
-    if classes > 1 and not fitted:
-        weight = np.full(classes, 1 / classes)
+    fitted = [retention.posterior is not None for retention, _, _ in specs]
+    classes = LOYALTY_CLASSES if any(fitted) else 1
+
+    def drawn(value, shape):  # a number from a fit: filled in by `posterior_parameters`
+        return draw_uncertain(0.0 if isinstance(value, PosteriorRef) else value, shape, rng)
+
+    names = ("baseline_churn", "retention_alpha", "retention_beta", "retention_effect")
+    columns = {k: np.ones((draws, n_seg)) for k in (*names, "referral_rate", "referral_effect", "entry_rate")}
+    for i, (retention, referral, entry) in enumerate(specs):
+        if retention.posterior is None:
+            columns["baseline_churn"][:, i] = drawn(retention.churn, (draws, 1))[:, 0]
+        columns["retention_effect"][:, i] = drawn(retention.satisfaction_effect, (draws,))
+        columns["referral_rate"][:, i] = drawn(referral.rate, (draws,))
+        columns["referral_effect"][:, i] = drawn(referral.satisfaction_effect, (draws,))
+        columns["entry_rate"][:, i] = drawn(entry, (draws,))
+    if any(field.startswith("dynamics.") for field, _ in scenario_file_fields(scenario)):
+        from pricing.wtp.parameters import posterior_parameters, posterior_requests  # ArviZ only if needed
+
+        columns = posterior_parameters(scenario, columns, rng, posterior_requests(scenario, "dynamics"))
+    churn = np.repeat(columns.pop("baseline_churn")[:, :, None], classes, axis=2)
+    alpha, beta = columns.pop("retention_alpha"), columns.pop("retention_beta")
+    weight = np.full(classes, 1 / classes)
+    for i in np.flatnonzero(fitted):
+        churn[:, i], weight = loyalty_classes(alpha[:, i], beta[:, i], classes)
     adaptation = np.zeros((draws, len(scenario.attributes)))
     for a, name in enumerate(scenario.attribute_names):
         if name in dynamics.adaptation:

@@ -73,84 +73,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
 
-class KanoPosterior(_Model):
-    """Kano weights from a saved Kano fit (``pricing fit kano ... --output kano.nc``), per posterior draw.
-
-    Each draw gives each segment's shortfall and excess weights of the attribute: by default from its CS
-    coefficients (``kano_weights``: shortfall |CS-|, excess CS+; see `pricing.wtp.kano.cs_weights`), or
-    ``variable: kano_category_weights``: the constant weights of the draw's largest category. A segment's
-    own category (``segments[i].kano``) takes precedence. The path is relative to the scenario file.
-    """
-
-    posterior: Annotated[str, Field(min_length=1, max_length=500)] = Field(
-        description="Saved Kano fit (.nc), relative to the scenario file."
-    )
-    segment: Name | None = Field(
-        None,
-        description="Segment in the fit for every scenario segment (default: each segment's own name; a fit "
-        "with one segment serves them all).",
-    )
-    attribute: Name | None = Field(None, description="Attribute's name in the fit (default: the same).")
-    variable: Literal["kano_weights", "kano_category_weights"] = Field(
-        "kano_weights", description="kano_weights (from CS+ and CS-) or kano_category_weights."
-    )
-
-
-def _kano_tag(value: Any) -> str:
-    return "kano:posterior" if isinstance(value, Mapping | KanoPosterior) else "kano:category"
-
-
-KanoOrFit = Annotated[
-    Annotated[Kano, Tag("kano:category")] | Annotated[KanoPosterior, Tag("kano:posterior")],
-    Discriminator(_kano_tag),
-]
-
-
-class Attribute(_Model):
-    """A value driver customers care about, measured in `unit` (higher levels are better)."""
-
-    name: Name = Field(description="Identifier used by segments, offerings and variants, e.g. 'uptime'.")
-    unit: str = Field("", max_length=40, description="Unit of the attribute's levels, e.g. 'hours/day'.")
-    kano: KanoOrFit = Field(
-        "one_dimensional",
-        description="Kano category: must_be (shortfall hurts, excess adds little), one_dimensional (linear), "
-        "attractive (excess delights, shortfall is barely noticed), indifferent (no value); or "
-        "{posterior: kano.nc} for a Kano fit's weights per draw and segment.",
-    )
-    description: str = Field("", max_length=500, description="What the attribute means to customers.")
-    levels: tuple[Name, ...] | None = Field(
-        None,
-        min_length=2,
-        max_length=MAX_LEVELS,
-        description="Named levels of a categorical attribute, worst first, e.g. [50GB, 2TB, 5TB] (as a "
-        "conjoint's data names them); offerings then pick a level by name and segments value each level "
-        "in money. Omit for a numeric attribute.",
-    )
-
-    @model_validator(mode="after")
-    def _distinct_levels(self) -> Attribute:
-        if self.levels is not None and len(set(self.levels)) != len(self.levels):
-            twice = next(level for level in self.levels if self.levels.count(level) > 1)
-            raise ValueError(f"levels: {twice!r} is listed twice")
-        return self
-
-    @property
-    def categorical(self) -> bool:
-        return self.levels is not None
-
-
-def _no_booleans(mapping: Any) -> Any:
-    """YAML reads unquoted No/Yes/On/Off as booleans: refuse them rather than read them as 0 or 1."""
-    if isinstance(mapping, Mapping):
-        for key, value in mapping.items():
-            if isinstance(value, bool):
-                raise ValueError(
-                    f'{key}: {str(value).lower()} is not a level; quote level names such as "No" '
-                    "(YAML reads No, Yes, On and Off unquoted as false and true)"
-                )
-    return mapping
-
-
 FilePath = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -172,6 +94,73 @@ class PosteriorRef(_Model):
     variable: Annotated[str, Field(min_length=1, max_length=80)] | None = Field(
         None, description="Variable in the posterior (default: the one named like the field)."
     )
+
+
+#: What a Kano fit gives an attribute per draw and segment (`pricing.wtp.kano`): weights from its CS
+#: coefficients (shortfall |CS-|, excess CS+: `pricing.wtp.kano.cs_weights`, the default) or the constant
+#: weights of each draw's largest category.
+KANO_FIT_VARIABLES = ("kano_weights", "kano_category_weights")
+
+
+def _kano_tag(value: Any) -> str:
+    return "kano:posterior" if isinstance(value, Mapping | PosteriorRef) else "kano:category"
+
+
+KanoOrFit = Annotated[
+    Annotated[Kano, Tag("kano:category")] | Annotated[PosteriorRef, Tag("kano:posterior")],
+    Discriminator(_kano_tag),
+]
+
+
+class Attribute(_Model):
+    """A value driver customers care about, measured in `unit` (higher levels are better)."""
+
+    name: Name = Field(description="Identifier used by segments, offerings and variants, e.g. 'uptime'.")
+    unit: str = Field("", max_length=40, description="Unit of the attribute's levels, e.g. 'hours/day'.")
+    kano: KanoOrFit = Field(
+        "one_dimensional",
+        description="Kano category: must_be (shortfall hurts, excess adds little), one_dimensional (linear), "
+        "attractive (excess delights, shortfall is barely noticed), indifferent (no value); or "
+        "{posterior: kano.nc} for a Kano fit's weights per draw and segment (`pricing fit kano`; variable "
+        "kano_weights from CS+ and CS-, the default, or kano_category_weights; a segment's own category "
+        "beats the fit, and a fit of one segment serves every segment).",
+    )
+    description: str = Field("", max_length=500, description="What the attribute means to customers.")
+    levels: tuple[Name, ...] | None = Field(
+        None,
+        min_length=2,
+        max_length=MAX_LEVELS,
+        description="Named levels of a categorical attribute, worst first, e.g. [50GB, 2TB, 5TB] (as a "
+        "conjoint's data names them); offerings then pick a level by name and segments value each level "
+        "in money. Omit for a numeric attribute.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_levels(self) -> Attribute:
+        if isinstance(self.kano, PosteriorRef) and self.kano.variable not in (None, *KANO_FIT_VARIABLES):
+            raise ValueError(
+                f"kano.variable: {self.kano.variable!r} is not one of {', '.join(KANO_FIT_VARIABLES)}"
+            )
+        if self.levels is not None and len(set(self.levels)) != len(self.levels):
+            twice = next(level for level in self.levels if self.levels.count(level) > 1)
+            raise ValueError(f"levels: {twice!r} is listed twice")
+        return self
+
+    @property
+    def categorical(self) -> bool:
+        return self.levels is not None
+
+
+def _no_booleans(mapping: Any) -> Any:
+    """YAML reads unquoted No/Yes/On/Off as booleans: refuse them rather than read them as 0 or 1."""
+    if isinstance(mapping, Mapping):
+        for key, value in mapping.items():
+            if isinstance(value, bool):
+                raise ValueError(
+                    f'{key}: {str(value).lower()} is not a level; quote level names such as "No" '
+                    "(YAML reads No, Yes, On and Off unquoted as false and true)"
+                )
+    return mapping
 
 
 class ElicitedWTP(_Model):
@@ -602,9 +591,27 @@ def _uncertain(low: float, high: float, *, below_high: bool = False) -> Any:
     return Annotated[float | tuple[float, float], BeforeValidator(check)]
 
 
+def _ref_tag(value: Any) -> str:
+    return "value:posterior" if isinstance(value, Mapping | PosteriorRef) else "value:number"
+
+
+def _or_fit(number: Any) -> Any:
+    """A dynamics number or range that may instead point to a fit's draws (`PosteriorRef`), e.g. a
+    satisfaction fit's (``pricing fit satisfaction``) effect of satisfaction on churn."""
+    members = Annotated[number, Tag("value:number")] | Annotated[PosteriorRef, Tag("value:posterior")]
+    return Annotated[members, Discriminator(_ref_tag)]
+
+
 Probability = _uncertain(0.0, 1.0, below_high=True)
 Rate = _uncertain(0.0, 1.0)
 Effect = _uncertain(-20.0, 20.0)
+#: The dynamics' fields that may take a satisfaction fit's draws, and the fit's variable of each.
+SATISFACTION_LINK = {
+    "retention.churn": "baseline_churn",
+    "retention.satisfaction_effect": "retention_effect",
+    "referral.rate": "referral_rate",
+    "referral.satisfaction_effect": "referral_effect",
+}
 
 
 class Retention(_Model):
@@ -615,8 +622,10 @@ class Retention(_Model):
     offering multiplies each customer's churn odds by ``exp(-satisfaction_effect * S / 100)``.
     """
 
-    churn: Probability | None = Field(
-        None, description="Share of customers leaving per period, or a range, e.g. [0.02, 0.04]."
+    churn: _or_fit(Probability) | None = Field(
+        None,
+        description="Share of customers leaving per period, or a range, e.g. [0.02, 0.04], or "
+        "{posterior: satisfaction.nc} for a satisfaction fit's churn at satisfaction 0 (baseline_churn).",
     )
     posterior: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
         None, description="Fitted retention posterior (.nc, `pricing fit retention`), relative to the file."
@@ -624,8 +633,10 @@ class Retention(_Model):
     segment: Name | None = Field(
         None, description="Segment's name in the posterior (default: this segment's name)."
     )
-    satisfaction_effect: Effect = Field(
-        0.0, description="k: churn odds are multiplied by exp(-k * satisfaction / 100); a number or range."
+    satisfaction_effect: _or_fit(Effect) = Field(
+        0.0,
+        description="k: churn odds are multiplied by exp(-k * satisfaction / 100); a number or range, or "
+        "{posterior: satisfaction.nc} for a satisfaction fit's draws (retention_effect).",
     )
 
     @model_validator(mode="after")
@@ -642,9 +653,15 @@ class Referral(_Model):
     per period (at most 1) from the segment's non-buyers, in proportion to their share of the segment (the
     imitation term of the Bass model)."""
 
-    rate: Rate = Field(0.0, description="Referrals per active customer per period at satisfaction 0.")
-    satisfaction_effect: Effect = Field(
-        0.0, description="How referrals grow with satisfaction: rate * exp(effect * satisfaction / 100)."
+    rate: _or_fit(Rate) = Field(
+        0.0,
+        description="Referrals per active customer per period at satisfaction 0, or {posterior: "
+        "satisfaction.nc} for a satisfaction fit's draws (referral_rate).",
+    )
+    satisfaction_effect: _or_fit(Effect) = Field(
+        0.0,
+        description="How referrals grow with satisfaction: rate * exp(effect * satisfaction / 100); or "
+        "{posterior: satisfaction.nc} (referral_effect).",
     )
 
 
@@ -1113,20 +1130,51 @@ def data_path(scenario: Scenario, written: str, field: str = "file") -> Path:
     return path
 
 
+def file_references(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """(steps, path as written, whether it is a saved posterior) of every file the scenario points to, in
+    scenario order: each segment's WTP file (a saved posterior, or survey data fitted on load), a retention
+    posterior, and every `PosteriorRef` (values, logit scales, attributes' Kano fits, the dynamics'
+    satisfaction link). `steps` address the path's field in `scenario_to_dict`'s data (names of fields and
+    mapping keys, indices of list items)."""
+    found: list[tuple[tuple[str | int, ...], str, bool]] = []
+
+    def visit(node: Any, steps: tuple[str | int, ...]) -> None:
+        if isinstance(node, PosteriorRef):
+            found.append(((*steps, "posterior"), node.posterior, True))
+        elif isinstance(node, PosteriorWTP | SurveyWTP):
+            found.append(((*steps, "file"), node.file, node.source == "posterior"))
+        elif isinstance(node, Retention) and node.posterior is not None:
+            found.append(((*steps, "posterior"), node.posterior, True))
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                visit(getattr(node, name), (*steps, name))
+        elif isinstance(node, tuple | list):
+            for index, item in enumerate(node):
+                visit(item, (*steps, index))
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                visit(item, (*steps, key))
+
+    visit(scenario, ())
+    return found
+
+
+def field_name(steps: tuple[str | int, ...]) -> str:
+    """A scenario field's path as messages write it, e.g. ``segments[0].wtp.file``."""
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
 def scenario_file_fields(scenario: Scenario, posteriors_only: bool = False) -> list[tuple[str, str]]:
-    """(field, path as written) of every file the scenario points to: its segments' (`Segment.file_fields`)
-    and its attributes' Kano fits; with `posteriors_only` the saved WTP posteriors only."""
-    fields = [
-        (f"segments[{i}].{field}", written)
-        for i, segment in enumerate(scenario.segments)
-        for field, written in segment.file_fields(posteriors_only)
+    """(field, path as written) of every file the scenario points to (`file_references`); with
+    `posteriors_only` the saved posteriors only (not survey data, fitted on load)."""
+    return [
+        (field_name(steps), written)
+        for steps, written, posterior in file_references(scenario)
+        if posterior or not posteriors_only
     ]
-    if not posteriors_only:
-        for j, attribute in enumerate(scenario.attributes):
-            written = getattr(attribute.kano, "posterior", None)
-            if written is not None:
-                fields.append((f"attributes[{j}].kano.posterior", written))
-    return fields
 
 
 def file_problems(scenario: Scenario) -> list[str]:

@@ -85,16 +85,17 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
             np.array([number(s.logit_scale, 1.0) for s in segments]), (draws, n_seg)
         ).copy(),
     }
-    if any(s.posterior_files() for s in segments):
+    if any(not isinstance(a.kano, str) for a in scenario.attributes):  # a Kano fit's weights per draw
+        parameters["kano_weights"] = np.broadcast_to(
+            kano_category_weights(scenario), (draws, n_seg, len(scenario.attributes), 2)
+        ).copy()
+    if any(s.posterior_files() for s in segments) or "kano_weights" in parameters:
         from pricing.wtp.parameters import posterior_parameters  # ArviZ (PyMC to fit on load) only if needed
 
         parameters = posterior_parameters(scenario, parameters, rng)
-    if any(not isinstance(a.kano, str) for a in scenario.attributes):
-        from pricing.wtp.kano import kano_weight_draws  # ArviZ only when a Kano fit is used
-
-        parameters["kano_weights"] = kano_weight_draws(scenario, draws, rng)
     if scenario.market.heterogeneity is not None:
         parameters |= customer_parameters(scenario, parameters, rng)
+    parameters.pop("fitted_customers", None)  # now in the customers' arrays
     return parameters
 
 
@@ -115,9 +116,17 @@ def _segment_values(scenario: Scenario, segment) -> list[float]:
     return values
 
 
-def _category_weights(kano) -> tuple[float, float]:
-    """A category's constant weights; a Kano fit's are drawn per draw (`kano_weights`), (1, 1) until then."""
-    return value.KANO_WEIGHTS[kano] if isinstance(kano, str) else value.KANO_WEIGHTS["one_dimensional"]
+def kano_category_weights(scenario: Scenario) -> np.ndarray:
+    """(segment, attribute, 2) shortfall and excess weights of each segment's Kano category of each attribute
+    (its own, else the attribute's); an attribute taking a Kano fit's weights has (1, 1) here, and the fit's
+    draws in ``parameters["kano_weights"]`` (`segment_parameters`)."""
+
+    def weights(kano) -> tuple[float, float]:
+        return value.KANO_WEIGHTS[kano] if isinstance(kano, str) else value.KANO_WEIGHTS["one_dimensional"]
+
+    return np.array(
+        [[weights(s.kano.get(a.name, a.kano)) for a in scenario.attributes] for s in scenario.segments]
+    ).reshape(len(scenario.segments), len(scenario.attributes), 2)
 
 
 class _LevelDesign:
@@ -130,12 +139,7 @@ class _LevelDesign:
         numeric = [a for a in scenario.attributes if a.levels is None]
         #: (segment, attribute, 2) shortfall and excess weights of each segment's Kano categories; a Kano
         #: fit's per-draw weights (parameters["kano_weights"]) replace them (`differentiation`)
-        self.weights = np.array(
-            [
-                [_category_weights(s.kano.get(a.name, a.kano)) for a in scenario.attributes]
-                for s in scenario.segments
-            ]
-        ).reshape(len(scenario.segments), len(scenario.attributes), 2)
+        self.weights = kano_category_weights(scenario)
         all_levels = offering_levels(scenario)
         is_numeric = [a.levels is None for a in scenario.attributes]
         self.levels = all_levels[:, :, is_numeric]  # offering, variant, numeric attribute

@@ -23,12 +23,6 @@ def _set_view(field: str, key: str) -> None:
     st.session_state[state.VIEW][field] = st.session_state[key]
 
 
-def _set_price(key: str) -> None:
-    value = st.session_state.get(key)
-    if value is not None and value > 0:
-        state.set_price(value)
-
-
 def _set_competitor_price(index: int, key: str) -> None:
     value = st.session_state[key]
     try:
@@ -68,35 +62,31 @@ prices = [float(p) for p in results["price"].values]
 controls = st.container(border=True)
 left, right = controls.columns([3, 2], gap="large")
 slider_col, typed_col = left.columns([5, 2], vertical_alignment="bottom")
-grid_key = state.widget_key(f"our_price_{prices[0]:g}_{prices[-1]:g}_{len(prices)}")
-typed_key = state.widget_key("our_price_typed")
-# Each control follows a price set elsewhere (the other control, a link, the base case). Assigning only when
-# it differs matters: an assignment pushes the value to the browser, and one made on every rerun snapped the
-# slider back while a key press was still on its way.
-for widget, value in (
-    (grid_key, min(prices, key=lambda p: abs(p - selected["price"]))),
-    (typed_key, round(selected["price"], 2)),
-):
-    if st.session_state.get(widget) != value:
-        st.session_state[widget] = value
+grid_key = state.price_control_key("slider", f"_{prices[0]:g}_{prices[-1]:g}_{len(prices)}")
+typed_key = state.price_control_key("typed")
+# Each control is created with the selected price as its value; a price set by the other control (or a link,
+# a saved option) gives it a new key, so it never receives an assignment while the browser still holds its
+# old value (`state.price_control_key`).
 slider_col.select_slider(
     f"Price of {ours} ({currency})",
     options=prices,
+    value=min(prices, key=lambda p: abs(p - selected["price"])),
     format_func=lambda p: formatting.money(p, currency, 2),
     key=grid_key,
-    on_change=_set_price,
-    args=(grid_key,),
+    on_change=state.set_price_from,
+    args=("slider", grid_key, state.price_generation("slider")),
     help=help_texts.PRICE,
 )
 typed_col.number_input(
     f"Exact price ({currency})",
     min_value=0.01,
     max_value=1e9,
+    value=round(selected["price"], 2),
     step=_step(current.our_offering.price),
     format="%.2f",
     key=typed_key,
-    on_change=_set_price,
-    args=(typed_key,),
+    on_change=state.set_price_from,
+    args=("typed", typed_key, state.price_generation("typed")),
     help=help_texts.TYPED_PRICE,
 )
 price = selected["price"]

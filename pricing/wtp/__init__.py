@@ -8,15 +8,13 @@ method modules are imported on first use so that loading a saved posterior stays
 from __future__ import annotations
 
 import importlib
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pricing.dims import CHAIN, DRAW, RESPONDENT, SEGMENT
-from pricing.errors import DataError, PricingError
+from pricing.errors import DataError
 from pricing.wtp.parameters import (
     PosteriorRequest,
     posterior_parameters,
@@ -41,6 +39,7 @@ __all__ = [
     "scenario_with_fit",
     "PosteriorRequest",
     "fitted_customer_draws",
+    "load_model",
     "load_posterior",
     "posterior_draws",
     "save_posterior",
@@ -55,49 +54,60 @@ METHOD_MODELS = {
 }
 
 
-def survey_model(method: str, columns: dict | None = None, priors: dict | None = None, **options: Any):
-    """An unfitted survey model of `method` (stated, gabor_granger, van_westendorp)."""
+def survey_model(
+    method: str,
+    columns: dict | None = None,
+    model_config: dict | None = None,
+    sampler_config: dict | None = None,
+    **options: Any,
+):
+    """An unfitted survey model of `method` (stated, gabor_granger, van_westendorp): a
+    `pricing.wtp.model.WTPModel`; `options` are the method's own (``inconsistent``, ``wtp_bounds``)."""
+    from pricing.wtp.model import OptionsError
+
     if method not in METHOD_MODELS:
-        raise PricingError(f"method: {method!r} is not one of {', '.join(METHOD_MODELS)}")
+        raise OptionsError(f"method: {method!r} is not one of {', '.join(METHOD_MODELS)}")
     module, name = METHOD_MODELS[method].split(":")
-    return getattr(importlib.import_module(module), name)(columns=columns, priors=priors, **options)
+    model_class = getattr(importlib.import_module(module), name)
+    return model_class(model_config=model_config, sampler_config=sampler_config, columns=columns, **options)
 
 
-def fit_survey(method: str, source, columns=None, priors=None, **sample_options: Any):
+def fit_survey(
+    method: str, source, columns=None, model_config=None, fit_method: str = "nuts", **sampler_config
+):
     """Fit a survey file (or frame) with `method`; returns the fitted model (its `idata` is the posterior)."""
-    model = survey_model(method, columns, priors)
-    model.fit(source, **sample_options)
+    model = survey_model(method, columns, model_config)
+    model.fit(source, fit_method, **sampler_config)
     return model
 
 
-def _posterior_for(wtp, segment_name: str, base_dir: Path, seed: int):
-    """The posterior a segment's WTP points to (a saved fit, or survey data fitted on load), read as
-    `posterior_parameters` reads it (`pricing.wtp.parameters.load_source`)."""
-    from pricing.wtp.parameters import load_source
+def load_model(path: str | os.PathLike):
+    """The WTP model saved at `path`, of whatever type (`pricing.wtp.model.WTPModel.load`)."""
+    from pricing.wtp.model import WTPModel
 
-    fit = (wtp.method, json.dumps(dict(wtp.columns), sort_keys=True)) if wtp.source == "data" else None
-    return load_source(Path(base_dir) / wtp.file, fit, seed, f"segment {segment_name!r}: wtp")
+    return WTPModel.load(path)
 
 
 def fitted_customer_draws(
-    wtp,
+    idata,
+    fitted_segment: str,
     segment_name: str,
-    base_dir: str | os.PathLike,
+    index: np.ndarray,
     seed: int,
-    draws: int,
-    rng: np.random.Generator,
     value_columns: list[str] | tuple[str, ...],
     settings,
 ) -> dict[str, np.ndarray] | None:
-    """Simulated customers of a segment whose WTP points to a hierarchical Bayes (mixed logit) fit; None
-    for any other fit (its customers differ only in their WTP).
+    """Simulated customers of a segment whose WTP points to a hierarchical Bayes (mixed logit) fit, at the
+    fit's draws `index` (chain-major; the same indices as every other parameter taken from the file, so
+    the joint posterior is kept: `pricing.wtp.posterior_parameters` calls this); None for any other fit
+    (its customers differ only in their WTP).
 
-    With ``settings.from_fit == "respondents"`` the customers are the segment's respondents, each with
-    their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent, weighted
-    equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo customers
-    drawn from the fitted population distribution of each draw (segment means and sds of the random
-    coefficients; in WTP space the population of omega and of the price scale lambda). Coefficients become
-    money as the fit's contract does: value of a column = -beta_column / beta_price (a categorical
+    With ``settings.from_fit == "respondents"`` the customers are the respondents of `fitted_segment`, each
+    with their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent,
+    weighted equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo
+    customers drawn from the fitted population distribution of each draw (segment means and sds of the
+    random coefficients; in WTP space the population of omega and of the price scale lambda). Coefficients
+    become money as the fit's contract does: value of a column = -beta_column / beta_price (a categorical
     attribute's reference level and the constant of the reference alternative: 0), logit scale =
     1 / |beta_price|, and the customer's value of the reference offering against none
     ``w = beta . x_ref / -beta_price``; a WTP-space population's customers take omega, 1 / lambda and
@@ -119,16 +129,14 @@ def fitted_customer_draws(
     from pricing.wtp.choice_data import Design
     from pricing.wtp.posterior import metadata
 
-    idata = _posterior_for(wtp, segment_name, Path(base_dir), seed)
     posterior = idata.posterior
     info = metadata(idata)
     if info.get("method") != "choice" or "sd" not in posterior or "design" not in info:
         return None
     design = Design.from_dict(info["design"])
-    name = wtp.segment or segment_name
+    name = fitted_segment
     coefficients = list(design.coefficients)
     total = posterior.sizes[CHAIN] * posterior.sizes[DRAW]
-    index = np.arange(total) if draws == total else rng.choice(total, size=draws, replace=draws > total)
     if settings.from_fit == "respondents":
         in_segment = np.asarray(posterior["respondent_segment"].values).astype(str) == name
         if not in_segment.any():

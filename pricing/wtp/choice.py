@@ -1290,6 +1290,8 @@ def load_choice_fit(path: str | Path) -> ChoiceFit:
     info = metadata(idata)
     if info.get("method") != "choice" or "design" not in info:
         raise DataError(f"{path}: not a choice-based conjoint posterior (method {info.get('method')!r})")
+    if "theta" not in idata.posterior:  # files before WTP space: preference space, where theta is beta
+        idata.posterior["theta"] = idata.posterior["beta"]
     return ChoiceFit(
         idata=idata,
         design=Design.from_dict(info["design"]),

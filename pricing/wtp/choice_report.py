@@ -74,6 +74,11 @@ def format_summary(fit: ChoiceFit, currency: str = "") -> str:
     if fit.log_likelihood is not None:
         at = "posterior mode" if fit.method == "map" else "posterior mean"
         how = fit.log_likelihood_info.get("how") or f"at the {at}"
+        if fit.random and not fit.log_likelihood_info:
+            how = (
+                "conditional, at each respondent's own coefficients: a file of an earlier version; refit for "
+                "the marginal log-likelihood the reference packages report"
+            )
         lines.append(f"log-likelihood: {fit.log_likelihood:.2f} ({how})")
     loo = fit.loo_summary()
     if loo is not None:

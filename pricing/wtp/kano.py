@@ -68,6 +68,7 @@ import xarray as xr
 
 from pricing.dims import ATTRIBUTE, SEGMENT
 from pricing.errors import DataError, PricingError
+from pricing.limits import MAX_POSTERIOR_VALUES
 from pricing.wtp import data as survey
 
 CATEGORY = "category"
@@ -279,7 +280,7 @@ def read_kano(
     incomplete = (functional == 0) != (dysfunctional == 0)
     functional = np.where(incomplete, 0, functional)
     dysfunctional = np.where(incomplete, 0, dysfunctional)
-    weights = survey.numeric_column(frame, weight, label, positive=True) if weight else np.ones(len(frame))
+    weights = survey.weight_column(frame, weight, label) if weight else np.ones(len(frame))
     names = list(pairs)
     keep = ~(blank | incomplete).all(axis=1)  # respondents with at least one evaluated pair
     if not keep.any():
@@ -627,14 +628,9 @@ class KanoModel:
         return {k: float(v) for k, v in resolved.items()}
 
     def resolved_sampler_config(self) -> dict[str, Any]:
-        config = survey.merged_config("sampler_config", self.sampler_config, DEFAULT_SAMPLER_CONFIG)
-        for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
-            value = config[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
-        if not 0 < float(config["target_accept"]) < 1:
-            raise PricingError(f"target_accept must be in (0, 1) (got {config['target_accept']!r})")
-        return config
+        from pricing.wtp.posterior import sampler_settings
+
+        return sampler_settings(self.sampler_config, DEFAULT_SAMPLER_CONFIG)
 
     def build_model(self, counts: xr.DataArray, config: Mapping[str, float]):
         """The PyMC model of (m, kappa) with the Dirichlet-multinomial likelihood of the counts."""
@@ -667,9 +663,7 @@ class KanoModel:
 
     def fit(self, source, *, seed: int = 0, progressbar: bool = False):
         """Read the answers, sample, draw the segment shares, and keep the posterior in `self.idata`."""
-        import pymc as pm
-
-        from pricing.wtp.posterior import diagnose
+        from pricing.wtp.posterior import diagnose, sample_nuts
 
         config = self.resolved_model_config()
         sampler = self.resolved_sampler_config()
@@ -677,21 +671,17 @@ class KanoModel:
             answers, sha256 = source, ""
         else:
             answers, sha256 = read_kano(source, **self.read_options)
+        label = str(source) if isinstance(source, str | os.PathLike) else "data"
+        survey.check_fit_segments(answers.segments, answers.columns.get("segment"), label)
         counts = category_counts(answers, self.table)
-        with self.build_model(counts, config):
-            idata = pm.sample(
-                draws=sampler["draws"],
-                tune=sampler["tune"],
-                chains=sampler["chains"],
-                target_accept=sampler["target_accept"],
-                random_seed=seed,
-                nuts_sampler="nutpie",
-                progressbar=progressbar,
+        values = sampler["draws"] * sampler["chains"] * counts.size  # of the segment shares' draws
+        if values > MAX_POSTERIOR_VALUES:
+            raise DataError(
+                f"{label}: {len(answers.attributes):,} attributes x {len(answers.segments):,} segments x 6 "
+                f"categories x {sampler['draws'] * sampler['chains']:,} draws are {values:,} values; a fit "
+                f"keeps at most {MAX_POSTERIOR_VALUES:,} (fewer draws, attributes or segments)"
             )
-        for group in [g for g in idata.groups() if g.startswith("warmup")]:
-            delattr(idata, group)
-        transformed = [v for v in idata.posterior.variables if "__" in str(v)]  # and their dims' coords
-        idata.posterior = idata.posterior.drop_vars(transformed)
+        idata = sample_nuts(self.build_model(counts, config), sampler, seed, progressbar)
         diagnostics = diagnose(idata, ["kano_population_share", "kano_concentration"])
         idata.posterior = _derived(idata.posterior, counts, np.random.default_rng(seed))
         idata.add_groups(constant_data=xr.Dataset({"kano_count": counts}))
@@ -775,50 +765,27 @@ def kano_metadata(idata) -> dict[str, Any]:
     return metadata(idata)
 
 
-KANO_VARS = ("kano_share", "cs_plus", "cs_minus", "kano_weights", "kano_category_weights")
-
-
 def save_kano_posterior(idata, path: str | os.PathLike) -> None:
     """Write a Kano fit as netCDF atomically (checked first, so that a file we write always loads)."""
-    from pathlib import Path
+    from pricing.wtp.posterior import save_posterior
 
-    from pricing.io import atomic_output
-
-    path = Path(path)
     _check_kano(idata, str(path))
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
-    with atomic_output(path) as tmp:
-        idata.to_netcdf(tmp)
+    save_posterior(idata, path)
 
 
 def load_kano_posterior(path: str | os.PathLike):
     """Read a saved Kano fit; `DataError` naming the file when it is not one."""
-    from pathlib import Path
+    from pricing.wtp.posterior import load_posterior
 
-    import arviz as az
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: posterior file not found")
-    try:
-        with az.rc_context({"data.load": "eager"}):
-            idata = az.from_netcdf(path)
-    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
-        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
-    _check_kano(idata, str(path))
-    return idata
+    return load_posterior(path, KANO_FORMAT_METHOD)
 
 
 def _check_kano(idata, where: str) -> None:
+    from pricing.wtp.posterior import _validate
+
     if "posterior" not in idata.groups() or idata.posterior.attrs.get("method") != KANO_FORMAT_METHOD:
         raise DataError(f"{where}: not a Kano fit (make one with `pricing fit kano ... --output`)")
-    missing = [v for v in KANO_VARS if v not in idata.posterior]
-    if missing:
-        raise DataError(f"{where}: Kano fit is missing variable(s) {', '.join(missing)}")
-    for name in KANO_VARS:
-        if not np.all(np.isfinite(idata.posterior[name].values)):
-            raise DataError(f"{where}: variable {name} has non-finite values")
+    _validate(idata, where)
 
 
 def kano_fit_summary(idata) -> pd.DataFrame:
@@ -937,76 +904,37 @@ def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], lis
     return changes, list(dict.fromkeys(notes))
 
 
-# ---- Kano fits in the scenario ---------------------------------------------------------------------------
+def fit_link(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make a scenario's attributes take their Kano
+    weights from the fit saved as `file` (``attributes[a].kano: {posterior: file}``), and notes.
 
-
-def _cached_fit(path: str, mtime_ns: int, size: int):
-    return load_kano_posterior(path)
-
-
-_fit_cache: dict[tuple, Any] = {}
-
-
-def kano_weight_draws(scenario, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """(draw, segment, attribute, 2) shortfall and excess weights for the simulation: each segment's Kano
-    category's constants, and for every attribute whose ``kano`` points to a Kano fit the fit's draws
-    (`pricing.scenario.KanoPosterior`) unless the segment gives its own category.
-
-    One set of draw indices is chosen per fit file, so attributes and segments of one fit keep their joint
-    posterior; the same scenario and `rng` state give the same draws. A missing file, segment or attribute
-    raises `DataError` naming the scenario field.
-    """
-    from pricing.scenario import KanoPosterior, data_path
-    from pricing.value import KANO_WEIGHTS
-
-    segments, attributes = scenario.segments, scenario.attributes
-    weights = np.empty((draws, len(segments), len(attributes), 2))
-    for i, segment in enumerate(segments):
-        for j, attribute in enumerate(attributes):
-            kano = segment.kano.get(attribute.name, attribute.kano)
-            weights[:, i, j] = (
-                KANO_WEIGHTS[kano] if isinstance(kano, str) else KANO_WEIGHTS["one_dimensional"]
-            )
-    indices: dict[str, np.ndarray] = {}
-    for j, attribute in enumerate(attributes):
-        ref = attribute.kano
-        if not isinstance(ref, KanoPosterior):
-            continue
-        where = f"attributes[{j}].kano"
-        path = data_path(scenario, ref.posterior, f"{where}.posterior")
-        if not path.is_file():
-            raise DataError(f"{where}: file {ref.posterior!r} not found (looked in {path.parent})")
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        if key not in _fit_cache:
-            _fit_cache.clear()  # one file version at a time is plenty for the app's reruns
-            _fit_cache[key] = _cached_fit(*key)
-        posterior = _fit_cache[key].posterior
-        total = posterior.sizes["chain"] * posterior.sizes["draw"]
-        if key not in indices:
-            indices[key] = (
-                np.arange(total) if draws == total else rng.choice(total, draws, replace=draws > total)
-            )
-        name = ref.attribute or attribute.name
-        known_attributes = [str(a) for a in posterior[ATTRIBUTE].values]
-        if name not in known_attributes:
-            raise DataError(
-                f"{where}: {ref.posterior} has no attribute {name!r} (it has {', '.join(known_attributes)})"
-            )
-        fitted_segments = [str(s) for s in posterior[SEGMENT].values]
-        array = posterior[ref.variable].sel({ATTRIBUTE: name}).transpose("chain", "draw", SEGMENT, SIDE)
-        values = array.values.reshape(total, len(fitted_segments), 2)[indices[key]]
-        for i, segment in enumerate(segments):
-            if attribute.name in segment.kano:
-                continue  # the segment's own category
-            wanted = ref.segment or segment.name
-            if wanted not in fitted_segments:
-                if ref.segment is None and len(fitted_segments) == 1:
-                    wanted = fitted_segments[0]
-                else:
-                    raise DataError(
-                        f"{where}: {ref.posterior} has no segment {wanted!r} (it has "
-                        f"{', '.join(fitted_segments)}); name one with kano.segment"
-                    )
-            weights[:, i, j] = values[:, fitted_segments.index(wanted)]
-    return weights
+    Attributes match by name. Segments of the scenario the fit knows (or all, for a fit of one segment)
+    lose their own category of those attributes, so the fit's weights apply; the others keep what they had
+    as their own category. `pricing.bundle.with_fit` saves the fit beside the scenario."""
+    fitted = [str(a) for a in idata.posterior[ATTRIBUTE].values]
+    segments = [str(s) for s in idata.posterior[SEGMENT].values]
+    attributes = [a for a in scenario.attributes if a.name in fitted]
+    if not attributes:
+        raise DataError(
+            f"fit: none of the scenario's attributes ({', '.join(scenario.attribute_names)}) is in the "
+            f"Kano fit (it has {', '.join(fitted)}); rename them to match"
+        )
+    changes: dict[str, Any] = {f"attributes[{a.name}].kano": {"posterior": file} for a in attributes}
+    served = [s.name for s in scenario.segments if s.name in segments or len(segments) == 1]
+    for segment in scenario.segments:
+        own = dict(segment.kano)
+        for attribute in attributes:
+            if segment.name in served:
+                own.pop(attribute.name, None)
+            elif isinstance(attribute.kano, str):
+                own.setdefault(attribute.name, attribute.kano)
+        if own != dict(segment.kano):
+            changes[f"segments[{segment.name}].kano"] = own
+    notes = [f"Kano weights from the fit: {', '.join(a.name for a in attributes)} ({', '.join(served)})"]
+    kept = [s.name for s in scenario.segments if s.name not in served]
+    if kept:
+        notes.append(f"not in the fit, keep their categories: {', '.join(kept)}")
+    left_out = [a for a in fitted if a not in scenario.attribute_names]
+    if left_out:
+        notes.append(f"not attributes of the scenario, left out: {', '.join(left_out)}")
+    return changes, notes

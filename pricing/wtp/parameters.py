@@ -1,11 +1,15 @@
 """The one path from any posterior into the simulation: scenario references -> per-draw parameters.
 
 A scenario points to posteriors in three ways: a segment's WTP (``wtp: {source: posterior, file: fit.nc}``
-or ``{source: data, file: survey.csv, method: ...}``, fitted on load) and any number written as a
-`pricing.scenario.PosteriorRef` (``logit_scale: {posterior: fit.nc}``, ``value_per_unit: {uptime:
-{posterior: fit.nc}}``). `posterior_requests` lists every such reference as a `PosteriorRequest`: which slot
-of the simulation's parameter arrays it fills and from which variable of which file. `posterior_parameters`
-fills them. Nothing else lays posterior draws over the simulation's parameters: the app's "use this fit"
+or ``{source: data, file: survey.csv, method: ...}``, fitted on load), a retention posterior
+(``dynamics.retention.posterior``), and any number written as a `pricing.scenario.PosteriorRef`
+(``logit_scale: {posterior: fit.nc}``, ``value_per_unit: {uptime: {posterior: fit.nc}}``, an attribute's
+``kano: {posterior: kano.nc}``, the dynamics' ``satisfaction_effect: {posterior: satisfaction.nc}``).
+`posterior_requests` lists every such reference as a `PosteriorRequest`: which slot of the simulation's
+parameter arrays it fills and from which variable of which file. `posterior_parameters` fills them, for the
+one-period market (`pricing.simulate.segment_parameters`) and for the dynamics
+(`pricing.dynamics.dynamics_parameters`); a hierarchical Bayes fit's respondents come the same way
+(`READERS`). Nothing else lays posterior draws over the simulation's parameters: the app's "use this fit"
 writes a scenario that points to the fit (`scenario_with_fit`), so a saved or zipped scenario reproduces the
 same numbers.
 """
@@ -38,7 +42,10 @@ class PosteriorRequest:
     ``parameters[target][:, *index]`` receives the (draws, ...) values of ``variable`` selected at
     ``coords``; its remaining dims (e.g. a pair of Kano weights) must match the slot's trailing shape.
     ``fit`` is (method, columns) for survey data fitted on load, None for a saved posterior. ``where`` is the
-    scenario path that asked, for messages.
+    scenario path that asked, for messages. With ``any_segment`` a file holding one segment serves this one
+    whatever its name (the reference names no segment: e.g. a Kano survey without segments). A target in
+    `READERS` is not a slot: its reader turns the file's draws into new parameters (e.g. a hierarchical
+    Bayes fit's respondents).
     """
 
     target: str
@@ -49,14 +56,31 @@ class PosteriorRequest:
     where: str
     fit: tuple[str, str] | None = None
     label: str = field(default="", compare=False)
+    any_segment: bool = False
 
 
-def posterior_requests(scenario) -> list[PosteriorRequest]:
-    """Every reference of the scenario to a posterior, as requests (in scenario order).
+#: Where posteriors reach the simulation: ``market`` (the one-period simulator's per-draw parameters,
+#: `pricing.simulate.segment_parameters`) and ``dynamics`` (`pricing.dynamics.dynamics_parameters`).
+STAGES = ("market", "dynamics")
 
-    New kinds of posterior (retention, Kano categories or weights, satisfaction effects) add their fields'
-    references here, with ``target`` the key of the parameters dict their simulation code reads.
+
+def posterior_requests(scenario, stage: str = "market") -> list[PosteriorRequest]:
+    """Every reference of the scenario to a posterior used at `stage`, as requests (in scenario order).
+
+    ``market``: segments' WTP (``wtp_log_median``, ``wtp_log_sd``), ``logit_scale``, ``value_per_unit``;
+    attributes' Kano fits (``kano_weights`` (draw, segment, attribute, side), for every segment without a
+    category of its own); with ``market.heterogeneity``, a WTP fit's respondents (``fitted_customers``,
+    `READERS`). ``dynamics``: a retention posterior's ``retention_alpha`` and ``retention_beta`` and the
+    satisfaction link (``baseline_churn``, ``retention_effect``, ``referral_rate``, ``referral_effect``),
+    each (draw, segment). A new kind of posterior adds its fields' references here, with ``target`` the key
+    of the parameters dict its simulation code reads.
     """
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} is not one of {', '.join(STAGES)}")
+    return _market_requests(scenario) if stage == "market" else _dynamics_requests(scenario)
+
+
+def _market_requests(scenario) -> list[PosteriorRequest]:
     from pricing.scenario import PosteriorRef
 
     requests = []
@@ -82,6 +106,61 @@ def posterior_requests(scenario) -> list[PosteriorRequest]:
             requests.append(
                 _request("value_per_unit", index, ref, segment.name, f"{where}.{path}", coords_attribute)
             )
+    for j, attribute in enumerate(scenario.attributes):
+        ref = attribute.kano
+        if not isinstance(ref, PosteriorRef):
+            continue
+        for i, segment in enumerate(scenario.segments):
+            if attribute.name in segment.kano:
+                continue  # the segment's own category beats the fit
+            coords = ((ATTRIBUTE, ref.attribute or attribute.name),)
+            requests.append(
+                _request("kano_weights", (i, j), ref, segment.name, f"attributes[{j}].kano", coords, True)
+            )
+    if scenario.market.heterogeneity is not None:
+        for i, segment in enumerate(scenario.segments):
+            if segment.wtp.source == "posterior":
+                coords = ((SEGMENT, segment.wtp.segment or segment.name),)
+                requests.append(
+                    PosteriorRequest(
+                        "fitted_customers", (i,), segment.wtp.file, "", coords, f"segments[{i}].wtp"
+                    )
+                )
+    return requests
+
+
+def _dynamics_requests(scenario) -> list[PosteriorRequest]:
+    from pricing.scenario import SATISFACTION_LINK, PosteriorRef
+
+    dynamics = scenario.dynamics
+    if dynamics is None:
+        return []
+    requests = []
+    for i, segment in enumerate(scenario.segments):
+        own = dynamics.segments.get(segment.name)
+        retention, referral, _ = dynamics.for_segment(segment.name)
+        parts = {"retention": retention, "referral": referral}
+        for part, spec in parts.items():
+            where = (
+                f"dynamics.segments.{segment.name}.{part}"
+                if own is not None and getattr(own, part) is not None
+                else f"dynamics.{part}"
+            )
+            if part == "retention" and spec.posterior is not None:
+                coords = ((SEGMENT, spec.segment or segment.name),)
+                for name in ("alpha", "beta"):
+                    requests.append(
+                        PosteriorRequest(
+                            f"retention_{name}", (i,), spec.posterior, name, coords, f"{where}.posterior"
+                        )
+                    )
+            for path, variable in SATISFACTION_LINK.items():
+                field_part, name = path.split(".")
+                ref = getattr(spec, name) if field_part == part else None
+                if isinstance(ref, PosteriorRef):
+                    requests.append(
+                        _request(variable, (i,), ref, segment.name, f"{where}.{name}", (), True, variable)
+                    )
     return requests
 
 
@@ -101,9 +180,21 @@ def _value_refs(segment):
     return found
 
 
-def _request(target, index, ref, segment_name, where, extra_coords=()) -> PosteriorRequest:
+def _request(
+    target, index, ref, segment_name, where, extra_coords=(), any_segment=False, variable=None
+) -> PosteriorRequest:
+    """The request of a `PosteriorRef`: its variable defaults to `variable` or else the target's name; with
+    `any_segment`, a file of one segment serves when the reference names no segment."""
     coords = ((SEGMENT, ref.segment or segment_name), *extra_coords)
-    return PosteriorRequest(target, index, ref.posterior, ref.variable or target, coords, where)
+    return PosteriorRequest(
+        target,
+        index,
+        ref.posterior,
+        ref.variable or variable or target,
+        coords,
+        where,
+        any_segment=any_segment and ref.segment is None,
+    )
 
 
 def posterior_parameters(
@@ -115,10 +206,12 @@ def posterior_parameters(
     """The simulation's per-draw parameters with every slot the scenario points to a posterior filled.
 
     This is the only function through which posterior draws reach the simulation: WTP (``wtp_log_median``,
-    ``wtp_log_sd``), ``logit_scale``, ``value_per_unit`` today, and any later kind of posterior (retention,
-    Kano, satisfaction effects) the same way: give the scenario a `pricing.scenario.PosteriorRef` field, add
-    its requests to `posterior_requests` (target = the parameters key your code reads, index = the slot) and
-    make sure ``parameters`` has that key, shaped (draw, ...).
+    ``wtp_log_sd``), ``logit_scale``, ``value_per_unit``, Kano weights (``kano_weights``), a hierarchical
+    Bayes fit's respondents (``fitted_customers``), and for the dynamics the retention posterior and the
+    satisfaction link (see `posterior_requests`). A later kind of posterior comes the same way: give the
+    scenario a `pricing.scenario.PosteriorRef` field, add its requests to `posterior_requests` (target = the
+    parameters key your code reads, index = the slot) and make sure ``parameters`` has that key, shaped
+    (draw, ...).
 
     Each file is read once (cached by path, modification time and size) and one set of draw indices is
     chosen per file (`pricing.wtp.posterior.draw_index`), so all parameters taken from one fit keep their
@@ -136,7 +229,7 @@ def posterior_parameters(
     rng : numpy.random.Generator
         Source of the draw indices.
     requests : list of PosteriorRequest, optional
-        Default: `posterior_requests` of the scenario.
+        Default: `posterior_requests` of the scenario (the market's).
 
     Returns
     -------
@@ -158,6 +251,11 @@ def posterior_parameters(
         posterior = idata.posterior
         index = draw_index(posterior.sizes[CHAIN] * posterior.sizes[DRAW], draws, rng)
         for request in group:
+            if request.target in READERS:
+                found = READERS[request.target](scenario, idata, index, request)
+                if found is not None:
+                    result.setdefault(request.target, {})[request.index] = found
+                continue
             values = _values(posterior, request, index)
             if request.target not in result:
                 raise DataError(f"{request.where}: the simulation has no parameter {request.target!r}")
@@ -174,6 +272,29 @@ def posterior_parameters(
     return result
 
 
+def _customer_reader(scenario, idata, index, request):
+    """A hierarchical Bayes fit's customers of one segment at the file's draw indices (None for another
+    kind of fit: its customers differ only in their WTP)."""
+    from pricing.wtp import fitted_customer_draws
+
+    (i,) = request.index
+    segment = scenario.segments[i]
+    return fitted_customer_draws(
+        idata,
+        dict(request.coords)[SEGMENT],
+        segment.name,
+        index,
+        scenario.seed,
+        scenario.value_columns(),
+        scenario.market.heterogeneity,
+    )
+
+
+#: Targets whose requests are read by a function of (scenario, posterior, draw indices, request) instead of
+#: filling a slot; the result holds ``{index: what it returns}`` under the target.
+READERS = {"fitted_customers": _customer_reader}
+
+
 def _values(posterior, request: PosteriorRequest, index: np.ndarray) -> np.ndarray:
     name = request.variable
     if name not in posterior:
@@ -186,15 +307,19 @@ def _values(posterior, request: PosteriorRequest, index: np.ndarray) -> np.ndarr
         raise DataError(f"{request.where}: {request.file} has no variable {name!r} (it has {known}){hint}")
     array = posterior[name]
     selection = {}
-    for dim, label in request.coords:
+    for dim, label in sorted(request.coords, key=lambda c: c[0] == SEGMENT):  # what, then whose
         if dim not in array.dims:
             continue
         labels = [str(x) for x in array[dim].values]
-        if label not in labels:
+        if label in labels:
+            selection[dim] = labels.index(label)
+        elif dim == SEGMENT and request.any_segment and len(labels) == 1:
+            selection[dim] = 0  # a fit of one segment serves every segment
+        else:
+            hint = f"; name one with {request.where}.segment" if dim == SEGMENT else ""
             raise DataError(
-                f"{request.where}: {request.file} has no {dim} {label!r} (it has {', '.join(labels)})"
+                f"{request.where}: {request.file} has no {dim} {label!r} (it has {', '.join(labels)}){hint}"
             )
-        selection[dim] = labels.index(label)
     array = array.isel(selection)
     other = [d for d in array.dims if d not in (CHAIN, DRAW)]
     array = array.transpose(CHAIN, DRAW, *other)
@@ -240,6 +365,21 @@ def _load_posterior_cached(path: str, mtime_ns: int, size: int):
     return load_posterior(path)
 
 
+def shared_segments(scenario, posterior, kind: str = "") -> list[str]:
+    """Names of the scenario's segments that a fit's posterior has (in scenario order); `DataError` when
+    there are none."""
+    fitted = [str(s) for s in posterior[SEGMENT].values]
+    names = [s.name for s in scenario.segments]
+    shared = [n for n in names if n in fitted]
+    if not shared:
+        what = f"{kind} fit" if kind else "fit"
+        raise DataError(
+            f"fit: none of the scenario's segments ({', '.join(names)}) is in the {what} "
+            f"(it has {', '.join(fitted)}); rename the segments to match"
+        )
+    return shared
+
+
 def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
     """Changes (for `pricing.scenario.with_changes`) that make a scenario take what a fit knows from `file`.
 
@@ -249,14 +389,8 @@ def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[
     `DataError` when the fit shares no segment with the scenario.
     """
     posterior = idata.posterior
-    fitted = [str(s) for s in posterior[SEGMENT].values]
     names = [s.name for s in scenario.segments]
-    shared = [n for n in names if n in fitted]
-    if not shared:
-        raise DataError(
-            f"fit: none of the scenario's segments ({', '.join(names)}) is in the fit "
-            f"(it has {', '.join(fitted)}); rename the segments to match"
-        )
+    shared = shared_segments(scenario, posterior)
     known = [str(a) for a in posterior[ATTRIBUTE].values] if "value_per_unit" in posterior else []
     paths = {}  # value column the fit knows -> its path under value_per_unit
     for attribute in scenario.attributes:

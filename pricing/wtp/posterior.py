@@ -345,8 +345,25 @@ def check_posterior_file(path: str | os.PathLike) -> None:
         )
 
 
-def load_posterior(path: str | os.PathLike) -> az.InferenceData:
-    """Read and validate a saved WTP posterior; `DataError` naming the file when it is not one of ours."""
+#: Fits other than WTP that a scenario may point to: method -> (variables each must carry, dims (chain,
+#: draw, segment, ...); variables whose values must be > 0; how to make one). Any one of a satisfaction fit's
+#: two models is enough (a survey may record churn or referrals only).
+OTHER_FITS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "kano": (
+        ("kano_share", "cs_plus", "cs_minus", "kano_weights", "kano_category_weights"),
+        (),
+        "pricing fit kano DATA.csv --output kano.nc",
+    ),
+    "retention": (("alpha", "beta"), ("alpha", "beta"), "pricing fit retention DATA.csv --output r.nc"),
+    "satisfaction": ((), (), "pricing fit satisfaction DATA.csv --output s.nc"),
+}
+#: What a satisfaction fit measures (at least one of its two models).
+SATISFACTION_VARS = ("baseline_churn", "retention_effect", "referral_rate", "referral_effect")
+
+
+def load_posterior(path: str | os.PathLike, method: str | None = None) -> az.InferenceData:
+    """Read and validate a saved posterior (a WTP fit, or one of `OTHER_FITS`); `DataError` naming the file
+    when it is not one of ours, or with `method` ("wtp" for any WTP fit) when it is not of that kind."""
     path = Path(path)
     check_posterior_file(path)
     try:
@@ -355,7 +372,33 @@ def load_posterior(path: str | os.PathLike) -> az.InferenceData:
     except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
         raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
     _validate(idata, str(path))
+    found = idata.posterior.attrs.get("method")
+    if method is not None and (found in OTHER_FITS or method != "wtp") and found != method:
+        make = OTHER_FITS[method][2] if method in OTHER_FITS else "pricing fit ... --output fit.nc"
+        raise DataError(f"{path}: not a {method} fit but a {found} fit (make one with `{make}`)")
     return idata
+
+
+def _validate_other(posterior, method: str, where: str) -> None:
+    """A Kano, retention or satisfaction fit carries its variables, finite, over (chain, draw, ...) with a
+    segment dim."""
+    required, positive, make = OTHER_FITS[method]
+    if method == "satisfaction":
+        required = tuple(v for v in SATISFACTION_VARS if v in posterior)
+        if not required:
+            raise DataError(f"{where}: satisfaction fit has none of {', '.join(SATISFACTION_VARS)}")
+    missing = [v for v in required if v not in posterior]
+    if missing:
+        raise DataError(f"{where}: {method} fit is missing variable(s) {', '.join(missing)} (`{make}`)")
+    for name in required:
+        dims = tuple(posterior[name].dims)
+        if dims[:2] != (CHAIN, DRAW) or SEGMENT not in dims:
+            raise DataError(f"{where}: variable {name} has dims {dims}, expected chain, draw, ..., segment")
+        values = posterior[name].values
+        if not np.all(np.isfinite(values)):
+            raise DataError(f"{where}: variable {name} has non-finite values")
+        if name in positive and not np.all(values > 0):
+            raise DataError(f"{where}: variable {name} has values <= 0")
 
 
 def _validate(idata: az.InferenceData, where: str) -> None:
@@ -363,6 +406,9 @@ def _validate(idata: az.InferenceData, where: str) -> None:
         raise DataError(f"{where}: has no posterior group; not a pricing WTP posterior")
     posterior = idata.posterior
     attrs = posterior.attrs
+    if attrs.get("method") in OTHER_FITS:
+        _validate_other(posterior, attrs["method"], where)
+        return
     if attrs.get("pricing_format") != FORMAT:
         raise DataError(
             f"{where}: not a pricing WTP posterior (attr pricing_format is {attrs.get('pricing_format')!r}, "
@@ -485,3 +531,45 @@ def posterior_draws(
         stacked = array.values.reshape((total, *array.shape[2:]))
         result[name] = np.ascontiguousarray(stacked[index], dtype=float)
     return result
+
+
+# ---- fit plumbing shared by the Kano and satisfaction models ---------------------------------------------
+
+
+def sampler_settings(user: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """`defaults` overridden by `user` (unknown keys refused, naming the known ones), checked: draws >= 1,
+    tune >= 0 and chains >= 1 whole numbers, target_accept in (0, 1); `PricingError` naming the setting."""
+    from pricing.errors import PricingError
+    from pricing.wtp.data import merged_config
+
+    config = merged_config("sampler_config", user, defaults)
+    for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
+    accept = config["target_accept"]
+    if isinstance(accept, bool) or not isinstance(accept, int | float) or not 0 < accept < 1:
+        raise PricingError(f"target_accept must be in (0, 1) (got {accept!r})")
+    return config
+
+
+def sample_nuts(model, sampler: Mapping[str, Any], seed: int, progressbar: bool = False) -> az.InferenceData:
+    """NUTS (nutpie) on a PyMC `model` with `sampler_settings`; the posterior without the warm-up groups and
+    the transformed variables (and their dims' coords), as saved fits keep it."""
+    import pymc as pm
+
+    with model:
+        idata = pm.sample(
+            draws=sampler["draws"],
+            tune=sampler["tune"],
+            chains=sampler["chains"],
+            target_accept=sampler["target_accept"],
+            random_seed=seed,
+            nuts_sampler="nutpie",
+            progressbar=progressbar,
+        )
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        delattr(idata, group)
+    transformed = [v for v in idata.posterior.variables if "__" in str(v)]
+    idata.posterior = idata.posterior.drop_vars(transformed)
+    return idata

@@ -198,6 +198,30 @@ def test_price_change_with_keyboard_redraws_and_changes_profit(server, page):
     _save(page, "simulate")
 
 
+def test_quick_key_presses_end_where_the_slider_shows(server, page, browser):
+    """Four keys pressed faster than the app reruns: the slider, the typed price, the share link and the
+    profit all end at EUR 13.00 (a rerun carrying the typed price's old value once set the price back)."""
+    page.goto(server)
+    _settled(page)
+    thumb = page.locator("[data-testid=stSlider] input[type=range]").first
+    thumb.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+        time.sleep(0.08)
+    page.wait_for_url(re.compile(r"[?&]price=13(&|$)"), timeout=30000)
+    _settled(page)
+    assert "€13.00" in page.locator("[data-testid=stSlider]").first.inner_text()
+    typed = page.locator("[data-testid=stNumberInput]").filter(has_text="Exact price").locator("input")
+    assert typed.input_value() == "13.00"
+    reopened = browser.new_page(viewport=VIEWPORT)  # the same view from its link: the server's own number
+    try:
+        reopened.goto(f"{server}/?scenario=saas_team_plan&price=13")
+        _settled(reopened)
+        assert _metric(page, "Profit") == _metric(reopened, "Profit")
+    finally:
+        reopened.close()
+
+
 def test_competitor_price_change_redraws_the_curves_with_new_numbers(server, page):
     page.goto(server)
     _settled(page)
