@@ -352,3 +352,15 @@ def segment_codes(segments: np.ndarray) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(np.array(names, dtype=object)[codes], sort=False)
         names = list(uniques)
     return codes.astype(int), names
+
+
+def check_fit_segments(segments, column: str | None, label: str) -> None:
+    """`DataError` when a survey to be fitted has more segments than `pricing.limits.MAX_FIT_SEGMENTS` (each
+    segment is parameters of the model and slices of every posterior draw)."""
+    from pricing.limits import MAX_FIT_SEGMENTS
+
+    if len(segments) > MAX_FIT_SEGMENTS:
+        raise DataError(
+            f"{label}: column {column!r}: {len(segments):,} segments; a fit takes at most "
+            f"{MAX_FIT_SEGMENTS:,} (is it an id column?)"
+        )

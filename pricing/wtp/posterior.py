@@ -458,3 +458,45 @@ def posterior_draws(
         stacked = array.values.reshape((total, *array.shape[2:]))
         result[name] = np.ascontiguousarray(stacked[index], dtype=float)
     return result
+
+
+# ---- fit plumbing shared by the Kano and satisfaction models ---------------------------------------------
+
+
+def sampler_settings(user: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """`defaults` overridden by `user` (unknown keys refused, naming the known ones), checked: draws >= 1,
+    tune >= 0 and chains >= 1 whole numbers, target_accept in (0, 1); `PricingError` naming the setting."""
+    from pricing.errors import PricingError
+    from pricing.wtp.data import merged_config
+
+    config = merged_config("sampler_config", user, defaults)
+    for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
+    accept = config["target_accept"]
+    if isinstance(accept, bool) or not isinstance(accept, int | float) or not 0 < accept < 1:
+        raise PricingError(f"target_accept must be in (0, 1) (got {accept!r})")
+    return config
+
+
+def sample_nuts(model, sampler: Mapping[str, Any], seed: int, progressbar: bool = False) -> az.InferenceData:
+    """NUTS (nutpie) on a PyMC `model` with `sampler_settings`; the posterior without the warm-up groups and
+    the transformed variables (and their dims' coords), as saved fits keep it."""
+    import pymc as pm
+
+    with model:
+        idata = pm.sample(
+            draws=sampler["draws"],
+            tune=sampler["tune"],
+            chains=sampler["chains"],
+            target_accept=sampler["target_accept"],
+            random_seed=seed,
+            nuts_sampler="nutpie",
+            progressbar=progressbar,
+        )
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        delattr(idata, group)
+    transformed = [v for v in idata.posterior.variables if "__" in str(v)]
+    idata.posterior = idata.posterior.drop_vars(transformed)
+    return idata
