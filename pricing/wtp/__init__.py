@@ -15,19 +15,27 @@ import numpy as np
 
 from pricing.dims import CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.errors import DataError
-from pricing.wtp.parameters import (
-    PosteriorRequest,
-    posterior_parameters,
-    posterior_requests,
-    scenario_with_fit,
-)
-from pricing.wtp.posterior import (
-    SamplingWarning,
-    diagnose,
-    load_posterior,
-    posterior_draws,
-    save_posterior,
-)
+
+# Re-exported names, imported on first use: ArviZ (behind the posterior module) takes seconds to import,
+# and the classic read-outs (`pricing psm`, `pricing gabor-granger`) need neither of them.
+_LAZY = {
+    "PosteriorRequest": "parameters",
+    "posterior_parameters": "parameters",
+    "posterior_requests": "parameters",
+    "scenario_with_fit": "parameters",
+    "SamplingWarning": "posterior",
+    "diagnose": "posterior",
+    "load_posterior": "posterior",
+    "posterior_draws": "posterior",
+    "save_posterior": "posterior",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"pricing.wtp.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'pricing.wtp' has no attribute {name!r}")
+
 
 __all__ = [
     "METHOD_MODELS",
