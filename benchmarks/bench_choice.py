@@ -173,10 +173,10 @@ def main() -> None:
     if args.variants:
         print("sampler settings (same data, same seed):")
         for label, options in (
-            ("non-centred, low-rank (default)", {}),
             ("non-centred, diagonal", {"low_rank": False}),
-            ("centred, low-rank", {"centred": True}),
+            ("non-centred, low-rank", {"low_rank": True}),
             ("centred, diagonal", {"centred": True, "low_rank": False}),
+            ("centred, low-rank", {"centred": True, "low_rank": True}),
         ):
             result = run_ours(data, columns, args.seed, **options)
             print(
