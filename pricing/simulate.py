@@ -283,7 +283,8 @@ def simulate(
         variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
     prices : our prices to simulate (currency) instead of the scenario's `price_grid` (e.g. one typed price).
         Each price's numbers do not depend on the others simulated with it: the same seed gives the same
-        column (to about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
+        column (within the purchase table's accuracy, `pricing.market`: a few prices are integrated
+        directly, more are read off a table over their range).
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
