@@ -7,7 +7,8 @@ effects on churn and referral, market entry). Target: under 2 s and 2 GB on 2 co
 - the peak of memory allocated during one run (tracemalloc) and the process's peak resident size;
 - wall and CPU time (best of `--repeat`) of `simulate_dynamics` with the totals only (NPV, CLV, customers)
   and with every per-period variable kept, without expectation drift (each period's choices are the first
-  period's: the simulator runs once) and with drift on every attribute (the simulator runs every period);
+  period's: the simulator runs once) and with drift on every attribute (each later period's choices read
+  off one purchase table per draw and segment, `pricing.market.purchase_table`);
 - a plain loop over draws on `--reference-draws` draws (one `simulate_dynamics` call per draw, so every
   period and every choice is recomputed for that draw alone): its time per draw, the ratio per draw against
   the vectorised run, and the largest relative difference in any NPV.
@@ -18,6 +19,7 @@ Run: ``.venv/bin/python benchmarks/bench_dynamics.py``. Report ``uptime`` beside
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -88,6 +90,7 @@ def main() -> None:
         "prices": 20,
     }
     print("dynamics: " + " x ".join(f"{n} {name}" for name, n in sizes.items()))
+    print(f"  load average at the start {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     print(f"  memory (totals only): peak allocated {peak / 2**20:,.0f} MiB; process peak RSS {rss:,.0f} MiB")
     del result
 
@@ -117,6 +120,7 @@ def main() -> None:
         f"per-draw loop (drift), {k} draws: CPU {loop_ms:.1f} ms/draw, vectorised {vector_ms:.2f} ms/draw "
         f"(x{loop_ms / vector_ms:.0f}); largest relative NPV difference {difference.max():.1e}"
     )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
