@@ -275,6 +275,29 @@ def test_use_this_fit_writes_a_scenario_that_points_to_it_and_stop_gives_the_old
     assert scenario_hash(at.session_state["scenario"]) == scenario_hash(original)
 
 
+def test_the_share_link_says_it_does_not_carry_an_attached_fit():
+    at = open_wtp("stated")
+    at.file_uploader(key="wtp_posterior_upload").upload("saved.nc", _stated_posterior_bytes()).run()
+    at.switch_page("app_pages/simulate.py").run()
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "does not carry" not in captions and at.sidebar.code  # no fit in use: a plain link
+    at.switch_page("app_pages/wtp.py").run()
+    at.button(key="wtp_attach").click().run()
+    at.switch_page("app_pages/simulate.py").run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "The link does not carry the WTP fit 'saved.nc'" in captions, captions
+    assert "opens with the scenario's own WTP" in captions
+    # no link is offered that would silently open without the fit: the address names the scenario only
+    assert not at.sidebar.code
+    assert dict(at.query_params) == {"scenario": "saas_team_plan"}
+    at.switch_page("app_pages/wtp.py").run()
+    at.button(key="wtp_detach").click().run()
+    at.switch_page("app_pages/simulate.py").run()
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "does not carry" not in captions and at.sidebar.code  # the fit let go: a link again
+
+
 def test_van_westendorp_classic_read_out_per_segment_and_pooled():
     """The classic chart is per segment as the fit is (and pooled), each segment's points its own data's."""
     from pricing.wtp.van_westendorp import psm_analysis
