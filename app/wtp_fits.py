@@ -93,19 +93,11 @@ def missing_roles(method: str, mapping: Mapping[str, Any]) -> list[str]:
 
 
 def _interval_model(method: str, columns: Mapping[str, str | None] | None = None):
-    if method == "stated":
-        from pricing.wtp.stated import StatedWTP
+    from pricing.wtp import METHOD_MODELS, survey_model
 
-        return StatedWTP(columns=columns)
-    if method == "gabor_granger":
-        from pricing.wtp.gabor_granger import GaborGrangerWTP
-
-        return GaborGrangerWTP(columns=columns)
-    if method == "van_westendorp":
-        from pricing.wtp.van_westendorp import VanWestendorpWTP
-
-        return VanWestendorpWTP(columns=columns)
-    raise PricingError(f"method {method!r}: not one of {', '.join(METHODS)}")
+    if method not in METHOD_MODELS:
+        raise PricingError(f"method {method!r}: not one of {', '.join(METHODS)}")
+    return survey_model(method, dict(columns) if columns else None)
 
 
 def classic(method: str, frame: pd.DataFrame, columns: Mapping[str, str | None]) -> dict[str, Any]:
@@ -150,12 +142,13 @@ def fit(
     chains: int,
     seed: int,
     label: str,
-    choice_method: str = "nuts",
+    fit_method: str = "nuts",
     random: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Fit a survey and return the app's record of the fit (see the module docstring)."""
+    """Fit a survey and return the app's record of the fit (see the module docstring); `fit_method` is
+    nuts (the posterior) or map (mode + Laplace approximation, a quick look)."""
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:16]
-    settings = f"{method}|{sorted(columns.items())}|{draws}|{tune}|{chains}|{seed}|{choice_method}|{random}"
+    settings = f"{method}|{sorted(columns.items())}|{draws}|{tune}|{chains}|{seed}|{fit_method}|{random}"
     key = hashlib.sha256(f"{digest}|{settings}".encode()).hexdigest()[:16]
     record: dict[str, Any] = {"label": label, "method": method, "key": key}
     if method == "choice":
@@ -177,7 +170,7 @@ def fit(
             frame,
             spec,
             random=list(random) or None,
-            method=choice_method,
+            method=fit_method,
             draws=draws,
             tune=tune,
             chains=chains,
@@ -195,9 +188,15 @@ def fit(
 
     with warnings.catch_warnings():  # the page shows the diagnostics itself
         warnings.simplefilter("ignore", SamplingWarning)
-        idata = model.fit(frame, draws=draws, tune=tune, chains=chains, seed=seed)
-    record |= {"idata": idata, "diagnostics": model.diagnostics, "summary": model.summary().reset_index()}
-    if method == "van_westendorp":
+        idata = model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)
+    return record | _interval_record(model, idata)
+
+
+def _interval_record(model, idata) -> dict[str, Any]:
+    """The read-outs of a fitted (or loaded) interval model, for the page."""
+    record = {"idata": idata, "model": model, "diagnostics": model.diagnostics}
+    record["summary"] = model.summary().reset_index()
+    if model.model_type == "van_westendorp":
         record["price_points"] = model.price_points()
     return record
 
@@ -236,7 +235,9 @@ def posterior_bytes(idata) -> bytes:
 
 
 def load_upload(name: str, data: bytes) -> dict[str, Any]:
-    """A posterior file uploaded by the user, checked by `load_posterior`, as the app's record of a fit."""
+    """A posterior file uploaded by the user, checked by `load_posterior` and, for a survey fit, loaded as its
+    model (`WTPModel.from_idata`), as the app's record of a fit."""
+    from pricing.wtp.model import WTPModel
     from pricing.wtp.posterior import load_posterior, metadata
 
     with tempfile.TemporaryDirectory() as folder:
@@ -250,7 +251,9 @@ def load_upload(name: str, data: bytes) -> dict[str, Any]:
     key = hashlib.sha256(data).hexdigest()[:16]
     record = {"label": f"{Path(name).name}", "method": meta["method"], "key": key, "idata": idata}
     record["diagnostics"] = meta.get("diagnostics") or {}
-    if "wtp_log_median" in idata.posterior:
+    if meta["method"] in METHODS and meta["method"] != "choice":
+        record |= _interval_record(WTPModel.from_idata(idata, Path(name).name), idata)
+    elif "wtp_log_median" in idata.posterior:
         from pricing.wtp.stated import wtp_summary
 
         record["summary"] = wtp_summary(idata).reset_index()

@@ -539,7 +539,6 @@ def _columns(args: argparse.Namespace, method: str) -> dict[str, str]:
 
 def _fit_survey(args: argparse.Namespace) -> int:
     from pricing.wtp import survey_model
-    from pricing.wtp.stated import format_report, summary_dict
 
     method = args.method.replace("-", "_")
     options = {}
@@ -549,14 +548,21 @@ def _fit_survey(args: argparse.Namespace) -> int:
         options["wtp_bounds"] = tuple(args.wtp_bounds.split("-"))
     check_sampling(args.draws, args.tune, args.chains, args.seed)
     _check_outputs(("--output", args.output, (".nc",)))
-    model = survey_model(method, _columns(args, method), _priors(args.priors), **options)
-    model.fit(args.data, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
+    from pricing.wtp.model import OptionsError
+
+    try:
+        model = survey_model(method, _columns(args, method), _priors(args.priors), **options)
+    except OptionsError as error:  # the priors are the model's config: name the option that gave them
+        raise OptionsError(str(error).replace("model_config", "--priors")) from None
+    model.fit(
+        args.data, args.fit_method, draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed
+    )
     if args.output:
         model.save(args.output)
     if args.json:
-        _print_json(summary_dict(model.idata))
+        _print_json(model.to_json())
     else:
-        print(format_report(model.idata))
+        print(model.report())
         if args.output:
             print(f"wrote {args.output}")
     return 0
@@ -694,6 +700,7 @@ def _add_fit_commands(commands) -> argparse._SubParsersAction:
                 default="cheap-expensive",
                 help="answers that bound each respondent's WTP (default cheap-expensive)",
             )
+        _add_fit_method(sub)
         _add_sampling_options(sub)
         sub.add_argument(
             "--priors",
@@ -702,6 +709,18 @@ def _add_fit_commands(commands) -> argparse._SubParsersAction:
         )
         sub.set_defaults(run=_fit_survey)
     return methods
+
+
+def _add_fit_method(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--fit-method",
+        "--method",
+        dest="fit_method",
+        choices=("nuts", "map"),
+        default="nuts",
+        help="nuts (default): the posterior by MCMC; map: posterior mode + Laplace approximation, a quick "
+        "look that does not sample",
+    )
 
 
 def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
@@ -823,13 +842,7 @@ def _add_fit_choice(fit_commands) -> None:
     )
     choice.add_argument("--segment", metavar="COLUMN", help="segment column (one segment per respondent)")
     choice.add_argument("--none-alt", metavar="LEVEL", help="label of the no-purchase alternative")
-    choice.add_argument(
-        "--method",
-        dest="fit_method",
-        choices=("nuts", "map"),
-        default="nuts",
-        help="nuts (default) or map: posterior mode + Laplace approximation, for a quick look",
-    )
+    _add_fit_method(choice)
     choice.add_argument(
         "--scenario-out",
         metavar="FILE",

@@ -219,22 +219,22 @@ else:
         )
         chains = chains_col.number_input("Chains", 1, 8, step=1, key=state.sticky(f"wtp_chains_{method}", 2))
         seed = seed_col.number_input("Seed", 0, 2**31 - 1, step=1, key=state.sticky(f"wtp_seed_{method}", 1))
-        choice_method, random = "nuts", ()
+        random = ()
+        left, right = st.columns(2)
+        fit_method = left.radio(
+            "Estimation",
+            ["nuts", "map"],
+            format_func={"nuts": "Full posterior (NUTS)", "map": "Quick look (mode + Laplace)"}.get,
+            horizontal=True,
+            key=state.sticky("wtp_fit_method", "nuts"),
+        )
         if method == "choice":
-            left, right = st.columns(2)
-            choice_method = left.radio(
-                "Estimation",
-                ["nuts", "map"],
-                format_func={"nuts": "Full posterior (NUTS)", "map": "Quick look (mode + Laplace)"}.get,
-                horizontal=True,
-                key=state.sticky("wtp_choice_method", "nuts"),
-            )
             random = tuple(
                 right.multiselect(
                     "Random coefficients (vary across respondents)",
                     mapping.get("attributes") or [],
                     key=f"wtp_random_{stored['name']}",
-                    disabled=choice_method == "map",
+                    disabled=fit_method == "map",
                 )
             )
         label = f"{wtp_fits.METHODS[method]}: {stored['name']}"
@@ -254,7 +254,7 @@ else:
                         chains=int(chains),
                         seed=int(seed),
                         label=label,
-                        choice_method=choice_method,
+                        fit_method=fit_method,
                         random=random,
                     )
                 except PricingError as error:

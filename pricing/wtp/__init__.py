@@ -8,12 +8,13 @@ method modules are imported on first use so that loading a saved posterior stays
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import numpy as np
 
 from pricing.dims import CHAIN, DRAW, RESPONDENT, SEGMENT
-from pricing.errors import DataError, PricingError
+from pricing.errors import DataError
 from pricing.wtp.parameters import (
     PosteriorRequest,
     posterior_parameters,
@@ -38,6 +39,7 @@ __all__ = [
     "scenario_with_fit",
     "PosteriorRequest",
     "fitted_customer_draws",
+    "load_model",
     "load_posterior",
     "posterior_draws",
     "save_posterior",
@@ -52,19 +54,38 @@ METHOD_MODELS = {
 }
 
 
-def survey_model(method: str, columns: dict | None = None, priors: dict | None = None, **options: Any):
-    """An unfitted survey model of `method` (stated, gabor_granger, van_westendorp)."""
+def survey_model(
+    method: str,
+    columns: dict | None = None,
+    model_config: dict | None = None,
+    sampler_config: dict | None = None,
+    **options: Any,
+):
+    """An unfitted survey model of `method` (stated, gabor_granger, van_westendorp): a
+    `pricing.wtp.model.WTPModel`; `options` are the method's own (``inconsistent``, ``wtp_bounds``)."""
+    from pricing.wtp.model import OptionsError
+
     if method not in METHOD_MODELS:
-        raise PricingError(f"method: {method!r} is not one of {', '.join(METHOD_MODELS)}")
+        raise OptionsError(f"method: {method!r} is not one of {', '.join(METHOD_MODELS)}")
     module, name = METHOD_MODELS[method].split(":")
-    return getattr(importlib.import_module(module), name)(columns=columns, priors=priors, **options)
+    model_class = getattr(importlib.import_module(module), name)
+    return model_class(model_config=model_config, sampler_config=sampler_config, columns=columns, **options)
 
 
-def fit_survey(method: str, source, columns=None, priors=None, **sample_options: Any):
+def fit_survey(
+    method: str, source, columns=None, model_config=None, fit_method: str = "nuts", **sampler_config
+):
     """Fit a survey file (or frame) with `method`; returns the fitted model (its `idata` is the posterior)."""
-    model = survey_model(method, columns, priors)
-    model.fit(source, **sample_options)
+    model = survey_model(method, columns, model_config)
+    model.fit(source, fit_method, **sampler_config)
     return model
+
+
+def load_model(path: str | os.PathLike):
+    """The WTP model saved at `path`, of whatever type (`pricing.wtp.model.WTPModel.load`)."""
+    from pricing.wtp.model import WTPModel
+
+    return WTPModel.load(path)
 
 
 def fitted_customer_draws(

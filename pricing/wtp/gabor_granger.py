@@ -27,6 +27,7 @@ import pandas as pd
 from pricing.dims import SEGMENT
 from pricing.errors import DataError, PricingError
 from pricing.wtp import data as survey
+from pricing.wtp.model import OptionsError
 from pricing.wtp.stated import Intervals, IntervalWTPModel
 
 ANSWERS = {
@@ -212,18 +213,29 @@ class GaborGrangerWTP(IntervalWTPModel):
 
     Parameters
     ----------
-    columns, priors : dict, optional
+    model_config, sampler_config, columns : dict, optional
         See `IntervalWTPModel`.
     inconsistent : {"drop", "span"}
         Treatment of respondents with a yes above a no (see the module docstring).
     """
 
-    method = "gabor_granger"
+    model_type = "gabor_granger"
     roles = ROLES
 
-    def __init__(self, columns=None, priors=None, inconsistent: str = "drop"):
-        super().__init__(columns=columns, priors=priors)
+    def __init__(self, model_config=None, sampler_config=None, columns=None, inconsistent: str = "drop"):
+        super().__init__(model_config, sampler_config, columns)
+        if inconsistent not in ("drop", "span"):
+            raise OptionsError(f"inconsistent: {inconsistent!r} is not one of 'drop', 'span'")
         self.inconsistent = inconsistent
+
+    def options(self) -> dict:
+        return super().options() | {"inconsistent": self.inconsistent}
+
+    @classmethod
+    def legacy_options(cls, info) -> dict:
+        notes = info.get("data_notes") or {}
+        spanned = notes.get("inconsistent", 0) > notes.get("dropped_inconsistent", 0)
+        return super().legacy_options(info) | {"inconsistent": "span" if spanned else "drop"}
 
     def read(self, source):
         answers, _, sha256, used = read_answers(source, self.columns)

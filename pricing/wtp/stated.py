@@ -46,15 +46,9 @@ from scipy.special import ndtr
 
 from pricing.dims import RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError
-from pricing.limits import check_sampling
 from pricing.wtp import data as survey
-from pricing.wtp.posterior import (
-    attach_metadata,
-    diagnose,
-    format_diagnostics,
-    metadata,
-    save_posterior,
-)
+from pricing.wtp.model import WTPModel, fit_laplace, map_diagnostics, options_error, sample_nuts
+from pricing.wtp.posterior import attach_metadata, diagnose, format_diagnostics, metadata
 from pricing.wtp.priors import check_depth, prior_value
 
 DEFAULT_PRIORS: dict[str, float | None] = {
@@ -190,7 +184,8 @@ def _pooled_normal(pm, name: str, center, center_sd: float, segment_sd: float, d
     tau = pm.Gamma(f"{name}_segment_sd", alpha=2.0, beta=2.0 / segment_sd, dims=dims[:-1] or None)
     values = pm.Flat(name, dims=dims, initval=np.broadcast_to(center[..., None], (*center.shape, n)).copy())
     a, b = tau**2, center_sd**2
-    deviation = values - center[..., None]
+    # the centre is data (it defaults to the data's median): a refit with other data reuses the compiled model
+    deviation = values - pm.Data(f"{name}_center", center)[..., None]
     quadratic = (pt.sum(deviation**2, axis=-1) - b * pt.sum(deviation, axis=-1) ** 2 / (a + n * b)) / a
     pm.Potential(
         f"{name}_prior",
@@ -225,73 +220,104 @@ def _hierarchical_lognormal(pm, prefix: str, priors: Mapping[str, Any], dims: st
     return log_median, log_sd
 
 
-def interval_loglik(mu, sigma, parts: Mapping[str, np.ndarray]):
+def interval_loglik(mu, sigma, parts: Mapping[str, np.ndarray], prefix: str = "wtp_"):
     """Closed-form interval-censored lognormal log-likelihood (a PyTensor scalar) of aggregated bounds.
 
-    `mu` and `sigma` are per-segment tensors; `parts` comes from `_aggregate`. Open ends are handled by
-    log-space stand-ins (`_LOG_ZERO`, `_LOG_INFINITY`) so that all intervals share one expression, which
-    keeps the compiled model small (nutpie's compile time grows with the number of CDF terms).
+    `mu` and `sigma` are per-segment tensors; `parts` comes from `_aggregate` and enters the model as
+    ``pm.Data`` named ``prefix + key`` (so that a fit of other data with the same structure reuses the
+    compiled model). Open ends are handled by log-space stand-ins (`_LOG_ZERO`, `_LOG_INFINITY`) so that
+    all intervals share one expression, which keeps the compiled model small.
     """
     import pymc as pm
     import pytensor.tensor as pt
     from pymc.distributions.dist_math import normal_lcdf
 
+    def data(key):
+        return pm.Data(f"{prefix}{key}", np.asarray(parts[key]))
+
     total = pt.as_tensor_variable(0.0)
-    weight, mean, squares = parts["exact_weight"], parts["exact_mean"], parts["exact_squares"]
-    if weight.sum() > 0:
+    if parts["exact_weight"].sum() > 0:
+        weight, mean, squares = data("exact_weight"), data("exact_mean"), data("exact_squares")
         # sum_i w_i log N(log y_i | mu, sigma) - sum_i w_i log y_i, via weighted sufficient statistics
         total += pt.sum(
             -weight * (pt.log(sigma) + 0.5 * math.log(2 * math.pi))
             - (squares + weight * (mean - mu) ** 2) / (2 * sigma**2)
         )
-        total -= float(parts["exact_log_sum"].sum())
-    n = len(parts["interval_weight"])
-    if n:
-        s = parts["interval_segment"]
-        z_low = (parts["interval_log_lower"] - mu[s]) / sigma[s]
-        z_high = (parts["interval_log_upper"] - mu[s]) / sigma[s]
+        total -= pt.sum(data("exact_log_sum"))
+    if len(parts["interval_weight"]):
+        s = data("interval_segment")
+        z_low = (data("interval_log_lower") - mu[s]) / sigma[s]
+        z_high = (data("interval_log_upper") - mu[s]) / sigma[s]
+        n = z_low.shape[0]
         # Phi(b) - Phi(a) = Phi(-a) - Phi(-b): evaluate on the side where the interval's middle sits in the
         # left tail, where log Phi is accurate; one log Phi call over both ends
         flip = pt.gt(z_low + z_high, 0)
         left = pt.switch(flip, -z_high, z_low)
         right = pt.switch(flip, -z_low, z_high)
         log_cdf = normal_lcdf(0.0, 1.0, pt.concatenate([right, left]))
-        total += pt.sum(parts["interval_weight"] * pm.math.logdiffexp(log_cdf[:n], log_cdf[n:]))
+        total += pt.sum(data("interval_weight") * pm.math.logdiffexp(log_cdf[:n], log_cdf[n:]))
     return total
 
 
 # ---- the fit object ------------------------------------------------------------------------------------
 
 
-class IntervalWTPModel:
+class IntervalWTPModel(WTPModel):
     """Base of the survey fits: read answers into `Intervals`, build the PyMC model, sample, save.
 
-    Subclasses set `method`, `roles` (role -> default column name, None = optional and absent) and implement
-    `intervals_from_frame`. Constructor arguments are stored as given; they are checked by `fit`.
+    A `pricing.wtp.model.WTPModel`: ``model_config`` holds the priors (`DEFAULT_PRIORS`, see the module
+    docstring), ``sampler_config`` the sampler settings. Subclasses set `model_type`, `roles` (role ->
+    default column name, None = optional and absent) and implement `intervals_from_frame` (or `read`).
 
     Parameters
     ----------
+    model_config : dict, optional
+        Prior hyper-parameters overriding `DEFAULT_PRIORS`.
+    sampler_config : dict, optional
+        Sampler settings overriding `pricing.wtp.model.SAMPLER_DEFAULTS`.
     columns : dict, optional
         Role -> column name overrides, e.g. ``{"amount": "wtp_eur", "segment": "region"}``.
-    priors : dict, optional
-        Prior hyper-parameters overriding `default_priors` (see the module docstring).
     """
 
-    method: ClassVar[str]
     roles: ClassVar[dict[str, str | None]]
-    default_priors: ClassVar[dict[str, Any]] = DEFAULT_PRIORS
+    default_model_config: ClassVar[dict[str, Any]] = DEFAULT_PRIORS
 
     def __init__(
-        self, columns: Mapping[str, str | None] | None = None, priors: Mapping[str, Any] | None = None
+        self,
+        model_config: Mapping[str, Any] | None = None,
+        sampler_config: Mapping[str, Any] | None = None,
+        columns: Mapping[str, str | None] | None = None,
     ):
-        self.columns = columns
-        self.priors = priors
-        self.idata: az.InferenceData | None = None
+        try:
+            check_depth(dict(model_config or {}), "model_config")
+        except PricingError as error:
+            raise options_error(error) from None
+        super().__init__(model_config, sampler_config)
+        try:
+            for key, value in self.model_config.items():
+                if value is not None:
+                    prior_value(f"model_config.{key}", value)
+            survey.resolve_columns(columns, self.roles)
+        except PricingError as error:
+            raise options_error(error) from None
+        self.columns = dict(columns) if columns else None
         self.intervals: Intervals | None = None
+
+    @property
+    def method(self) -> str:
+        """The survey method (the file format's ``method`` attr): the model type."""
+        return self.model_type
+
+    def options(self) -> dict[str, Any]:
+        return {"columns": self.columns}
+
+    @classmethod
+    def legacy_options(cls, info: Mapping[str, Any]) -> dict[str, Any]:
+        return {"columns": info.get("columns") or None}
 
     # -- data
     def resolved_columns(self) -> dict[str, str | None]:
-        """Role -> column, defaults overridden by `columns`; an unknown role raises `PricingError`."""
+        """Role -> column, defaults overridden by `columns`."""
         return survey.resolve_columns(self.columns, self.roles)
 
     def read(self, source: str | os.PathLike | pd.DataFrame) -> tuple[Intervals, str, dict[str, str]]:
@@ -321,47 +347,32 @@ class IntervalWTPModel:
         """Variables whose R-hat and ESS are checked: every sampled and contract variable."""
         return [str(v) for v in idata.posterior.data_vars]
 
-    def fit(
-        self,
-        source: str | os.PathLike | pd.DataFrame,
-        *,
-        draws: int = 1000,
-        tune: int = 1000,
-        chains: int = 2,
-        seed: int = 0,
-        target_accept: float = 0.95,
-        progressbar: bool = False,
-    ) -> az.InferenceData:
-        """Read `source`, sample the posterior with nutpie, check it, and keep it in `self.idata`.
+    def _fit(self, data, fit_method: str, config: dict[str, Any]) -> az.InferenceData:
+        """Read `data`, sample (NUTS) or approximate (map) the posterior, check it, attach the metadata.
 
-        `target_accept` is NUTS's target acceptance rate (0.95: smaller steps than PyMC's 0.8, fewer
-        divergences in the tails of the between-segment sds). Sampler problems (R-hat > 1.01, ESS < 400,
-        divergences) raise a `SamplingWarning` and are listed in
-        ``metadata(idata)["diagnostics"]``; the same `seed` gives the same draws.
+        `target_accept` 0.95 (smaller steps than PyMC's 0.8) keeps the tails of the between-segment sds
+        free of divergences. Sampler problems (R-hat > 1.01, ESS < 400, divergences) raise a
+        `SamplingWarning` and are listed in ``metadata(idata)["diagnostics"]``; the same seed gives the same
+        draws.
         """
-        import pymc as pm
-
-        check_sampling(draws, tune, chains, seed)
-        intervals, sha256, columns = self.read(source)
-        priors = resolve_priors(self.priors, self.default_priors, intervals)
+        intervals, sha256, columns = self.read(data)
+        try:
+            priors = resolve_priors(self.model_config, self.default_model_config, intervals)
+        except PricingError as error:
+            raise options_error(error) from None
         model = self.build_model(intervals, priors)
-        with model:
-            idata = pm.sample(
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                random_seed=seed,
-                target_accept=target_accept,
-                nuts_sampler="nutpie",
-                progressbar=progressbar,
-            )
-        # nutpie also returns warm-up draws and transformed (``*_log__``) copies: not needed, half the file
-        for group in [g for g in idata.groups() if g.startswith("warmup")]:
-            delattr(idata, group)
+        if fit_method == "nuts":
+            idata = sample_nuts(model, config)
+        else:
+            idata, _ = fit_laplace(model, config)
+        # transformed (``*_log__``) copies are not needed: half the file
         transformed = [v for v in idata.posterior.data_vars if v.endswith("__")]
         idata.posterior = idata.posterior.drop_vars(transformed)
         idata.add_groups(constant_data=_respondent_data(intervals))
-        diagnostics = diagnose(idata, self.diagnostic_vars(idata))
+        if fit_method == "nuts":
+            diagnostics = diagnose(idata, self.diagnostic_vars(idata))
+        else:
+            diagnostics = map_diagnostics(config)
         attach_metadata(
             idata,
             method=self.method,
@@ -370,36 +381,41 @@ class IntervalWTPModel:
             priors=priors,
             diagnostics=diagnostics,
             data_notes=intervals.notes,
-            seed=seed,
+            seed=config["seed"],
         )
-        self.idata, self.intervals = idata, intervals
+        self.record(idata, fit_method, self.model_config)
+        self.intervals = intervals
         return idata
 
-    @property
-    def diagnostics(self) -> dict[str, Any]:
-        """The fit's sampler diagnostics (see `pricing.wtp.posterior.diagnose`)."""
-        return metadata(self._fitted())["diagnostics"]
-
-    def _fitted(self) -> az.InferenceData:
-        if self.idata is None:
-            raise PricingError(f"{type(self).__name__}: call fit() first")
-        return self.idata
-
-    def save(self, path: str | os.PathLike):
-        """Write the fit as netCDF (atomically); a scenario can point to it."""
-        return save_posterior(self._fitted(), path)
+    def _restore(self, idata) -> None:
+        if "constant_data" not in idata.groups():
+            return
+        data = idata.constant_data
+        codes, names = survey.segment_codes(data["respondent_segment"].values.astype(str))
+        self.intervals = Intervals(
+            segment=codes,
+            segments=names,
+            lower=data["wtp_lower"].values,
+            upper=data["wtp_upper"].values,
+            weight=data["weight"].values,
+            respondent=data[RESPONDENT].values,
+        )
 
     def summary(self) -> pd.DataFrame:
         """WTP per segment (see `wtp_summary`)."""
-        return wtp_summary(self._fitted())
+        return wtp_summary(self.fitted())
 
     def posterior_predictive_check(self, thresholds=None, seed: int = 0) -> pd.DataFrame:
         """Observed vs replicated shares (see `interval_check`)."""
-        return interval_check(self._fitted(), thresholds=thresholds, seed=seed)
+        return interval_check(self.fitted(), thresholds=thresholds, seed=seed)
 
     def report(self) -> str:
         """Readable summary: WTP per segment and the sampler diagnostics."""
-        return format_report(self._fitted())
+        return format_report(self.fitted())
+
+    def to_json(self) -> dict[str, Any]:
+        """The fit as plain data (see `summary_dict`)."""
+        return summary_dict(self.fitted())
 
 
 def _respondent_data(intervals: Intervals) -> xr.Dataset:
@@ -478,6 +494,7 @@ def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
             for key in ("rhat_max", "ess_bulk_min", "ess_tail_min", "divergences", "ok", "problems")
         },
         "data_notes": meta.get("data_notes") or {},
+        "fit_method": meta.get("fit_method", "nuts"),
     }
 
 
@@ -493,7 +510,10 @@ def format_report(idata: az.InferenceData) -> str:
     notes = meta.get("data_notes") or {}
     if any(notes.values()):
         lines.append("  data: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in notes.items()))
-    lines.append("sampler: " + format_diagnostics(meta["diagnostics"]))
+    if meta.get("fit_method") == "map":
+        lines.append(f"fit: {meta['diagnostics'].get('note', 'map')} (did not sample)")
+    else:
+        lines.append("sampler: " + format_diagnostics(meta["diagnostics"]))
     return "\n".join(lines)
 
 
@@ -587,7 +607,7 @@ class StatedWTP(IntervalWTPModel):
     column or a bound column must exist.
     """
 
-    method = "stated"
+    model_type = "stated"
     roles = {
         "segment": None,
         "amount": "wtp",
@@ -665,8 +685,8 @@ class StatedWTP(IntervalWTPModel):
         )
 
 
-def fit_stated(source, columns=None, priors=None, **sample_options) -> StatedWTP:
+def fit_stated(source, columns=None, model_config=None, fit_method="nuts", **sampler_config) -> StatedWTP:
     """Fit a stated-WTP survey; returns the fitted `StatedWTP` (its `idata` holds the posterior)."""
-    model = StatedWTP(columns=columns, priors=priors)
-    model.fit(source, **sample_options)
+    model = StatedWTP(model_config=model_config, columns=columns)
+    model.fit(source, fit_method, **sampler_config)
     return model

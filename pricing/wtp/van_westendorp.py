@@ -58,6 +58,7 @@ from scipy.special import ndtr
 from pricing.dims import SEGMENT
 from pricing.errors import DataError, PricingError
 from pricing.wtp import data as survey
+from pricing.wtp.model import OptionsError
 from pricing.wtp.stated import (
     Intervals,
     IntervalWTPModel,
@@ -397,25 +398,40 @@ class VanWestendorpWTP(IntervalWTPModel):
 
     Parameters
     ----------
-    columns, priors : dict, optional
+    model_config, sampler_config, columns : dict, optional
         See `IntervalWTPModel`.
     wtp_bounds : pair of str
         The answers bounding WTP: ("cheap", "expensive") (default) or ("expensive", "too_expensive").
     """
 
-    method = "van_westendorp"
+    model_type = "van_westendorp"
     roles = ROLES
 
-    def __init__(self, columns=None, priors=None, wtp_bounds: tuple[str, str] = ("cheap", "expensive")):
-        super().__init__(columns=columns, priors=priors)
-        self.wtp_bounds = wtp_bounds
-
-    def read(self, source):
-        bounds = tuple(self.wtp_bounds)
+    def __init__(
+        self,
+        model_config=None,
+        sampler_config=None,
+        columns=None,
+        wtp_bounds: Sequence[str] = ("cheap", "expensive"),
+    ):
+        super().__init__(model_config, sampler_config, columns)
+        bounds = tuple(wtp_bounds)
         if bounds not in (("cheap", "expensive"), ("expensive", "too_expensive")):
-            raise PricingError(
+            raise OptionsError(
                 f"wtp_bounds: {bounds!r} is not ('cheap', 'expensive') or ('expensive', 'too_expensive')"
             )
+        self.wtp_bounds = bounds
+
+    def options(self) -> dict:
+        return super().options() | {"wtp_bounds": list(self.wtp_bounds)}
+
+    @classmethod
+    def legacy_options(cls, info) -> dict:
+        bounds = str((info.get("data_notes") or {}).get("wtp_bounds") or "cheap-expensive").split("-")
+        return super().legacy_options(info) | {"wtp_bounds": bounds}
+
+    def read(self, source):
+        bounds = self.wtp_bounds
         answers, _, sha256, used = read_psm(source, self.columns)
         valid = answers.valid
         codes, names = survey.segment_codes(answers.segment[valid])
@@ -457,12 +473,12 @@ class VanWestendorpWTP(IntervalWTPModel):
             log_median, log_sd = _hierarchical_lognormal(
                 pm, "answer_", {**priors, "log_wtp_center": np.array(centres)}, (ANSWER, SEGMENT)
             )
-            pm.Potential("answers_loglik", interval_loglik(log_median, log_sd, parts))
+            pm.Potential("answers_loglik", interval_loglik(log_median, log_sd, parts, prefix="answers_"))
         return model
 
     def price_points(self, grid_size: int = 512) -> pd.DataFrame:
         """The four price points per segment with credible intervals (see `price_points`)."""
-        return price_points(self._fitted(), grid_size)
+        return price_points(self.fitted(), grid_size)
 
 
 def price_points(idata: az.InferenceData, grid_size: int = 512) -> pd.DataFrame:

@@ -190,7 +190,7 @@ def test_conjoint_quick_fit_shows_attribute_wtp_and_opens_a_starter_scenario():
     at = open_wtp("choice")
     at.file_uploader(key="wtp_upload_choice").upload("cbc.csv", small, "text/csv").run()
     assert not at.exception
-    at.radio(key="wtp_choice_method").set_value("map")
+    at.radio(key="wtp_fit_method").set_value("map")
     fit_tiny(at, "choice")
     record = at.session_state["fits"]["Choice-based conjoint: cbc.csv"]
     wtp = record["attribute_wtp"].set_index(["segment", "attribute"])
