@@ -49,13 +49,34 @@ if fit_notes:
         f"Using the WTP fit **{st.session_state[state.FIT]['label']}**: {'; '.join(fit_notes)}.", icon="📊"
     )
 
+competitors = [(i, o) for i, o in enumerate(current.offerings) if o.owner != "us"]
+if competitors:  # outside the fragment below: a rival's price is a new scenario, the whole app reruns
+    columns = st.container(border=True).columns(min(len(competitors), 4))
+    digest = scenario_hash(current)[:10]
+    for n, (index, offering) in enumerate(competitors):
+        column = columns[n % len(columns)]
+        competitor_key = f"competitor_{index}_{digest}"
+        column.number_input(
+            f"{offering.name} price ({current.currency})",
+            min_value=0.01,
+            value=float(offering.price),
+            step=_step(offering.price),
+            format="%.2f",
+            key=competitor_key,
+            on_change=_set_competitor_price,
+            args=(index, competitor_key),
+            help=help_texts.COMPETITOR,
+        )
+        for problem in state.messages(f"competitor_{index}"):
+            column.error(problem)
+
 
 @st.fragment
 def explore(drawn: str) -> None:
     """Everything a control changes: the controls, the headline cards, the curves and the details. A change
     of our price, the variant, a tab or the segment reruns only this (`st.fragment`), not the sidebar and
-    navigation; a change of the scenario itself (a rival's price) reruns the whole app, whose sidebar
-    describes the scenario."""
+    navigation. Rivals' prices are drawn above, outside it: a new scenario reruns the whole app, whose
+    sidebar describes the scenario (and so does anything else that changes the scenario: the guard)."""
     if scenario_hash(state.scenario()) != drawn:
         st.rerun(scope="app")
     current = state.scenario()
@@ -122,26 +143,6 @@ def explore(drawn: str) -> None:
     if chosen.description:
         right.caption(chosen.description)
 
-    competitors = [(i, o) for i, o in enumerate(current.offerings) if o.owner != "us"]
-    if competitors:
-        columns = controls.columns(min(len(competitors), 4))
-        digest = scenario_hash(current)[:10]
-        for n, (index, offering) in enumerate(competitors):
-            column = columns[n % len(columns)]
-            competitor_key = f"competitor_{index}_{digest}"
-            column.number_input(
-                f"{offering.name} price ({currency})",
-                min_value=0.01,
-                value=float(offering.price),
-                step=_step(offering.price),
-                format="%.2f",
-                key=competitor_key,
-                on_change=_set_competitor_price,
-                args=(index, competitor_key),
-                help=help_texts.COMPETITOR,
-            )
-            for problem in state.messages(f"competitor_{index}"):
-                column.error(problem)
     segment_names = [s.name for s in current.segments]
     segment = ALL
     if len(segment_names) > 1:
