@@ -136,19 +136,21 @@ def unpack_temporary(content: bytes) -> Scenario:
     return scenario
 
 
-def with_fit(scenario: Scenario, idata, name: str) -> tuple[Scenario, list[str]]:
-    """The scenario taking what a WTP fit knows, with the fit saved beside it as ``data/<name>.nc``.
+def with_fit(scenario: Scenario, idata, name: str, link=None) -> tuple[Scenario, list[str]]:
+    """The scenario taking what a fit knows, with the fit saved beside it as ``data/<name>.nc``.
 
     The scenario is copied with its files into a folder of its own (as `unpack_temporary` does), the fit
-    saved there, and its segments pointed to it (`pricing.wtp.scenario_with_fit`): saving or packing the
-    result carries the fit, and reopening it gives the same numbers. Returns the scenario and notes on what
-    comes from the fit. Raises `DataError` when the fit shares no segment with the scenario.
+    saved there, and the scenario pointed to it by ``link(scenario, idata, file) -> (changes, notes)``
+    (default `pricing.wtp.scenario_with_fit`, a WTP fit; `pricing.wtp.kano.fit_link`,
+    `pricing.wtp.satisfaction.fit_link`): saving or packing the result carries the fit, and reopening it
+    gives the same numbers. Returns the scenario and notes on what comes from the fit. Raises `DataError`
+    when the fit has nothing the scenario can take.
     """
     from pricing.wtp.parameters import scenario_with_fit
     from pricing.wtp.posterior import save_posterior
 
     file = f"{DATA_FOLDER}/{name}.nc"
-    changes, notes = scenario_with_fit(scenario, idata, file)
+    changes, notes = (link or scenario_with_fit)(scenario, idata, file)
     copy = unpack_temporary(pack_scenario(scenario))
     (copy.base_dir / DATA_FOLDER).mkdir(exist_ok=True)
     save_posterior(idata, copy.base_dir / file)

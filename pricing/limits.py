@@ -37,6 +37,12 @@ MAX_LEVELS = 200
 MAX_ALTERNATIVES = 50
 MAX_DESIGN_CELLS = 20_000_000
 
+#: Segments of one fitted survey (each is model parameters and a slice of every posterior draw; a scenario
+#: has at most 50).
+MAX_FIT_SEGMENTS = 200
+#: Values of one posterior variable's draws a fit keeps (25 million float64 are 200 MB).
+MAX_POSTERIOR_VALUES = 25_000_000
+
 #: Error reports: problems listed at most, characters of a quoted value at most, characters of one line.
 MAX_PROBLEMS = 20
 MAX_SHOWN = 60

@@ -158,4 +158,14 @@ def test_the_bundled_voice_scenario_packs_its_fits(tmp_path):
     zipped.write_bytes(pack_scenario(scenario))
     unpacked = load_scenario(zipped)
     assert unpacked.attributes[0].kano.posterior.endswith("kano_team_plan.nc")
-    assert unpacked.dynamics.for_segment("SMB")[0].satisfaction_effect[0] > 0
+    retention, referral, _ = unpacked.dynamics.for_segment("SMB")
+    fit = "data/satisfaction_team_plan.nc"
+    assert retention.satisfaction_effect.posterior == referral.rate.posterior == fit
+    from pricing.dynamics import dynamics_parameters
+
+    before = dynamics_parameters(scenario, 200, np.random.default_rng(0))
+    after = dynamics_parameters(unpacked, 200, np.random.default_rng(0))
+    for name in ("churn", "retention_effect", "referral_rate", "referral_effect"):
+        np.testing.assert_array_equal(after[name], before[name])
+    # the fit's SMB effect of satisfaction on churn (the example's truth: k = 2.0) reaches the dynamics
+    assert 1.0 < np.median(after["retention_effect"][:, 1]) < 3.0

@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from pricing.cli import main
-from pricing.errors import DataError
+from pricing.errors import DataError, PricingError
 from pricing.value import KANO_WEIGHTS
 from pricing.wtp.kano import (
     CATEGORIES,
@@ -153,7 +153,7 @@ def test_save_and_load_round_trip_and_foreign_files(tmp_path):
     junk.write_text("not netcdf")
     with pytest.raises(DataError, match="not a readable netCDF"):
         load_kano_posterior(junk)
-    with pytest.raises(DataError, match="folder"):
+    with pytest.raises(PricingError, match="folder"):
         save_kano_posterior(fit, tmp_path / "missing" / "kano.nc")
 
 

@@ -16,7 +16,7 @@ import streamlit as st
 from pricing import charts, dynamics
 from pricing.analysis import interval
 from pricing.errors import PricingError, ScenarioError
-from pricing.scenario import Dynamics, Scenario, scenario_hash, with_changes
+from pricing.scenario import Dynamics, PosteriorRef, Scenario, scenario_hash, with_changes
 
 PERCENT_FIELDS = {  # dotted path in the dynamics section -> (label, maximum in percent)
     "retention.churn": ("Churn per period (%)", 30.0),
@@ -50,6 +50,14 @@ def _as_range(value) -> tuple[float, float]:
 def _get(section: Dynamics, path: str):
     group, field = path.split(".")
     return getattr(getattr(section, group), field)
+
+
+def _from_fit(column, label: str, value) -> bool:
+    """Say where a number taken from a fit comes from (no slider: the fit's draws are the uncertainty)."""
+    if not isinstance(value, PosteriorRef):
+        return False
+    column.caption(f"{label}: each draw from the fit {value.posterior!r}")
+    return True
 
 
 def _apply(path: str, key: str, scale: float) -> None:
@@ -115,12 +123,16 @@ with st.container(border=True):
         if path == "retention.churn" and section.retention.posterior is not None:
             column.caption(f"Churn: the fitted retention posterior {section.retention.posterior!r}")
             continue
+        if _from_fit(column, label, _get(section, path)):
+            continue
         key = state.widget_key(f"over_time_{path}")
         low, high = _as_range(_get(section, path))
         st.session_state[key] = (round(low * 100, 3), round(high * 100, 3))
         column.slider(label, 0.0, top, step=0.1, key=key, on_change=_apply, args=(path, key, 100.0))
     for path, (label, top) in EFFECT_FIELDS.items():
         column = middle if path.startswith("retention") else right
+        if _from_fit(column, label, _get(section, path)):
+            continue
         key = state.widget_key(f"over_time_{path}")
         st.session_state[key] = _as_range(_get(section, path))
         column.slider(label, 0.0, top, step=0.1, key=key, on_change=_apply, args=(path, key, 1.0))

@@ -43,6 +43,62 @@ def _apply(changes: dict, what: str) -> None:
     st.session_state[f"voice_used_{what}"] = len(changes)
 
 
+def _apply_fit(idata, name: str, link, what: str) -> None:
+    """Point the scenario to the fit, saved beside it (`pricing.bundle.with_fit`): the scenario file and
+    zip downloaded carry the fit, and reopening them gives the same numbers."""
+    from pricing import bundle
+
+    try:
+        new, notes = bundle.with_fit(state.scenario(), idata, name, link)
+    except PricingError as error:
+        state.message(f"voice_use_{what}", str(error))
+        return
+    state.set_scenario(new)
+    state.message(f"voice_use_{what}", None)
+    st.session_state[f"voice_used_{what}"] = notes
+
+
+def _fit_name(kind: str, key: tuple) -> str:
+    import hashlib
+
+    return f"{kind}-fit-{hashlib.sha256(repr(key).encode()).hexdigest()[:10]}"
+
+
+def _use_section(what: str, key: str, label: str, caption: str, notes: list[str], action, done) -> None:
+    """The "use in the scenario" box: what it does, the button (running `action`: a tuple of the callback
+    and its args), problems, and ``done(what was used)`` once used."""
+    with st.container(border=True):
+        st.subheader("Use in the scenario")
+        st.caption(caption)
+        for note in notes:
+            st.caption(f"- {note}")
+        callback, args = action
+        st.button(label, key=key, on_click=callback, args=args, disabled=callback is None)
+        for problem in state.messages(f"voice_use_{what}"):
+            st.error(problem, icon="⚠️")
+        used = st.session_state.get(f"voice_used_{what}")
+        if used:
+            st.success(done(used))
+
+
+def _use_fit_section(what: str, key: str, fit: tuple, label: str, caption: str) -> None:
+    """`_use_section` for a fit: (idata, its cache key, link) where link(scenario, idata, file) gives the
+    changes pointing the scenario to the file (`pricing.bundle.with_fit`)."""
+    idata, fit_key, link = fit
+    name = _fit_name(what, fit_key)
+    try:
+        _, notes = link(state.scenario(), idata, f"data/{name}.nc")
+        action = (_apply_fit, (idata, name, link, what))
+    except PricingError as error:
+        notes, action = [str(error)], (None, ())
+
+    def done(notes: list[str]) -> str:
+        saved = "The scenario now points to the fit (saved beside it; the downloaded zip carries it): "
+        return saved + "; ".join(notes)
+
+    _use_section(what, key, label, caption, notes, action, done)
+
+
 def _uploaded(kind: str) -> tuple[pd.DataFrame | None, dict | None]:
     upload_col, example_col = st.columns([3, 2])
     key = f"voice_upload_{kind}"
@@ -235,31 +291,27 @@ def kano_section() -> None:
             )
         )
 
-    with st.container(border=True):
-        st.subheader("Use in the scenario")
-        source = summary if summary is not None else analysis.table
-        changes, notes = kano.scenario_changes(source, state.scenario())
-        st.caption(
-            f"Sets the Kano category of {len(changes)} attribute(s) per segment from the "
-            f"{'fit (the most probable largest category)' if summary is not None else 'classic analysis'}; "
-            "attributes and segments match by name."
-        )
-        for note in notes:
-            st.caption(f"- {note}")
-        st.button(
+    if summary is None:
+        changes, notes = kano.scenario_changes(analysis.table, state.scenario())
+        _use_section(
+            "kano",
+            "voice_kano_use",
             "Use these categories in the scenario",
-            key="voice_kano_use",
-            on_click=_apply,
-            args=(changes, "kano"),
-            disabled=not changes,
+            f"Sets the Kano category of {len(changes)} attribute(s) per segment from the classic analysis; "
+            "attributes and segments match by name. Fit the model to use its weights with their uncertainty.",
+            notes,
+            (_apply if changes else None, (changes, "kano")),
+            lambda used: f"The scenario now takes {used} Kano categories from the survey.",
         )
-        for problem in state.messages("voice_use_kano"):
-            st.error(problem, icon="⚠️")
-        if st.session_state.get("voice_used_kano"):
-            st.success(
-                f"The scenario now takes {st.session_state['voice_used_kano']} Kano categories from the "
-                "survey."
-            )
+        return
+    _use_fit_section(
+        "kano",
+        "voice_kano_use",
+        (idata, key, kano.fit_link),
+        "Use this fit in the scenario",
+        "Points the attributes the fit knows to it: each draw of the simulation takes the fit's shortfall "
+        "and excess weights (|CS-| and CS+) per segment, so the posterior's uncertainty flows through.",
+    )
 
 
 def satisfaction_section() -> None:
@@ -338,26 +390,14 @@ def satisfaction_section() -> None:
             "retention_effect k: churn odds x exp(-k S/100); referral_rate and referral_effect: referrals "
             "per customer and period = rate x exp(effect S/100). Mean [90% interval]."
         )
-    with st.container(border=True):
-        st.subheader("Use in the scenario")
-        changes, notes = satisfaction.scenario_changes(idata, state.scenario())
-        st.caption(
-            "Sets each matching segment's retention and referral in the scenario's dynamics section to the "
-            "fitted 90% intervals (drawn uniformly per draw)."
-        )
-        for note in notes:
-            st.caption(f"- {note}")
-        st.button(
-            "Use the satisfaction link in the scenario",
-            key="voice_sat_use",
-            on_click=_apply,
-            args=(changes, "satisfaction"),
-            disabled=not changes,
-        )
-        for problem in state.messages("voice_use_satisfaction"):
-            st.error(problem, icon="⚠️")
-        if st.session_state.get("voice_used_satisfaction"):
-            st.success("The scenario's dynamics now take retention and referral from the survey.")
+    _use_fit_section(
+        "satisfaction",
+        "voice_sat_use",
+        (idata, key, satisfaction.fit_link),
+        "Use the satisfaction link in the scenario",
+        "Points each matching segment's churn, satisfaction effect and referral in the scenario's dynamics "
+        "to the fit: each draw takes one joint draw of the fit.",
+    )
 
 
 st.title("Voice of the customer")

@@ -68,6 +68,7 @@ import xarray as xr
 
 from pricing.dims import ATTRIBUTE, SEGMENT
 from pricing.errors import DataError, PricingError
+from pricing.limits import MAX_POSTERIOR_VALUES
 from pricing.wtp import data as survey
 
 CATEGORY = "category"
@@ -279,7 +280,7 @@ def read_kano(
     incomplete = (functional == 0) != (dysfunctional == 0)
     functional = np.where(incomplete, 0, functional)
     dysfunctional = np.where(incomplete, 0, dysfunctional)
-    weights = survey.numeric_column(frame, weight, label, positive=True) if weight else np.ones(len(frame))
+    weights = survey.weight_column(frame, weight, label) if weight else np.ones(len(frame))
     names = list(pairs)
     keep = ~(blank | incomplete).all(axis=1)  # respondents with at least one evaluated pair
     if not keep.any():
@@ -627,14 +628,9 @@ class KanoModel:
         return {k: float(v) for k, v in resolved.items()}
 
     def resolved_sampler_config(self) -> dict[str, Any]:
-        config = survey.merged_config("sampler_config", self.sampler_config, DEFAULT_SAMPLER_CONFIG)
-        for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
-            value = config[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
-        if not 0 < float(config["target_accept"]) < 1:
-            raise PricingError(f"target_accept must be in (0, 1) (got {config['target_accept']!r})")
-        return config
+        from pricing.wtp.posterior import sampler_settings
+
+        return sampler_settings(self.sampler_config, DEFAULT_SAMPLER_CONFIG)
 
     def build_model(self, counts: xr.DataArray, config: Mapping[str, float]):
         """The PyMC model of (m, kappa) with the Dirichlet-multinomial likelihood of the counts."""
@@ -667,9 +663,7 @@ class KanoModel:
 
     def fit(self, source, *, seed: int = 0, progressbar: bool = False):
         """Read the answers, sample, draw the segment shares, and keep the posterior in `self.idata`."""
-        import pymc as pm
-
-        from pricing.wtp.posterior import diagnose
+        from pricing.wtp.posterior import diagnose, sample_nuts
 
         config = self.resolved_model_config()
         sampler = self.resolved_sampler_config()
@@ -677,21 +671,17 @@ class KanoModel:
             answers, sha256 = source, ""
         else:
             answers, sha256 = read_kano(source, **self.read_options)
+        label = str(source) if isinstance(source, str | os.PathLike) else "data"
+        survey.check_fit_segments(answers.segments, answers.columns.get("segment"), label)
         counts = category_counts(answers, self.table)
-        with self.build_model(counts, config):
-            idata = pm.sample(
-                draws=sampler["draws"],
-                tune=sampler["tune"],
-                chains=sampler["chains"],
-                target_accept=sampler["target_accept"],
-                random_seed=seed,
-                nuts_sampler="nutpie",
-                progressbar=progressbar,
+        values = sampler["draws"] * sampler["chains"] * counts.size  # of the segment shares' draws
+        if values > MAX_POSTERIOR_VALUES:
+            raise DataError(
+                f"{label}: {len(answers.attributes):,} attributes x {len(answers.segments):,} segments x 6 "
+                f"categories x {sampler['draws'] * sampler['chains']:,} draws are {values:,} values; a fit "
+                f"keeps at most {MAX_POSTERIOR_VALUES:,} (fewer draws, attributes or segments)"
             )
-        for group in [g for g in idata.groups() if g.startswith("warmup")]:
-            delattr(idata, group)
-        transformed = [v for v in idata.posterior.variables if "__" in str(v)]  # and their dims' coords
-        idata.posterior = idata.posterior.drop_vars(transformed)
+        idata = sample_nuts(self.build_model(counts, config), sampler, seed, progressbar)
         diagnostics = diagnose(idata, ["kano_population_share", "kano_concentration"])
         idata.posterior = _derived(idata.posterior, counts, np.random.default_rng(seed))
         idata.add_groups(constant_data=xr.Dataset({"kano_count": counts}))
@@ -777,16 +767,10 @@ def kano_metadata(idata) -> dict[str, Any]:
 
 def save_kano_posterior(idata, path: str | os.PathLike) -> None:
     """Write a Kano fit as netCDF atomically (checked first, so that a file we write always loads)."""
-    from pathlib import Path
+    from pricing.wtp.posterior import save_posterior
 
-    from pricing.io import atomic_output
-
-    path = Path(path)
     _check_kano(idata, str(path))
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
-    with atomic_output(path) as tmp:
-        idata.to_netcdf(tmp)
+    save_posterior(idata, path)
 
 
 def load_kano_posterior(path: str | os.PathLike):
@@ -918,3 +902,39 @@ def scenario_changes(table: pd.DataFrame, scenario) -> tuple[dict[str, Any], lis
         else:
             notes.append(f"segment {segment!r}: not a segment of the scenario, left out")
     return changes, list(dict.fromkeys(notes))
+
+
+def fit_link(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make a scenario's attributes take their Kano
+    weights from the fit saved as `file` (``attributes[a].kano: {posterior: file}``), and notes.
+
+    Attributes match by name. Segments of the scenario the fit knows (or all, for a fit of one segment)
+    lose their own category of those attributes, so the fit's weights apply; the others keep what they had
+    as their own category. `pricing.bundle.with_fit` saves the fit beside the scenario."""
+    fitted = [str(a) for a in idata.posterior[ATTRIBUTE].values]
+    segments = [str(s) for s in idata.posterior[SEGMENT].values]
+    attributes = [a for a in scenario.attributes if a.name in fitted]
+    if not attributes:
+        raise DataError(
+            f"fit: none of the scenario's attributes ({', '.join(scenario.attribute_names)}) is in the "
+            f"Kano fit (it has {', '.join(fitted)}); rename them to match"
+        )
+    changes: dict[str, Any] = {f"attributes[{a.name}].kano": {"posterior": file} for a in attributes}
+    served = [s.name for s in scenario.segments if s.name in segments or len(segments) == 1]
+    for segment in scenario.segments:
+        own = dict(segment.kano)
+        for attribute in attributes:
+            if segment.name in served:
+                own.pop(attribute.name, None)
+            elif isinstance(attribute.kano, str):
+                own.setdefault(attribute.name, attribute.kano)
+        if own != dict(segment.kano):
+            changes[f"segments[{segment.name}].kano"] = own
+    notes = [f"Kano weights from the fit: {', '.join(a.name for a in attributes)} ({', '.join(served)})"]
+    kept = [s.name for s in scenario.segments if s.name not in served]
+    if kept:
+        notes.append(f"not in the fit, keep their categories: {', '.join(kept)}")
+    left_out = [a for a in fitted if a not in scenario.attribute_names]
+    if left_out:
+        notes.append(f"not attributes of the scenario, left out: {', '.join(left_out)}")
+    return changes, notes

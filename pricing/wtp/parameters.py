@@ -365,6 +365,21 @@ def _load_posterior_cached(path: str, mtime_ns: int, size: int):
     return load_posterior(path)
 
 
+def shared_segments(scenario, posterior, kind: str = "") -> list[str]:
+    """Names of the scenario's segments that a fit's posterior has (in scenario order); `DataError` when
+    there are none."""
+    fitted = [str(s) for s in posterior[SEGMENT].values]
+    names = [s.name for s in scenario.segments]
+    shared = [n for n in names if n in fitted]
+    if not shared:
+        what = f"{kind} fit" if kind else "fit"
+        raise DataError(
+            f"fit: none of the scenario's segments ({', '.join(names)}) is in the {what} "
+            f"(it has {', '.join(fitted)}); rename the segments to match"
+        )
+    return shared
+
+
 def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
     """Changes (for `pricing.scenario.with_changes`) that make a scenario take what a fit knows from `file`.
 
@@ -374,14 +389,8 @@ def scenario_with_fit(scenario, idata, file: str) -> tuple[dict[str, Any], list[
     `DataError` when the fit shares no segment with the scenario.
     """
     posterior = idata.posterior
-    fitted = [str(s) for s in posterior[SEGMENT].values]
     names = [s.name for s in scenario.segments]
-    shared = [n for n in names if n in fitted]
-    if not shared:
-        raise DataError(
-            f"fit: none of the scenario's segments ({', '.join(names)}) is in the fit "
-            f"(it has {', '.join(fitted)}); rename the segments to match"
-        )
+    shared = shared_segments(scenario, posterior)
     known = [str(a) for a in posterior[ATTRIBUTE].values] if "value_per_unit" in posterior else []
     paths = {}  # value column the fit knows -> its path under value_per_unit
     for attribute in scenario.attributes:

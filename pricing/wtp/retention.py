@@ -360,23 +360,9 @@ def fit_retention(
 
 def load_retention(path: str | os.PathLike) -> RetentionFit:
     """Read a saved retention posterior; `DataError` naming the file when it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: retention posterior file not found")
-    try:
-        with az.rc_context({"data.load": "eager"}):
-            idata = az.from_netcdf(path)
-    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
-        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
-    if "posterior" not in idata.groups() or idata.posterior.attrs.get("pricing_format") != FORMAT:
-        raise DataError(f"{path}: not a retention posterior; fit one with `pricing fit retention`")
-    for name in ("alpha", "beta"):
-        if name not in idata.posterior or tuple(idata.posterior[name].dims) != (CHAIN, DRAW, SEGMENT):
-            raise DataError(f"{path}: variable {name} (chain, draw, segment) is missing")
-        values = idata.posterior[name].values
-        if not (np.isfinite(values).all() and (values > 0).all()):
-            raise DataError(f"{path}: variable {name} has values that are not finite and > 0")
-    return RetentionFit(idata)
+    from pricing.wtp.posterior import load_posterior
+
+    return RetentionFit(load_posterior(path, "retention"))
 
 
 def retention_draws(

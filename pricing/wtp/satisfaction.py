@@ -173,13 +173,13 @@ def read_satisfaction(
         if resolved["referred"]
         else (np.full(n, np.nan), False)
     )
-    weight = (
-        survey.numeric_column(frame, resolved["weight"], label, positive=True)
-        if resolved["weight"]
-        else np.ones(n)
-    )
+    if not (np.isfinite(churned[known_rating]).any() or np.isfinite(referred[known_rating]).any()):
+        used = " and ".join(repr(resolved[r]) for r in ("churned", "referred") if resolved[r])
+        raise DataError(f"{label}: column(s) {used}: no known outcome (every cell beside a rating is blank)")
+    weight = survey.weight_column(frame, resolved["weight"], label) if resolved["weight"] else np.ones(n)
     keep = known_rating
     codes, segments = survey.segment_codes(survey.label_column(frame, resolved["segment"], label)[keep])
+    survey.check_fit_segments(segments, resolved["segment"], label)
     data = SatisfactionData(
         rating=rating[keep],
         scale=scale,
@@ -319,32 +319,13 @@ class SatisfactionModel:
 
     def fit(self, source, *, seed: int = 0, progressbar: bool = False):
         """Read, sample (nutpie), add the NPS posterior, check the sampler; the posterior is `self.idata`."""
-        import pymc as pm
-
         from pricing.wtp.kano import _json
-        from pricing.wtp.posterior import diagnose
+        from pricing.wtp.posterior import diagnose, sample_nuts, sampler_settings
 
         config = self.resolved_model_config()
-        sampler = {**DEFAULT_SAMPLER_CONFIG, **(self.sampler_config or {})}
-        for name, least in (("draws", 1), ("tune", 0), ("chains", 1)):
-            value = sampler[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise PricingError(f"{name} must be an integer >= {least} (got {value!r})")
+        sampler = sampler_settings(self.sampler_config, DEFAULT_SAMPLER_CONFIG)
         data, sha256 = read_satisfaction(source, self.columns, self.scale)
-        with self.build_model(data, config):
-            idata = pm.sample(
-                draws=sampler["draws"],
-                tune=sampler["tune"],
-                chains=sampler["chains"],
-                target_accept=sampler["target_accept"],
-                random_seed=seed,
-                nuts_sampler="nutpie",
-                progressbar=progressbar,
-            )
-        for group in [g for g in idata.groups() if g.startswith("warmup")]:
-            delattr(idata, group)
-        transformed = [v for v in idata.posterior.variables if "__" in str(v)]
-        idata.posterior = idata.posterior.drop_vars(transformed)
+        idata = sample_nuts(self.build_model(data, config), sampler, seed, progressbar)
         checked = [v for v in idata.posterior.data_vars if not v.endswith("_z")]
         diagnostics = diagnose(idata, checked)
         counts = nps_counts(data)
@@ -369,18 +350,12 @@ class SatisfactionModel:
         return idata
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the fit as netCDF (atomically)."""
-        from pathlib import Path
-
-        from pricing.io import atomic_output
+        """Write the fit as netCDF (atomically); a scenario's dynamics can point to it."""
+        from pricing.wtp.posterior import save_posterior
 
         if self.idata is None:
             raise PricingError("SatisfactionModel: call fit() first")
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise DataError(f"{path}: folder {str(path.parent)!r} does not exist")
-        with atomic_output(path) as tmp:
-            self.idata.to_netcdf(tmp)
+        save_posterior(self.idata, path)
 
     def summary(self) -> dict[str, Any]:
         return satisfaction_summary(self.idata)
@@ -401,21 +376,9 @@ def _customer_data(data: SatisfactionData) -> xr.Dataset:
 
 def load_satisfaction_posterior(path: str | os.PathLike):
     """Read a saved satisfaction fit; `DataError` naming the file when it is not one."""
-    from pathlib import Path
+    from pricing.wtp.posterior import load_posterior
 
-    import arviz as az
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: posterior file not found")
-    try:
-        with az.rc_context({"data.load": "eager"}):
-            idata = az.from_netcdf(path)
-    except Exception as error:  # netCDF/HDF5 readers raise many types for a corrupt or foreign file
-        raise DataError(f"{path}: not a readable netCDF posterior file ({type(error).__name__})") from None
-    if "posterior" not in idata.groups() or idata.posterior.attrs.get("method") != METHOD:
-        raise DataError(f"{path}: not a satisfaction fit (make one with `pricing fit satisfaction`)")
-    return idata
+    return load_posterior(path, METHOD)
 
 
 SUMMARISED = ("retention_effect", "baseline_churn", "referral_rate", "referral_effect", "nps")
@@ -428,9 +391,9 @@ def _stats(values: np.ndarray) -> dict[str, float]:
 
 def classic_nps(idata) -> dict[str, float | None]:
     """Per segment, the NPS of the answers themselves (weighted), or None without 0..10 ratings."""
-    data = idata.constant_data
     if idata.posterior.attrs.get("scale") != "0-10":
         return {}
+    data = idata.constant_data
     result = {}
     for segment in [str(s) for s in idata.posterior[SEGMENT].values]:
         mask = data["customer_segment"].values.astype(str) == segment
@@ -531,16 +494,26 @@ def json_diagnostics(idata) -> dict[str, Any]:
     return json.loads(idata.posterior.attrs["diagnostics"])
 
 
-def scenario_changes(idata, scenario) -> tuple[dict[str, Any], list[str]]:
-    """Changes (for `pricing.scenario.with_changes`) that give a scenario's ``dynamics`` the fitted
-    retention and referral of each segment it shares with the fit (`dynamics_snippet`), and notes."""
-    snippet = dynamics_snippet(idata)["segments"]
+def fit_link(scenario, idata, file: str) -> tuple[dict[str, Any], list[str]]:
+    """Changes (for `pricing.scenario.with_changes`) that make each scenario segment the fit knows take its
+    retention and referral from the fit saved as `file` (``churn``, ``satisfaction_effect`` and ``rate``:
+    ``{posterior: file}``, drawn jointly), and notes. `pricing.bundle.with_fit` saves the fit beside the
+    scenario."""
+    from pricing.wtp.parameters import shared_segments
+
+    posterior = idata.posterior
+    fitted = [str(s) for s in posterior[SEGMENT].values]
     names = [s.name for s in scenario.segments]
-    changes: dict[str, Any] = {}
-    for name, entry in snippet.items():
-        if name in names:
-            for part, values in entry.items():
-                changes[f"dynamics.segments.{name}.{part}"] = values
-    unmatched = [n for n in snippet if n not in names]
-    notes = [f"fit segment(s) {', '.join(unmatched)} are not in the scenario, left out"] if unmatched else []
+    shared = shared_segments(scenario, posterior, "satisfaction")
+    ref = {"posterior": file}
+    parts = {}
+    if "retention_effect" in posterior:
+        parts["retention"] = {"churn": ref, "satisfaction_effect": ref}
+    if "referral_effect" in posterior:
+        parts["referral"] = {"rate": ref, "satisfaction_effect": ref}
+    changes = {f"dynamics.segments.{n}.{part}": value for n in shared for part, value in parts.items()}
+    notes = [f"{' and '.join(parts)} from the fit: {', '.join(shared)}"]
+    unmatched = [n for n in fitted if n not in names]
+    if unmatched:
+        notes.append(f"fit segment(s) {', '.join(unmatched)} are not in the scenario, left out")
     return changes, notes

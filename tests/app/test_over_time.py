@@ -64,3 +64,15 @@ def test_uploaded_cohort_data_are_fitted_and_drawn_against_the_data():
     fitted = " ".join(m.value for m in at.markdown)
     assert "**all**: alpha" in fitted
     assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_numbers_from_a_satisfaction_fit_are_shown_as_such_and_simulate():
+    at = open_page(scenario="team_plan_voice", **{"market.draws": "100"})
+    captions = " ".join(c.value for c in at.caption)
+    assert (
+        "Satisfaction effect on churn (k): each draw from the fit 'data/satisfaction_team_plan.nc'"
+        in captions
+    )
+    assert "Churn per period (%): each draw from the fit" in captions
+    assert not any(s.label.startswith("Satisfaction effect") for s in at.slider)  # no slider over a fit
+    assert len(at.get("vega_lite_chart")) == 2

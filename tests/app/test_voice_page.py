@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -98,7 +99,103 @@ def test_satisfaction_example_fits_and_feeds_the_dynamics():
     summary = at.dataframe[0].value
     assert set(summary["segment"]) == {"Startups", "SMB", "Enterprise"}
     at.button(key="voice_sat_use").click().run()
-    dynamics = at.session_state["scenario"].dynamics
-    retention, referral, _ = dynamics.for_segment("SMB")
-    low, high = retention.satisfaction_effect
+    scenario = at.session_state["scenario"]
+    retention, referral, _ = scenario.dynamics.for_segment("SMB")
+    assert retention.satisfaction_effect.posterior == referral.rate.posterior
+    from pricing.dynamics import dynamics_parameters
+
+    k = dynamics_parameters(scenario, 400, np.random.default_rng(0))["retention_effect"][:, 1]
+    low, high = np.quantile(k, [0.05, 0.95])
     assert 0 < low < 2.0 < high  # the example's truth for SMB: k = 2.0
+
+
+def fake_kano_fit(monkeypatch, draws: int = 20):
+    """`KanoModel.fit` returning seeded synthetic draws of uptime and onboarding for SMB and Startups."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_wtp_kano_fit import synthetic_fit
+
+    from pricing.wtp import kano
+
+    shares = np.random.default_rng(8).dirichlet(np.ones(6), size=(1, draws, 2, 2))
+    fit = synthetic_fit(shares, segments=("SMB", "Startups"))
+    names = {"attribute": ["uptime", "onboarding"]}
+    fit.posterior = fit.posterior.assign_coords(names)
+    fit.constant_data = fit.constant_data.assign_coords(names)
+
+    def fake(self, source, *, seed=0, progressbar=False):
+        self.idata = fit
+        return fit
+
+    monkeypatch.setattr(kano.KanoModel, "fit", fake)
+    return fit
+
+
+def test_using_a_kano_fit_points_the_scenario_to_it_and_the_zip_carries_it(monkeypatch, tmp_path):
+    from pricing.bundle import pack_scenario
+    from pricing.scenario import load_scenario
+    from pricing.simulate import segment_parameters, simulate
+
+    fit = fake_kano_fit(monkeypatch)
+    at = open_voice()
+    frame = KANO.rename(columns=lambda c: c.replace("_f", "_functional").replace("_d", "_dysfunctional"))
+    upload_kano(at, frame.rename(columns={"seg": "segment"}))
+    at.button(key="voice_kano_fit").click().run()
+    assert not at.exception and not at.error
+    at.button(key="voice_kano_use").click().run()
+    assert not at.exception and not at.error
+    scenario = at.session_state["scenario"]
+    uptime = next(a for a in scenario.attributes if a.name == "uptime")
+    assert uptime.kano.posterior.startswith("data/kano-fit-")
+    own = {s.name: s.kano for s in scenario.segments}
+    assert own["SMB"] == {} and own["Startups"] == {}
+    assert own["Enterprise"] == {"uptime": "must_be", "onboarding": "attractive"}  # not in the fit: kept
+    assert any("points to the fit" in s.value for s in at.success)
+    weights = segment_parameters(scenario, 30, np.random.default_rng(0))["kano_weights"]
+    smb = fit.posterior["kano_weights"].sel(attribute="uptime", segment="SMB").values.reshape(-1, 2)
+    assert {tuple(w) for w in weights[:, 1, 0]} <= {tuple(w) for w in smb}  # the fit's own draws
+    archive = tmp_path / "voice.zip"
+    archive.write_bytes(pack_scenario(scenario))
+    np.testing.assert_array_equal(
+        simulate(load_scenario(archive), draws=50)["profit"].values,
+        simulate(scenario, draws=50)["profit"].values,
+    )
+
+
+def test_using_a_satisfaction_fit_points_the_dynamics_to_it(monkeypatch, tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_wtp_satisfaction import _synthetic_fit
+
+    from pricing.bundle import pack_scenario
+    from pricing.dynamics import dynamics_parameters
+    from pricing.scenario import load_scenario
+    from pricing.wtp import satisfaction
+
+    fit = _synthetic_fit()
+    fit.posterior = fit.posterior.assign_coords(segment=["SMB", "Startups"])
+
+    def fake(self, source, *, seed=0, progressbar=False):
+        self.idata = fit
+        return fit
+
+    monkeypatch.setattr(satisfaction.SatisfactionModel, "fit", fake)
+    at = open_voice()
+    at.segmented_control(key="voice_kind").set_value("satisfaction").run()
+    at.button(key="voice_example_satisfaction").click().run()
+    at.button(key="voice_sat_fit").click().run()
+    assert not at.exception and not at.error
+    at.button(key="voice_sat_use").click().run()
+    assert not at.exception and not at.error
+    scenario = at.session_state["scenario"]
+    names = [s.name for s in scenario.segments]
+    params = dynamics_parameters(scenario, 400, np.random.default_rng(0))
+    k = fit.posterior["retention_effect"].sel(segment="SMB").values.ravel()
+    np.testing.assert_array_equal(params["retention_effect"][:, names.index("SMB")], k)
+    assert scenario.dynamics.for_segment("Enterprise")[0].satisfaction_effect == 0.0  # not in the fit
+    reopened = tmp_path / "s.zip"
+    reopened.write_bytes(pack_scenario(scenario))
+    again = dynamics_parameters(load_scenario(reopened), 400, np.random.default_rng(0))
+    np.testing.assert_array_equal(again["referral_rate"], params["referral_rate"])

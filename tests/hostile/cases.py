@@ -258,4 +258,67 @@ CASES = [
         ("validate", "{in}/scenario_dynamics_bad_range.yaml"),
         "dynamics.retention.churn",
     ),
+    # ---- Kano and satisfaction readers (issue 13)
+    Case(
+        "kano weights 1e308",
+        ("kano", "{in}/kano_weights_1e308.csv", "--segment", "segment", "--weight", "weight"),
+        "column 'weight'",
+    ),
+    Case(
+        "kano codes 7 and 1e308",
+        ("kano", "{in}/kano_bad_codes.csv"),
+        "column 'uptime_functional': lines 2, 3",
+    ),
+    Case("kano column without partner", ("kano", "{in}/kano_unpaired.csv"), "'speed_dysfunctional'"),
+    Case(
+        "kano every pair blank", ("kano", "{in}/kano_all_blank.csv", "--json"), "every answer pair is blank"
+    ),
+    Case(
+        "fit kano weights 1e308",
+        _fit("kano", "kano_weights_1e308.csv", "--segment", "segment", "--weight", "weight"),
+        "column 'weight'",
+    ),
+    Case(
+        "fit kano 100000 segments",
+        _fit("kano", "kano_100000_segments.csv", "--segment", "segment"),
+        "column 'segment': 100,000 segments",
+        memory_mb=1000,
+    ),
+    Case(
+        "fit kano 3000 attributes",
+        ("fit", "kano", "{in}/kano_3000_attributes.csv"),
+        "36,000,000 values",
+        memory_mb=1000,
+    ),
+    Case(
+        "satisfaction outcomes all blank",
+        _fit("satisfaction", "satisfaction_no_outcomes.csv"),
+        "no known outcome",
+    ),
+    Case(
+        "satisfaction rating 11 and 1e308",
+        _fit("satisfaction", "satisfaction_rating_out_of_scale.csv"),
+        "column 'satisfaction': lines 2, 3",
+    ),
+    Case(
+        "satisfaction weights 1e308",
+        _fit("satisfaction", "satisfaction_weights_1e308.csv", "--weight", "weight"),
+        "column 'weight'",
+    ),
+    Case(
+        "satisfaction referrals -2 and 1e308",
+        _fit("satisfaction", "satisfaction_referred_negative.csv"),
+        "column 'referred': lines 2, 3",
+    ),
+    Case(
+        "satisfaction 100000 segments",
+        _fit("satisfaction", "satisfaction_100000_segments.csv", "--segment", "segment"),
+        "column 'segment': 100,000 segments",
+        memory_mb=1000,
+    ),
+    Case(
+        "scenario satisfaction link missing",
+        ("validate", "{in}/scenario_satisfaction_link_missing.yaml"),
+        "dynamics.retention.satisfaction_effect.posterior",
+    ),
 ]

@@ -292,6 +292,75 @@ def scenario_dynamics_bad_range(path):
     path.write_text(_yaml(_scenario(dynamics={"horizon": 12, "retention": {"churn": [0.3, 0.1]}})))
 
 
+_KANO_HEADER = "segment,uptime_functional,uptime_dysfunctional,weight\n"
+_SATISFACTION_HEADER = "segment,satisfaction,churned,referred,weight\n"
+
+
+def kano_weights_1e308(path):
+    """Respondent weights whose sum overflows: the shares became inf/inf (CS+ printed as n/a)."""
+    path.write_text(_KANO_HEADER + "a,I like it,I dislike it,1e308\na,like,neutral,1e308\nb,2,5,1\n")
+
+
+def kano_bad_codes(path):
+    """Answer codes outside 1..5 and a number too big for any code."""
+    path.write_text(_KANO_HEADER + "a,7,I dislike it,1\na,1e308,neutral,1\n")
+
+
+def kano_unpaired(path):
+    """A dysfunctional column without its functional partner."""
+    path.write_text("uptime_functional,uptime_dysfunctional,speed_dysfunctional\nlike,dislike,dislike\n")
+
+
+def kano_all_blank(path):
+    """Every answer pair blank."""
+    path.write_text(_KANO_HEADER + "a,,,1\nb,,,1\n")
+
+
+def kano_100000_segments(path):
+    """A respondent id given as the segment: a fit would keep 100,000 segments of shares per draw."""
+    rows = "".join(f"s{i},like,dislike,1\n" for i in range(100_000))
+    path.write_text(_KANO_HEADER + rows)
+
+
+def kano_3000_attributes(path):
+    """3,000 question pairs: the fit's shares would be 36 million values per variable."""
+    names = [f"a{i}_{side}" for i in range(3000) for side in ("functional", "dysfunctional")]
+    row = ",".join(["like", "dislike"] * 3000)
+    path.write_text(",".join(names) + "\n" + row + "\n" + row + "\n")
+
+
+def satisfaction_no_outcomes(path):
+    """Ratings but every outcome blank: the model had nothing to sample (a PyMC traceback)."""
+    path.write_text(_SATISFACTION_HEADER + "a,3,,,1\na,4,,,1\n")
+
+
+def satisfaction_rating_out_of_scale(path):
+    """A likelihood-to-recommend of 11 and one of 1e308."""
+    path.write_text(_SATISFACTION_HEADER + "a,11,yes,no,1\na,1e308,no,yes,1\na,3,no,no,1\n")
+
+
+def satisfaction_weights_1e308(path):
+    path.write_text(_SATISFACTION_HEADER + "a,3,no,no,1e308\na,4,yes,no,1e308\n")
+
+
+def satisfaction_referred_negative(path):
+    """Referral counts below zero and beyond any count."""
+    path.write_text(_SATISFACTION_HEADER + "a,3,no,-2,1\na,4,no,1e308,1\n")
+
+
+def satisfaction_100000_segments(path):
+    rows = "".join(f"s{i},{i % 5 + 1},no,yes,1\n" for i in range(100_000))
+    path.write_text(_SATISFACTION_HEADER + rows)
+
+
+def scenario_satisfaction_link_missing(path):
+    """The dynamics' satisfaction effect points to a fit that is not there."""
+    data = _scenario()
+    link = {"posterior": "data/missing_satisfaction.nc"}
+    data["dynamics"] = {"retention": {"churn": 0.03, "satisfaction_effect": link}}
+    path.write_text(_yaml(data))
+
+
 SMALL = {
     "stated_ok.csv": stated_ok,
     "gabor_granger_cr_only.csv": gabor_granger_cr_only,
@@ -322,9 +391,21 @@ SMALL = {
     "retention_rising.csv": retention_rising,
     "retention_period_huge.csv": retention_period_huge,
     "scenario_dynamics_bad_range.yaml": scenario_dynamics_bad_range,
+    "kano_weights_1e308.csv": kano_weights_1e308,
+    "kano_bad_codes.csv": kano_bad_codes,
+    "kano_unpaired.csv": kano_unpaired,
+    "kano_all_blank.csv": kano_all_blank,
+    "satisfaction_no_outcomes.csv": satisfaction_no_outcomes,
+    "satisfaction_rating_out_of_scale.csv": satisfaction_rating_out_of_scale,
+    "satisfaction_weights_1e308.csv": satisfaction_weights_1e308,
+    "satisfaction_referred_negative.csv": satisfaction_referred_negative,
+    "scenario_satisfaction_link_missing.yaml": scenario_satisfaction_link_missing,
 }
 #: written by the test (each would add hundreds of KB to the repository)
 BIG = {
+    "kano_100000_segments.csv": kano_100000_segments,
+    "kano_3000_attributes.csv": kano_3000_attributes,
+    "satisfaction_100000_segments.csv": satisfaction_100000_segments,
     "stated_bad_cell_1mb.csv": stated_bad_cell_1mb,
     "scenario_seed_huge_binary.yaml": scenario_seed_huge_binary,
     "scenario_list_300000.yaml": scenario_list_300000,
