@@ -135,14 +135,15 @@ def _shared_inputs(graphs) -> list:
     return [found[name] for name in sorted(found)]
 
 
-def compiled_model(model) -> tuple[CompiledModel, dict[str, np.ndarray]]:
+def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tuple[CompiledModel, dict]:
     """The compiled functions of a PyMC model (reused when an equal model was compiled before in this
-    process) and the values of its data containers, to pass as the functions' data inputs."""
+    process) and the values of its data containers, to pass as the functions' data inputs. `point` (a
+    point of the model's value variables, for their shapes) defaults to the model's initial point."""
     import pytensor
     import pytensor.tensor as pt
     from pytensor.graph.basic import equal_computations
 
-    point = model.initial_point()
+    point = model.initial_point() if point is None else point
     value_vars = list(model.value_vars)
     free = [(v.name, tuple(np.shape(point[v.name]))) for v in value_vars]
     logp = model.logp()
@@ -188,14 +189,19 @@ def compiled_model(model) -> tuple[CompiledModel, dict[str, np.ndarray]]:
     return compiled, values
 
 
-def _initial_points(model, seed: int, chains: int) -> list[np.ndarray]:
-    """Each chain's start: the model's initial point, jittered as nutpie jitters (PyMC's jitter)."""
+def _initial_points(model, seed: int, chains: int, jitter: bool = True) -> list[dict[str, np.ndarray]]:
+    """Each chain's start (value variables): the model's initial point, jittered as nutpie jitters
+    (PyMC's jitter) unless `jitter` is False."""
     from pymc.initial_point import make_initial_point_fn
 
-    function = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
-    names = [v.name for v in model.value_vars]
-    seeds = np.random.SeedSequence(seed).generate_state(chains)
-    return [np.concatenate([np.ravel(function(int(s))[n]) for n in names]) for s in seeds]
+    function = make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs) if jitter else set(), return_transformed=True
+    )
+    return [function(int(s)) for s in np.random.SeedSequence(seed).generate_state(chains)]
+
+
+def _flat(model, point: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars]).astype(float)
 
 
 def _dims(model, names) -> dict[str, tuple[str, ...]]:
@@ -227,9 +233,10 @@ def sample_nuts(model, config: Mapping[str, Any]):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    compiled, values = compiled_model(model)
+    points = _initial_points(model, config["seed"], config["chains"])
+    compiled, values = compiled_model(model, points[0])
     data = [values[name] for name in compiled.data_names]
-    starts = _initial_points(model, config["seed"], config["chains"])
+    starts = [_flat(model, point) for point in points]
     borrowed: list = []
 
     def make_logp_fn():
@@ -298,9 +305,10 @@ def fit_laplace(model, config: Mapping[str, Any]):
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
     from scipy.optimize import minimize
 
-    compiled, values = compiled_model(model)
+    point = _initial_points(model, config["seed"], 1, jitter=False)[0]
+    compiled, values = compiled_model(model, point)
     data = [values[name] for name in compiled.data_names]
-    start = _initial_points(model, config["seed"], 1)[0]
+    start = _flat(model, point)
 
     def negative(x):
         value, gradient = compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *data)
