@@ -121,7 +121,7 @@ def mnl_data(folder: Path) -> tuple[Path, dict]:
     frame = frame[frame["drop"].isna()].drop(columns="drop")
     path = folder / "mnl.csv"
     frame.to_csv(path, index=False)
-    return path, COLUMNS.to_dict()
+    return path, COLUMNS.to_dict() | {"segment": None}  # one conditional logit, as the issue timed
 
 
 def scipy_mle(path: Path, columns: dict) -> float:
