@@ -1396,7 +1396,7 @@ class ChoiceModel(WTPModel):
     def _fit(self, data, fit_method: str, config: dict[str, Any]) -> az.InferenceData:
         if fit_method == "map" and config["target_ess"] is not None:
             raise OptionsError(
-                "sampler_config.target_ess: the map fit draws independently; use fit_method nuts"
+                "target ESS: the Laplace approximation (fit_method 'map') draws independently; use nuts"
             )
         fit = fit_choice(
             data,

@@ -174,7 +174,8 @@ def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tupl
     data_inputs = [v.type(name=v.name) for v in shared]
     replacements |= dict(zip(shared, data_inputs, strict=True))
     # as nutpie and PyMC do: stabilised first (a log-sum-exp's gradient is NaN otherwise)
-    logp = pytensor.graph.rewrite_graph(logp, include=["canonicalize", "stabilize"])
+    # (on a copy: the rewrite works in place, and the graph is kept to recognise the next equal model)
+    logp = pytensor.graph.rewrite_graph(pytensor.clone_replace(logp), include=["canonicalize", "stabilize"])
     gradient = pt.concatenate([g.ravel() for g in pytensor.grad(logp, value_vars)])
     logp_x, gradient_x = pytensor.clone_replace([logp, gradient], replacements)
     traced_x = pytensor.clone_replace(traced_vars, replacements)
