@@ -27,6 +27,7 @@ bench: $(STAMP) system-deps
 
 # The model-fitting benchmarks: several minutes (the mixed logit alone takes about two).
 bench-fits: $(STAMP) system-deps
+	$(PY) -m pip install -q -e ".[test,bench]"
 	$(PY) benchmarks/bench_wtp.py
 	$(PY) benchmarks/bench_choice.py
 

@@ -1,99 +1,190 @@
-"""Benchmark: hierarchical Bayes mixed logit fitting time, nutpie vs PyMC's own NUTS sampler.
+"""Benchmark: our hierarchical Bayes mixed logit (full posterior, NUTS) against xlogit's maximum simulated
+likelihood, side by side on the same simulated panel.
 
-Target: 500 respondents x 10 tasks x 4 alternatives (3 products + none), 5 random coefficients, 2 segments,
-under 150 s on 2 cores with R-hat <= 1.01 and bulk ESS >= 400 on the population parameters (segment means,
-fixed coefficients and sds). Prints absolute figures and the ratio to PyMC's default sampler on the same
-model; the reference run takes ``--reference-draws`` tuning steps and draws per chain (1000: the same
-iterations as ours) and is compared per effective draw per second.
+Panel: 360 respondents x 12 tasks x 4 alternatives (3 products + none), six random coefficients (price
+included, all normal: what ``--random all`` means in mlogit, xlogit and gmnl). xlogit: ``MixedLogit`` with
+1500 Halton draws per respondent, panel structure, every coefficient random normal. Ours: `fit_choice` with
+the default settings (``random="all"``, 2 chains on 2 cores).
 
-Run: ``PYTENSOR_FLAGS=blas__ldflags=-lopenblas .venv/bin/python benchmarks/bench_choice.py``
+Targets (issue 8 §4): our wall time (model build, compile and sampling; the import of PyMC and nutpie is
+printed apart) at most 2x xlogit's; R-hat <= 1.01 and bulk ESS >= 400 on every population mean and sd; and
+xlogit's estimates within one posterior sd of our posterior means. Prints one table with the machine's load.
+
+Run: ``python benchmarks/bench_choice.py`` (needs the ``bench`` extra: ``pip install -e .[bench]``; skips
+with a message when xlogit is missing). ``--variants`` also times the sampler settings compared when the
+defaults were chosen (centred vs non-centred, diagonal vs low-rank mass matrix).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
 
-from make_choice_data import COLUMNS, make_choice_data  # noqa: E402
+from make_choice_data import COEFFICIENTS, COLUMNS, TRUE_MEAN, TRUE_SD, make_choice_data  # noqa: E402
 
-from pricing.wtp.choice import fit_choice  # noqa: E402
+#: the simulated population: the students' means; every coefficient random (price sd 0.05)
+MEAN = TRUE_MEAN["students"]
+SD = {**TRUE_SD, "price": 0.05}
+XLOGIT_DRAWS = 1500
 
 
-def run(sampler: str, draws: int, tune: int, chains: int, respondents: int, seed: int) -> dict:
-    data = make_choice_data(n_respondents=respondents, n_tasks=10, n_alternatives=3, seed=seed)
+def panel(respondents: int, tasks: int, seed: int):
+    data = make_choice_data(
+        n_respondents=respondents,
+        n_tasks=tasks,
+        n_alternatives=3,
+        seed=seed,
+        segments=("all",),
+        mean=MEAN,
+        sd=SD,
+    )
+    columns = COLUMNS.__class__(**{**COLUMNS.to_dict(), "segment": None, "attributes": COLUMNS.attributes})
+    return data, columns
+
+
+def run_ours(data, columns, seed: int, **options) -> dict:
+    from pricing.wtp.choice import fit_choice
+
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_choice(
-            data,
-            COLUMNS,
-            random="all",
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            cores=2,
-            nuts_sampler=sampler,
-        )
-    total = time.perf_counter() - started
+        # the CLI's defaults (pricing fit choice): 1000 draws and 1000 tuning steps on each of 2 chains
+        settings = {"draws": 1000, "tune": 1000, "chains": 2} | options
+        fit = fit_choice(data, columns, random="all", seed=seed, cores=2, **settings)
+    wall = time.perf_counter() - started
+    theta = fit.posterior["theta"].sel(segment="all")
+    sd = fit.posterior["sd"]
     d = fit.diagnostics
     return {
-        "sampler": sampler,
-        "total_s": total,
-        "sampling_s": d["seconds"],
-        "draws": draws * chains,
-        "rhat_max": d["rhat_max"],
-        "ess_bulk_min": d["ess_bulk_min"],
-        "ess_tail_min": d["ess_tail_min"],
+        "wall": wall,
+        "sampling": d["seconds"],
+        "rhat": d["rhat_max"],
+        "ess": d["ess_bulk_min"],
         "divergences": d["divergences"],
-        "ess_per_s": d["ess_bulk_min"] / total,
+        "mean": {c: float(theta.sel(coefficient=c).mean()) for c in COEFFICIENTS},
+        "mean_sd": {c: float(theta.sel(coefficient=c).std()) for c in COEFFICIENTS},
+        "sd": {c: float(sd.sel(random_coefficient=c).mean()) for c in COEFFICIENTS},
+        "sd_sd": {c: float(sd.sel(random_coefficient=c).std()) for c in COEFFICIENTS},
+        "ll": fit.log_likelihood,
+        "ll_error": fit.log_likelihood_info.get("mc_error"),
     }
 
 
-def show(result: dict) -> None:
-    print(
-        f"{result['sampler']:>7}: {result['total_s']:7.1f} s total "
-        f"({result['sampling_s']:.1f} s compile+sample), {result['draws']} draws, "
-        f"R-hat max {result['rhat_max']:.4f}, bulk ESS min {result['ess_bulk_min']:.0f}, "
-        f"tail ESS min {result['ess_tail_min']:.0f}, divergences {result['divergences']}, "
-        f"min bulk ESS/s {result['ess_per_s']:.2f}"
+def run_xlogit(data, seed: int) -> dict:
+    from xlogit import MixedLogit
+
+    frame = data.copy()
+    for column in ("price", "storage", "speed"):
+        frame[column] = np.where(frame[column] == "", 0.0, frame[column]).astype(float)
+    frame["colour=red"] = (frame["colour"] == "red").astype(float)
+    frame["colour=blue"] = (frame["colour"] == "blue").astype(float)
+    frame["alt=none"] = (frame["alt"] == "none").astype(float)
+    frame["situation"] = frame["id"].astype(str) + "/" + frame["task"].astype(str)
+    varnames = list(COEFFICIENTS)
+    started = time.perf_counter()
+    model = MixedLogit()
+    model.fit(
+        X=frame[varnames].to_numpy(),
+        y=frame["choice"].to_numpy(),
+        varnames=varnames,
+        alts=frame["alt"].to_numpy(),
+        ids=frame["situation"].to_numpy(),
+        panels=frame["id"].to_numpy(),
+        randvars=dict.fromkeys(varnames, "n"),
+        n_draws=XLOGIT_DRAWS,
+        halton=True,
+        random_state=seed,
+        verbose=0,
     )
+    wall = time.perf_counter() - started
+    estimates = dict(zip(model.coeff_names, model.coeff_, strict=True))
+    return {
+        "wall": wall,
+        "mean": {c: float(estimates[c]) for c in varnames},
+        "sd": {c: abs(float(estimates[f"sd.{c}"])) for c in varnames},
+        "ll": float(model.loglikelihood),
+        "converged": bool(model.convergence),
+    }
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--respondents", type=int, default=500)
-    # one chain per core: 4 chains on 2 cores would double the wall time for the same effective draws
-    parser.add_argument("--draws", type=int, default=1500)
-    parser.add_argument("--tune", type=int, default=500)
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--reference-draws", type=int, default=1000, help="draws (and tune) of the PyMC run")
-    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--respondents", type=int, default=360)
+    parser.add_argument("--tasks", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--variants", action="store_true", help="also time the sampler settings compared")
     args = parser.parse_args()
-    print(
-        f"HB mixed logit: {args.respondents} respondents x 10 tasks x 4 alternatives, 5 random coefficients"
-    )
-    ours = run("nutpie", args.draws, args.tune, args.chains, args.respondents, args.seed)
-    show(ours)
-    ok = ours["total_s"] < 150 and ours["rhat_max"] <= 1.01 and ours["ess_bulk_min"] >= 400
-    print(f"target (< 150 s, R-hat <= 1.01, bulk ESS >= 400): {'met' if ok else 'NOT met'}")
-    if args.skip_reference:
+    try:
+        import xlogit  # noqa: F401
+    except ImportError:
+        print("SKIP: xlogit is not installed (pip install -e .[bench]); nothing measured")
         return
-    reference = run(
-        "pymc", args.reference_draws, args.reference_draws, args.chains, args.respondents, args.seed
-    )
-    show(reference)
+    started = time.perf_counter()
+    import nutpie  # noqa: F401
+    import pymc  # noqa: F401
+
+    import_s = time.perf_counter() - started
+    data, columns = panel(args.respondents, args.tasks, args.seed)
     print(
-        f"ratio pymc / nutpie: wall time {reference['total_s'] / ours['total_s']:.2f}x "
-        f"(pymc ran {reference['draws']} draws, nutpie {ours['draws']}); "
-        f"min bulk ESS per second: nutpie {ours['ess_per_s'] / reference['ess_per_s']:.2f}x pymc"
+        f"mixed logit, {args.respondents} respondents x {args.tasks} tasks x 4 alternatives, 6 random "
+        f"coefficients (price included, normal); {load()} at start"
     )
+    reference = run_xlogit(data, args.seed)
+    ours = run_ours(data, columns, args.seed)
+    ess_per_s = ours["ess"] / ours["wall"]
+    print(f"{'':28}{'ours (NUTS, full posterior)':>30}{'xlogit (MSL, 1500 Halton)':>30}")
+    print(f"{'wall time, s':28}{ours['wall']:>30.1f}{reference['wall']:>30.1f}")
+    print(f"{'  of which sampling, s':28}{ours['sampling']:>30.1f}{'':>30}")
+    print(f"{'import pymc + nutpie, s':28}{import_s:>30.1f}{'':>30}")
+    mixing = f"{ours['rhat']:.3f} / {ours['ess']:.0f}"
+    print(f"{'R-hat max / bulk ESS min':28}{mixing:>30}{'n/a':>30}")
+    print(f"{'min bulk ESS per s':28}{ess_per_s:>30.1f}{'n/a (point estimate)':>30}")
+    print(f"{'divergences':28}{ours['divergences']:>30}{'':>30}")
+    ll = f"{ours['ll']:.2f} +- {ours['ll_error']:.2f}"
+    print(f"{'marginal log-likelihood':28}{ll:>30}{reference['ll']:>30.2f}")
+    agree = 0
+    for kind in ("mean", "sd"):
+        for c in COEFFICIENTS:
+            truth = (MEAN if kind == "mean" else SD)[c]
+            gap = abs(ours[kind][c] - reference[kind][c]) / ours[f"{kind}_sd"][c]
+            agree += gap <= 1
+            label = f"{kind} {c} (truth {truth:g})"
+            value = f"{ours[kind][c]:.4f} (sd {ours[f'{kind}_sd'][c]:.4f})"
+            print(f"{label:28}{value:>30}{f'{reference[kind][c]:.4f} ({gap:.2f} sd)':>30}")
+    ratio = ours["wall"] / reference["wall"]
+    ok_mixing = ours["rhat"] <= 1.01 and ours["ess"] >= 400
+    print(
+        f"ratio ours / xlogit wall time: {ratio:.2f}x (target <= 2: {'met' if ratio <= 2 else 'NOT met'}); "
+        f"R-hat <= 1.01 and ESS >= 400: {'met' if ok_mixing else 'NOT met'}; xlogit within one posterior sd "
+        f"on {agree} of 12 population parameters; {load()} at end"
+    )
+    if args.variants:
+        print("sampler settings (same data, same seed):")
+        for label, options in (
+            ("non-centred, diagonal", {"low_rank": False}),
+            ("non-centred, low-rank", {"low_rank": True}),
+            ("centred, diagonal", {"centred": True, "low_rank": False}),
+            ("centred, low-rank", {"centred": True, "low_rank": True}),
+        ):
+            result = run_ours(data, columns, args.seed, **options)
+            print(
+                f"  {label:34} wall {result['wall']:6.1f} s, R-hat max {result['rhat']:.3f}, bulk ESS min "
+                f"{result['ess']:5.0f}, ESS/s {result['ess'] / result['wall']:5.1f}, divergences "
+                f"{result['divergences']}"
+            )
+        print(f"  ({load()})")
 
 
 if __name__ == "__main__":

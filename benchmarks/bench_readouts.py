@@ -11,14 +11,16 @@ with answers in cents (about as many grid prices as answers) and in whole curren
 (best of 3), peak memory allocated during the call (tracemalloc, which sees numpy's buffers), the ratio ours /
 reference. Targets (issue 8): under 2 s and 500 MB at 1M respondents, within 2x of the reference.
 
-Last, the whole command line from a CSV file (`pricing psm file.csv --json` in a subprocess, including
-Python's start-up, the imports and reading the CSV): wall time and the process's peak resident memory.
+Last, the whole command line from a CSV file (`pricing psm file.csv --json` in a fresh process, including
+Python's start-up, the imports and reading the CSV) against a plain reference in a fresh process (Python,
+pandas' `read_csv` straight to floats, the numpy price points): wall time and peak resident memory (RSS).
+Target (issue 8): a few seconds (it took 30 s and 1.1 GB before the numeric fast path of `read_survey`).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -108,22 +110,46 @@ def measure(function, *args) -> tuple[float, float, object]:
     return min(times), peak, result
 
 
-def cli_from_csv(answers: PSMData) -> tuple[float, float]:
-    """`pricing psm FILE --json` in a subprocess: wall time (s) and peak resident memory (MB)."""
+#: the plain reference of the whole command: start Python, read the CSV straight to floats, four price points
+REFERENCE_SCRIPT = """
+import sys
+import numpy as np
+import pandas as pd
+frame = pd.read_csv(sys.argv[1], dtype=float)
+tc, ch, ex, te = (frame[c].to_numpy() for c in ("too_cheap", "cheap", "expensive", "too_expensive"))
+valid = (tc < ch) & (ch < ex) & (ex < te)
+tc, ch, ex, te = tc[valid], ch[valid], ex[valid], te[valid]
+grid = np.unique(np.concatenate([tc, ch, ex, te]))
+ecdf = lambda x: np.searchsorted(np.sort(x), grid, side="right") / len(x)
+first = lambda c: float(grid[np.argmax(c)]) if c.any() else float("nan")
+too_cheap, cheap, expensive, too_expensive = 1 - ecdf(tc), 1 - ecdf(ch), ecdf(ex), ecdf(te)
+print(first(1 - cheap >= too_cheap), first(too_expensive >= too_cheap))
+"""
+
+
+def run_measured(command: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak resident memory (MB) of a subprocess (each in its own child, so that the
+    children's peak is this one's: the reference runs first, the command second)."""
+    probe = (
+        "import resource, subprocess, sys, time, json; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(json.dumps([time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e3]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, *command], check=True, capture_output=True, text=True)
+    wall, peak = json.loads(out.stdout)
+    return wall, peak
+
+
+def cli_from_csv(answers: PSMData) -> tuple[tuple[float, float], tuple[float, float]]:
+    """`pricing psm FILE --json` and the plain reference, each in a fresh process on the same CSV: wall
+    time (s) and peak resident memory (MB) of each."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "psm.csv"
         pd.DataFrame({r: getattr(answers, r) for r in ROLES}).to_csv(path, index=False)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "pricing.cli", "psm", str(path), "--json"],
-            check=True,
-            capture_output=True,
-            env=os.environ,
-        )
-        wall = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1e3
+        ours = run_measured([sys.executable, "-m", "pricing.cli", "psm", str(path), "--json"])
+        reference = run_measured([sys.executable, "-c", REFERENCE_SCRIPT, str(path)])
+    return ours, reference
 
 
 def row(label: str, ours: tuple, reference: tuple, same: bool) -> str:
@@ -147,8 +173,11 @@ def main() -> None:
         answers = gabor_granger_answers(n, cents, rng)
         ours, reference = measure(gabor_granger_table, answers), measure(reference_gabor_granger, answers)
         print(row(f"Gabor-Granger, {unit} (5 prices)", ours, reference, ours[2].best_price == reference[2]))
-    wall, peak = cli_from_csv(psm_answers(n, True, rng))
-    print(f"`pricing psm FILE.csv --json`, cents, whole process: {wall:.1f} s, peak RSS {peak:,.0f} MB")
+    (wall, peak), (ref_wall, ref_peak) = cli_from_csv(psm_answers(n, True, rng))
+    print(
+        f"{'`pricing psm FILE.csv` (process)':<34}{wall:>8.2f}{ref_wall:>8.2f}{wall / ref_wall:>7.2f}"
+        f"{peak:>9.0f}{ref_peak:>8.0f}  (RSS; reference: python + pandas read_csv + numpy price points)"
+    )
 
 
 if __name__ == "__main__":

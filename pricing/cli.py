@@ -780,11 +780,16 @@ def _fit_choice(args: argparse.Namespace) -> int:
         args.data,
         columns,
         random=args.random,
+        space=args.space,
+        price_distribution=args.price_distribution,
         method=args.fit_method,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
         seed=args.seed,
+        target_ess=args.target_ess,
+        time_budget=args.time_budget,
+        loo=args.loo,
     )
     written = []
     if args.output:
@@ -831,7 +836,41 @@ def _add_fit_choice(fit_commands) -> None:
     choice.add_argument("--asc", action="store_true", help="alternative-specific constants")
     choice.add_argument("--asc-ref", metavar="LEVEL", help="alternative without a constant (default: first)")
     choice.add_argument(
-        "--random", metavar="A,B|all", help="random coefficients (mixed logit); all = all but price"
+        "--random",
+        metavar="A,B|all",
+        help="random coefficients (mixed logit); all = every coefficient, price included",
+    )
+    choice.add_argument(
+        "--space",
+        choices=("preference", "wtp"),
+        default="preference",
+        help="preference (default): utility = beta . x; wtp: utility = lambda (omega . x - price), "
+        "WTP estimated directly (as logitr)",
+    )
+    choice.add_argument(
+        "--price-distribution",
+        choices=("normal", "lognormal"),
+        help="of a random price across respondents: normal (default in preference space, as mlogit and "
+        "xlogit) or lognormal (always negative; the only choice and the default in WTP space)",
+    )
+    choice.add_argument(
+        "--target-ess",
+        type=_bounded_int("target ESS", 1, 1_000_000),
+        metavar="N",
+        help="keep sampling (more chains) until every population parameter has bulk ESS >= N, or "
+        "--time-budget runs out; the output says which",
+    )
+    choice.add_argument(
+        "--time-budget",
+        type=_bounded_int("seconds", 1, 86_400),
+        default=600,
+        metavar="SECONDS",
+        help="seconds --target-ess may spend (600)",
+    )
+    choice.add_argument(
+        "--loo",
+        action="store_true",
+        help="PSIS-LOO over respondents (ArviZ) for model comparison",
     )
     choice.add_argument(
         "--ref",

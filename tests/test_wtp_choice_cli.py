@@ -100,6 +100,12 @@ def bad_copy(tmp_path: Path, change) -> Path:
         (lambda f: f, ["--ref", "colour=purple"], r"--ref colour=purple: level 'purple' does not occur"),
         (lambda f: f, ["--segment", "region"], r"column 'region' \(segment\) not found"),
         (lambda f: f, ["--random", "weight"], r"--random weight: not a coefficient or attribute"),
+        (
+            lambda f: f,
+            ["--random", "all", "--space", "wtp", "--price-distribution", "normal"],
+            r"price scale lambda must stay > 0",
+        ),
+        (lambda f: f, ["--target-ess", "400"], r"target ESS: the Laplace approximation"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, change, extra, message):
@@ -108,3 +114,19 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, change, extra, messa
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert re.search(message, err), err
+
+
+@pytest.mark.slow
+def test_wtp_space_fit_reports_omega_and_the_price_scale(capsys):
+    status, out, err = run(capsys, EXAMPLE, *OPTIONS, "--ref", "colour=green", "--method", "map",
+                           "--space", "wtp", "--draws", 200, "--chains", 2)  # fmt: skip
+    assert status == 0, err
+    assert "WTP space: utility = lambda (omega . x - price)" in out
+    assert "omega storage:" in out and "log price scale (log lambda):" in out
+    assert "log-likelihood: " in out and "exact log-likelihood at the posterior mode" in out
+    status, out, err = run(capsys, EXAMPLE, *OPTIONS, "--ref", "colour=green", "--method", "map",
+                           "--space", "wtp", "--draws", 200, "--chains", 2, "--json")  # fmt: skip
+    result = json.loads(out)
+    assert result["space"] == "wtp" and result["warnings"] == []
+    omega = result["theta"]["storage"]
+    assert omega["q05"] < result["wtp"]["storage"]["q50"] < omega["q95"]

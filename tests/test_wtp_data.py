@@ -72,3 +72,49 @@ def test_columns_labels_and_segments():
     codes, names = segment_codes(label_column(frame, "seg", "f"))
     assert names == ["B", "A"] and codes.tolist() == [0, 1, 0]
     assert line_list([0]) == "line 2"
+
+
+# ---- the numeric fast path (`read_survey(numbers=...)`) ------------------------------------------------
+
+
+def test_numbers_are_parsed_at_once_and_equal_the_text_path_bit_for_bit(tmp_path):
+    from pricing.wtp.van_westendorp import psm_analysis
+
+    rng = np.random.default_rng(4)
+    base = np.round(np.exp(rng.normal(np.log(20), 0.4, 3000)), 2)
+    steps = np.round(np.exp(rng.normal(np.log(4), 0.5, (3000, 3))), 2)
+    answers = np.cumsum(np.column_stack([base, steps]), axis=1)
+    path = tmp_path / "psm.csv"
+    roles = ["too_cheap", "cheap", "expensive", "too_expensive"]
+    frame = pd.DataFrame(answers, columns=roles).assign(segment=rng.choice(["a", "b"], 3000))
+    frame.to_csv(path, index=False)
+    fast, _, _ = read_survey(path, roles)
+    text, _, _ = read_survey(path)
+    assert all(fast[r].dtype == np.float64 for r in roles) and fast.segment.tolist() == text.segment.tolist()
+    for role in roles:
+        np.testing.assert_array_equal(numeric_column(fast, role, "f"), numeric_column(text, role, "f"))
+    ours, plain = psm_analysis(path), psm_analysis(text)  # the file (fast path) and a text frame
+    assert (ours.pmc, ours.opp, ours.idp, ours.pme) == (plain.pmc, plain.opp, plain.idp, plain.pme)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("lots", r"column 'p': line 3 are not numbers \(got 'lots'\)"),
+        ("nan", r"column 'p': line 3 are not numbers \(got 'nan'\)"),
+        ("inf", r"column 'p': line 3 are not numbers \(got 'inf'\)"),
+        ("1_000", r"column 'p': line 3 are not numbers \(got '1_000'\)"),
+        ("", r"column 'p': line 3 are blank"),
+        ("-5", r"column 'p': line 3 must be > 0 \(got '-5'\)"),  # parsed fast: quoted as written
+        ("1e300", r"column 'p': line 3 must be <= .* \(got '1e300'\)"),
+    ],
+)
+def test_a_bad_number_reads_as_without_the_fast_path(tmp_path, cell, message):
+    from pricing.wtp.data import money_column
+
+    path = tmp_path / "s.csv"
+    path.write_text(f"p,segment\n10,a\n{cell},b\n12.5,a\n")
+    for numbers in ((), ("p",)):
+        frame, label, _ = read_survey(path, numbers)
+        with pytest.raises(DataError, match=message):
+            money_column(frame, "p", label)

@@ -15,19 +15,27 @@ import numpy as np
 
 from pricing.dims import CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.errors import DataError
-from pricing.wtp.parameters import (
-    PosteriorRequest,
-    posterior_parameters,
-    posterior_requests,
-    scenario_with_fit,
-)
-from pricing.wtp.posterior import (
-    SamplingWarning,
-    diagnose,
-    load_posterior,
-    posterior_draws,
-    save_posterior,
-)
+
+# Re-exported names, imported on first use: ArviZ (behind the posterior module) takes seconds to import,
+# and the classic read-outs (`pricing psm`, `pricing gabor-granger`) need neither of them.
+_LAZY = {
+    "PosteriorRequest": "parameters",
+    "posterior_parameters": "parameters",
+    "posterior_requests": "parameters",
+    "scenario_with_fit": "parameters",
+    "SamplingWarning": "posterior",
+    "diagnose": "posterior",
+    "load_posterior": "posterior",
+    "posterior_draws": "posterior",
+    "save_posterior": "posterior",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"pricing.wtp.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'pricing.wtp' has no attribute {name!r}")
+
 
 __all__ = [
     "METHOD_MODELS",
@@ -106,10 +114,12 @@ def fitted_customer_draws(
     with their own posterior draws of their coefficients (Sawtooth's approach: shares per respondent,
     weighted equally within the segment); with ``"population"``, ``settings.customers`` quasi-Monte Carlo
     customers drawn from the fitted population distribution of each draw (segment means and sds of the
-    random coefficients). Coefficients become money as the fit's contract does: value of a column =
-    -beta_column / beta_price (a categorical attribute's reference level and the constant of the reference
-    alternative: 0), logit scale = 1 / |beta_price|, and the customer's value of the reference offering
-    against none ``w = beta . x_ref / -beta_price``.
+    random coefficients; in WTP space the population of omega and of the price scale lambda). Coefficients
+    become money as the fit's contract does: value of a column = -beta_column / beta_price (a categorical
+    attribute's reference level and the constant of the reference alternative: 0), logit scale =
+    1 / |beta_price|, and the customer's value of the reference offering against none
+    ``w = beta . x_ref / -beta_price``; a WTP-space population's customers take omega, 1 / lambda and
+    ``omega . x_ref`` directly (no ratio).
 
     Returns ``value_per_unit`` (draws, customers, value column; NaN where the fit does not know the
     column), ``logit_scale``, ``wtp_log_median`` (log of max(w, a floor)), ``wtp_log_sd`` (a token spread)
@@ -117,7 +127,13 @@ def fitted_customer_draws(
     offering subtracts from every product's value), each (draws, customers).
     """
     from pricing.customers import quasi_random_normal
-    from pricing.wtp.choice import MIN_LOG_SD, reference_vector
+    from pricing.wtp.choice import (
+        MIN_LOG_SD,
+        Parametrisation,
+        Specification,
+        customer_money,
+        reference_vector,
+    )
     from pricing.wtp.choice_data import Design
     from pricing.wtp.posterior import metadata
 
@@ -137,31 +153,37 @@ def fitted_customer_draws(
             )
         beta = posterior["beta_respondent"].transpose(CHAIN, DRAW, RESPONDENT, "coefficient").values
         beta = beta.reshape(total, *beta.shape[2:])[index][:, in_segment]  # draw, respondent, coefficient
-    else:
-        mean = posterior["beta"].sel({SEGMENT: name}).transpose(CHAIN, DRAW, "coefficient").values
+        money, scale = -beta / beta[..., design.price_index, None], np.abs(beta[..., design.price_index])
+    else:  # the model's own parameters (theta; files before WTP space: beta, the same there)
+        native = "theta" if "theta" in posterior else "beta"
+        mean = posterior[native].sel({SEGMENT: name}).transpose(CHAIN, DRAW, "coefficient").values
         sd = posterior["sd"].transpose(CHAIN, DRAW, "random_coefficient").values
         mean, sd = mean.reshape(total, -1)[index], sd.reshape(total, -1)[index]
-        random = [str(c) for c in posterior["random_coefficient"].values]
+        random = tuple(str(c) for c in posterior["random_coefficient"].values)
         z = quasi_random_normal(settings.customers, len(random), settings.sequence, seed)
-        beta = np.repeat(mean[:, None, :], settings.customers, axis=1)
+        theta = np.repeat(mean[:, None, :], settings.customers, axis=1)
         r_index = [coefficients.index(c) for c in random]
-        beta[..., r_index] += z[None] * sd[:, None, :]
-    price = beta[..., design.price_index]
-    values = np.full((*beta.shape[:2], len(value_columns)), np.nan)
+        theta[..., r_index] += z[None] * sd[:, None, :]
+        spec = Specification(
+            info.get("space", "preference"), random, info.get("price_distribution", "normal")
+        )
+        money, scale = customer_money(theta, Parametrisation.of(design, spec))  # WTP space: no ratio
+
+    values = np.full((*money.shape[:2], len(value_columns)), np.nan)
     reference_levels = {f"{a}={levels[0]}" for a, levels in design.levels.items()}
     if design.columns.asc:
         reference_levels.add(f"{design.columns.alt}={design.reference.get(design.columns.alt)}")
     for j, column in enumerate(value_columns):
         if column in coefficients and design.kinds[coefficients.index(column)] != "none":
-            values[..., j] = -beta[..., coefficients.index(column)] / price
+            values[..., j] = money[..., coefficients.index(column)]
         elif column in reference_levels:
             values[..., j] = 0.0
-    w = (beta @ reference_vector(design)) / -price
+    w = money @ reference_vector(design)  # the price's entry of the reference vector is 0
     floor = 1e-6 * abs(design.reference[design.columns.price])
     kept = np.maximum(w, floor)
     return {
         "value_per_unit": values,
-        "logit_scale": 1.0 / np.abs(price),
+        "logit_scale": 1.0 / scale,
         "wtp_log_median": np.log(kept),
         "wtp_log_sd": np.full(w.shape, MIN_LOG_SD),
         "value_offset": w - kept,

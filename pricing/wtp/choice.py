@@ -49,7 +49,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.special import log_softmax, softmax
+from scipy.special import log_softmax, logsumexp, softmax
 
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.errors import DataError, shown
@@ -64,7 +64,15 @@ from pricing.wtp.choice_data import (
     learn_design,
 )
 from pricing.wtp.data import read_survey
-from pricing.wtp.posterior import attach_metadata, diagnose, load_posterior, metadata, save_posterior
+from pricing.wtp.posterior import (
+    DEFAULT_TIME_BUDGET,
+    attach_metadata,
+    diagnose,
+    load_posterior,
+    metadata,
+    sample_until,
+    save_posterior,
+)
 from pricing.wtp.priors import check_depth, prior_value
 
 COEFFICIENT = "coefficient"
@@ -75,8 +83,11 @@ DEFAULT_PRIORS: dict[str, Any] = {
     "coefficients": {"mu": 0.0, "sigma": 5.0},
     "by_coefficient": {},
     "random_sd": {"sigma": 1.0},
+    "price_scale": {"mu": 0.0, "sigma": 2.0},
 }
 MIN_LOG_SD = 1e-3
+#: nutpie's low-rank mass matrix by default up to this many free parameters
+LOW_RANK_MAX = 200
 WTP_CUSTOMERS = 4096
 _UPPER_QUARTILE_Z = 0.6744897501960817
 _PREDICT_CHUNK = 64
@@ -86,11 +97,15 @@ _PREDICT_CHUNK = 64
 class ChoiceFit:
     """A fitted choice model: the posterior (ArviZ InferenceData) and how to code data for it.
 
-    posterior variables: ``beta`` (chain, draw, segment, coefficient) segment coefficients (for random ones
-    the segment mean), in the data's units; for mixed logit also ``sd`` (chain, draw, random_coefficient) and
-    ``beta_respondent`` (chain, draw, respondent, coefficient); the simulator contract ``value_per_unit``
-    (chain, draw, segment, attribute), ``logit_scale`` (chain, draw, segment) and, with a none alternative,
-    ``wtp_log_median`` and ``wtp_log_sd`` (chain, draw, segment).
+    posterior variables, all in the data's units: ``theta`` (chain, draw, segment, coefficient) the model's
+    own parameters per segment (`Parametrisation`: preference space the coefficients, a lognormal price as
+    log(-beta_price); WTP space omega in money per unit and, at the price, log lambda; for random ones the
+    segment mean); ``beta`` (same dims) the preference-space coefficients at ``theta`` (a lognormal's
+    median); for mixed logit also ``sd`` (chain, draw, random_coefficient) of ``theta`` across respondents
+    and ``beta_respondent`` (chain, draw, respondent, coefficient); the simulator contract
+    ``value_per_unit`` (chain, draw, segment, attribute), ``logit_scale`` (chain, draw, segment) and, with a
+    none alternative, ``wtp_log_median`` and ``wtp_log_sd`` (chain, draw, segment). With ``loo=True`` a
+    ``log_likelihood`` group holds ``choice`` (chain, draw, respondent) for `loo`.
     """
 
     idata: az.InferenceData
@@ -102,6 +117,9 @@ class ChoiceFit:
     log_likelihood: float | None = None
     mode: dict[str, np.ndarray] | None = field(default=None, repr=False)
     arrays: ChoiceArrays | None = field(default=None, repr=False)
+    space: str = "preference"
+    price_distribution: str = "normal"
+    log_likelihood_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -111,6 +129,38 @@ class ChoiceFit:
     @property
     def posterior(self) -> xr.Dataset:
         return self.idata.posterior
+
+    @property
+    def specification(self) -> Specification:
+        return Specification(self.space, tuple(self.random), self.price_distribution)
+
+    def loo(self):
+        """PSIS-LOO over respondents (`arviz.loo`; ``elpd_loo``, its se, ``p_loo`` and Pareto k's): needs a
+        fit made with ``loo=True``."""
+        if "log_likelihood" not in self.idata.groups():
+            raise DataError("PSIS-LOO: fit with loo=True (--loo): it needs the pointwise log-likelihood")
+        with warnings.catch_warnings():  # ArviZ warns about high Pareto k; loo_summary reports them
+            warnings.simplefilter("ignore")
+            return az.loo(self.idata, var_name="choice")
+
+    def loo_summary(self) -> dict[str, Any] | None:
+        """``elpd_loo``, ``se``, ``p_loo`` and ``pareto_k_over_0_7`` (respondents whose estimate is
+        unreliable), or None without a pointwise log-likelihood."""
+        if "log_likelihood" not in self.idata.groups():
+            return None
+        result = self.loo()
+        return {
+            "elpd_loo": float(result["elpd_loo"]),
+            "se": float(result["se"]),
+            "p_loo": float(result["p_loo"]),
+            "pareto_k_over_0_7": int((np.asarray(result["pareto_k"]) > 0.7).sum()),
+            "respondents": int(np.asarray(result["pareto_k"]).size),
+        }
+
+    def native_summary(self) -> pd.DataFrame:
+        """Posterior summary of ``theta``, the model's own parameters (in WTP space: omega in money per unit
+        and log lambda at the price)."""
+        return summarise(self.posterior["theta"], [SEGMENT, COEFFICIENT])
 
     def respondent_wtp(self) -> xr.DataArray:
         """WTP (currency) per respondent and attribute: -beta_nk / beta_n,price (chain, draw, respondent,
@@ -275,6 +325,8 @@ class ChoiceFit:
         """Plain-words warnings about the WTP figures: the price coefficient near zero in a visible share of
         the draws (at least `NEAR_ZERO_WARN`)."""
         messages = []
+        if self.space == "wtp":  # WTP is estimated directly: nothing divides by the price coefficient
+            return messages
         for segment, share in self.price_near_zero().items():
             if share >= NEAR_ZERO_WARN:
                 where = f"segment {segment}: " if self.posterior.sizes[SEGMENT] > 1 else ""
@@ -324,7 +376,13 @@ class ChoiceFit:
             "wtp": table(self.wtp_summary(), single),
             "sd": table(self.sd_summary(), True),
             "segments": [str(s) for s in self.posterior[SEGMENT].values],
+            "theta": table(self.native_summary(), single),
+            "space": self.space,
+            "price_distribution": self.price_distribution if self.random else None,
             "log_likelihood": self.log_likelihood,
+            "log_likelihood_mc_error": self.log_likelihood_info.get("mc_error"),
+            "log_likelihood_how": self.log_likelihood_info.get("how"),
+            "loo": self.loo_summary(),
             "diagnostics": diagnostics,
             "price_near_zero": {k: float(v) for k, v in self.price_near_zero().items()},
             "warnings": self.warnings(),
@@ -360,30 +418,91 @@ def merge_priors(priors: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def _coefficient_priors(design: Design, priors: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def _coefficient_priors(
+    design: Design, priors: Mapping[str, Any], spec: Specification
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior mean and sd of each native (scaled) parameter: `coefficients` / `by_coefficient`, and for a
+    log price entry (WTP space, lognormal price) `price_scale`."""
     mu = np.full(len(design.coefficients), float(priors["coefficients"]["mu"]))
     sigma = np.full(len(design.coefficients), float(priors["coefficients"]["sigma"]))
-    for name, spec in priors["by_coefficient"].items():
+    for name, spec_k in priors["by_coefficient"].items():
         if name not in design.coefficients:
             raise DataError(
                 f"priors.by_coefficient: unknown coefficient {name!r} "
                 f"(coefficients: {', '.join(design.coefficients)})"
             )
         k = design.coefficients.index(name)
-        mu[k] = float(spec.get("mu", mu[k]))
-        sigma[k] = float(spec.get("sigma", sigma[k]))
+        mu[k] = float(spec_k.get("mu", mu[k]))
+        sigma[k] = float(spec_k.get("sigma", sigma[k]))
+    if spec.log_price(design):
+        mu[design.price_index] = float(priors["price_scale"]["mu"])
+        sigma[design.price_index] = float(priors["price_scale"]["sigma"])
     return mu, sigma
+
+
+SPACES = ("preference", "wtp")
+PRICE_DISTRIBUTIONS = ("normal", "lognormal")
+
+
+@dataclass(frozen=True)
+class Specification:
+    """What is estimated (stored with the fit).
+
+    space : ``"preference"`` (utility = beta . x) or ``"wtp"`` (utility = lambda (omega . x - price),
+        lambda > 0; logitr's ``modelSpace = "wtp"``).
+    random : coefficients that vary across respondents (the price's name included when it does).
+    price_distribution : of a random price coefficient across respondents: ``"normal"`` (mlogit's,
+        xlogit's and gmnl's default) or ``"lognormal"`` (beta_price = -exp(normal): always negative). In
+        WTP space the price scale lambda is always lognormal (lambda > 0).
+    """
+
+    space: str = "preference"
+    random: tuple[str, ...] = ()
+    price_distribution: str = "normal"
+
+    def log_price(self, design: Design) -> bool:
+        """True when the model's price parameter is log |beta_price| (or log lambda), not beta_price."""
+        price = design.coefficients[design.price_index]
+        return self.space == "wtp" or (price in self.random and self.price_distribution == "lognormal")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "space": self.space,
+            "random": list(self.random),
+            "price_distribution": self.price_distribution,
+        }
+
+
+def resolve_specification(
+    design: Design,
+    random: Sequence[str] | str | None,
+    space: str = "preference",
+    price_distribution: str | None = None,
+) -> Specification:
+    """Check the options: `DataError` naming the option when one is not understood."""
+    if space not in SPACES:
+        raise DataError(f"space {shown(space)}: use 'preference' or 'wtp'")
+    if price_distribution is None:
+        price_distribution = "lognormal" if space == "wtp" else "normal"
+    if price_distribution not in PRICE_DISTRIBUTIONS:
+        raise DataError(f"price distribution {shown(price_distribution)}: use 'normal' or 'lognormal'")
+    if space == "wtp" and price_distribution != "lognormal":
+        raise DataError(
+            "price distribution 'normal' with space 'wtp': the price scale lambda must stay > 0, so a random "
+            "price scale is lognormal in WTP space (as logitr's randScale = 'ln')"
+        )
+    return Specification(space, resolve_random(design, random), price_distribution)
 
 
 def resolve_random(design: Design, random: Sequence[str] | str | None) -> tuple[str, ...]:
     """The random coefficients: names (a categorical attribute's name stands for all its level dummies),
-    or ``"all"`` for every coefficient except price."""
+    or ``"all"`` for every coefficient, price included (as mlogit, xlogit and gmnl mean it)."""
     if random is None or random == () or random == []:
         return ()
     if isinstance(random, str):
         random = [r.strip() for r in random.split(",") if r.strip()]
     if list(random) == ["all"]:
-        return tuple(c for c, k in zip(design.coefficients, design.kinds, strict=True) if k != "price")
+        return tuple(design.coefficients)
     chosen: list[str] = []
     for name in random:
         if name in design.coefficients:
@@ -398,45 +517,134 @@ def resolve_random(design: Design, random: Sequence[str] | str | None) -> tuple[
     return tuple(c for c in design.coefficients if c in set(chosen))
 
 
-def build_model(arrays: ChoiceArrays, design: Design, random: Sequence[str], priors: Mapping[str, Any]):
-    """The PyMC model on scaled columns (free variables ``*_scaled`` and ``z``; see the module docstring)."""
+@dataclass(frozen=True)
+class Parametrisation:
+    """Where each native parameter sits, and how the sampler's scaled units become the data's.
+
+    Native parameters ``theta`` (one per coefficient, in design order): preference space: the coefficients,
+    except a lognormal price: log(-beta_price); WTP space: omega (money per unit) and, at the price, log
+    lambda. Inside the model numeric columns are divided by their sd, so
+    ``theta_data = theta_scaled * to_data`` (and ``- log(sd of price)`` at a log price entry).
+    """
+
+    space: str
+    price: int
+    log_price: bool
+    random_index: tuple[int, ...]
+    fixed_index: tuple[int, ...]
+    to_data: np.ndarray
+    log_offset: float
+
+    @classmethod
+    def of(cls, design: Design, spec: Specification) -> Parametrisation:
+        scales = np.array(design.scales)
+        price = design.price_index
+        to_data = 1.0 / scales
+        if spec.space == "wtp":
+            to_data = scales[price] / scales
+        log_price = spec.log_price(design)
+        if log_price:
+            to_data[price] = 1.0
+        random_index = tuple(design.coefficients.index(c) for c in spec.random)
+        fixed_index = tuple(k for k in range(len(design.coefficients)) if k not in random_index)
+        return cls(
+            space=spec.space,
+            price=price,
+            log_price=log_price,
+            random_index=random_index,
+            fixed_index=fixed_index,
+            to_data=to_data,
+            log_offset=float(np.log(scales[price])) if log_price else 0.0,
+        )
+
+    @property
+    def order(self) -> np.ndarray:
+        """Positions that put (random..., fixed...) back in design order."""
+        return np.argsort([*self.random_index, *self.fixed_index])
+
+    def data_units(self, theta: np.ndarray) -> np.ndarray:
+        """Native parameters (..., coefficient) from scaled to data units."""
+        theta = theta * self.to_data
+        if self.log_price:
+            theta[..., self.price] -= self.log_offset
+        return theta
+
+    def sd_data_units(self, sd: np.ndarray) -> np.ndarray:
+        """Sds across respondents (..., random_coefficient) from scaled to data units (a log entry's sd is
+        the same in both)."""
+        return sd * self.to_data[list(self.random_index)]
+
+    def preference(self, theta: np.ndarray) -> np.ndarray:
+        """Preference-space coefficients (..., coefficient) from native parameters (either units)."""
+        if not self.log_price:
+            return theta
+        mask = np.zeros(theta.shape[-1])
+        mask[self.price] = 1.0
+        scale = np.exp(theta[..., self.price])[..., None]
+        kept = theta * scale if self.space == "wtp" else theta
+        return kept * (1.0 - mask) - scale * mask
+
+
+def build_model(
+    arrays: ChoiceArrays,
+    design: Design,
+    spec: Specification,
+    priors: Mapping[str, Any],
+    centred: bool = False,
+):
+    """The PyMC model on scaled columns (free variables ``theta_scaled`` or ``mean_scaled``, ``sd_scaled``,
+    ``z``, ``fixed_scaled``; see the module docstring). `centred` draws each respondent's random parameters
+    as ``Normal(mean, sd)`` (variable ``theta_respondent``) instead of ``mean + sd * z``."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    scales = np.array(design.scales)
-    x_scaled = arrays.x / scales
-    mu, sigma = _coefficient_priors(design, priors)
-    fixed = [c for c in design.coefficients if c not in random]
-    order = np.argsort([design.coefficients.index(c) for c in (*random, *fixed)])
+    layout = Parametrisation.of(design, spec)
+    x_scaled = arrays.x / np.array(design.scales)
+    mu, sigma = _coefficient_priors(design, priors, spec)
+    r_index, f_index = list(layout.random_index), list(layout.fixed_index)
     panel = respondent_panel(arrays, x_scaled)
     coords = {
         SEGMENT: arrays.segments,
         COEFFICIENT: list(design.coefficients),
-        RANDOM_COEFFICIENT: list(random),
-        "fixed_coefficient": fixed,
+        RANDOM_COEFFICIENT: list(spec.random),
+        "fixed_coefficient": [design.coefficients[k] for k in f_index],
         RESPONDENT: arrays.respondents,
     }
     with pm.Model(coords=coords) as model:
-        if not random:
-            beta = pm.Normal("beta_scaled", mu=mu, sigma=sigma, dims=(SEGMENT, COEFFICIENT))
-            beta_respondent = beta[arrays.respondent_segment]
+        if not spec.random:
+            theta = pm.Normal("theta_scaled", mu=mu, sigma=sigma, dims=(SEGMENT, COEFFICIENT))
+            theta_respondent = theta[arrays.respondent_segment]
         else:
-            r_index = [design.coefficients.index(c) for c in random]
-            f_index = [design.coefficients.index(c) for c in fixed]
             mean = pm.Normal(
                 "mean_scaled", mu=mu[r_index], sigma=sigma[r_index], dims=(SEGMENT, RANDOM_COEFFICIENT)
             )
             sd = pm.HalfNormal(
                 "sd_scaled", sigma=float(priors["random_sd"]["sigma"]), dims=RANDOM_COEFFICIENT
             )
-            z = pm.Normal("z", 0.0, 1.0, dims=(RESPONDENT, RANDOM_COEFFICIENT))
-            parts = [mean[arrays.respondent_segment] + z * sd]
-            if fixed:
-                fixed_beta = pm.Normal(
+            if centred:
+                own = pm.Normal(
+                    "theta_respondent",
+                    mean[arrays.respondent_segment],
+                    sd,
+                    dims=(RESPONDENT, RANDOM_COEFFICIENT),
+                )
+            else:
+                z = pm.Normal("z", 0.0, 1.0, dims=(RESPONDENT, RANDOM_COEFFICIENT))
+                own = mean[arrays.respondent_segment] + z * sd
+            parts = [own]
+            if f_index:
+                fixed = pm.Normal(
                     "fixed_scaled", mu=mu[f_index], sigma=sigma[f_index], dims=(SEGMENT, "fixed_coefficient")
                 )
-                parts.append(fixed_beta[arrays.respondent_segment])
-            beta_respondent = pt.concatenate(parts, axis=1)[:, order]
+                parts.append(fixed[arrays.respondent_segment])
+            theta_respondent = pt.concatenate(parts, axis=1)[:, layout.order]
+        beta_respondent = theta_respondent
+        if layout.log_price:
+            mask = np.zeros(len(design.coefficients))
+            mask[layout.price] = 1.0
+            scale = pt.exp(theta_respondent[:, layout.price])[:, None]
+            kept = theta_respondent * scale if spec.space == "wtp" else theta_respondent
+            beta_respondent = kept * (1.0 - mask) - scale * mask
         # respondent x task x slot: broadcasting each respondent's coefficients over their own tasks needs
         # no gather over tasks, whose gradient (a scatter-add) dominated the cost of the first version
         utility = (pt.as_tensor(panel.x) * beta_respondent[:, None, None, :]).sum(axis=-1) + panel.pad
@@ -470,26 +678,35 @@ def respondent_panel(arrays: ChoiceArrays, x: np.ndarray) -> _Panel:
     return _Panel(x=panel_x, pad=pad, chosen=chosen, task=task)
 
 
-def _derive(free: Mapping[str, np.ndarray], design: Design, random: Sequence[str], arrays: ChoiceArrays):
-    """Coefficients in data units from the free variables (draw dims leading): beta, sd, beta_respondent."""
-    scales = np.array(design.scales)
-    if not random:
-        return {"beta": free["beta_scaled"] / scales}
-    fixed = [c for c in design.coefficients if c not in random]
-    order = np.argsort([design.coefficients.index(c) for c in (*random, *fixed)])
-    segment_parts = [free["mean_scaled"]]
-    respondent_parts = [
-        free["mean_scaled"][..., arrays.respondent_segment, :] + free["z"] * free["sd_scaled"][..., None, :]
-    ]
-    if fixed:
+def _derive(free: Mapping[str, np.ndarray], design: Design, spec: Specification, arrays: ChoiceArrays):
+    """Parameters in data units from the free variables (draw dims leading): ``theta`` (segment, native),
+    ``beta`` (segment, preference coefficients at theta), and for mixed logit ``sd`` (native) and
+    ``beta_respondent``."""
+    layout = Parametrisation.of(design, spec)
+    if not spec.random:
+        theta = layout.data_units(free["theta_scaled"])
+        return {"theta": theta, "beta": layout.preference(theta)}
+    segment_parts, respondent_parts = [free["mean_scaled"]], [_own_scaled(free, arrays)]
+    if "fixed_scaled" in free:
         segment_parts.append(free["fixed_scaled"])
         respondent_parts.append(free["fixed_scaled"][..., arrays.respondent_segment, :])
-    r_scales = scales[[design.coefficients.index(c) for c in random]]
+    theta = layout.data_units(np.concatenate(segment_parts, axis=-1)[..., layout.order])
+    theta_respondent = layout.data_units(np.concatenate(respondent_parts, axis=-1)[..., layout.order])
     return {
-        "beta": np.concatenate(segment_parts, axis=-1)[..., order] / scales,
-        "sd": free["sd_scaled"] / r_scales,
-        "beta_respondent": np.concatenate(respondent_parts, axis=-1)[..., order] / scales,
+        "theta": theta,
+        "beta": layout.preference(theta),
+        "sd": layout.sd_data_units(free["sd_scaled"]),
+        "beta_respondent": layout.preference(theta_respondent),
     }
+
+
+def _own_scaled(free: Mapping[str, np.ndarray], arrays: ChoiceArrays) -> np.ndarray:
+    """Each respondent's random parameters (scaled): sampled directly (centred) or mean + sd * z."""
+    if "theta_respondent" in free:
+        return free["theta_respondent"]
+    return (
+        free["mean_scaled"][..., arrays.respondent_segment, :] + free["z"] * free["sd_scaled"][..., None, :]
+    )
 
 
 def money_values(beta: xr.DataArray, design: Design) -> xr.DataArray:
@@ -510,38 +727,59 @@ def reference_vector(design: Design) -> np.ndarray:
     return x
 
 
+def customer_money(theta: np.ndarray, layout: Parametrisation) -> tuple[np.ndarray, np.ndarray]:
+    """Money per unit of every coefficient (..., coefficient; the price entry meaningless) and the price
+    scale |beta_price| (...) of customers with native parameters `theta` (data units). In WTP space these
+    are omega and lambda themselves; in preference space -beta / beta_price and |beta_price|."""
+    if layout.space == "wtp":
+        return theta, np.exp(theta[..., layout.price])
+    beta = layout.preference(theta)
+    price = beta[..., layout.price]
+    return -beta / price[..., None], np.abs(price)
+
+
 def reference_wtp(
-    beta: np.ndarray, sd: np.ndarray | None, design: Design, random: Sequence[str], seed: int
+    theta: np.ndarray,
+    sd: np.ndarray | None,
+    design: Design,
+    spec: Specification | Sequence[str],
+    seed: int,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Lognormal summary (log median, log sd) of customers' money value w of the reference offering vs none.
 
-    beta : (..., coefficient) segment coefficients; sd : (..., random_coefficient) or None.
-    Returns the two arrays (shape of beta less the last dim) and the share of draws whose median customer
+    theta : (..., coefficient) native segment parameters (data units); sd : (..., random_coefficient) or
+    None; `spec` (or, for preference space with a normal price, just the random coefficients' names).
+    Returns the two arrays (shape of theta less the last dim) and the share of draws whose median customer
     values the reference offering at <= 0 (clipped there; see `ChoiceFit` docs).
     """
+    if not isinstance(spec, Specification):
+        spec = Specification(random=tuple(spec))
+    layout = Parametrisation.of(design, spec)
     x_ref = reference_vector(design)
     price = design.price_index
-    utility = beta @ x_ref
-    if sd is None:
-        q50 = utility / -beta[..., price]
-        q75 = q50
-    elif design.coefficients[price] not in random:
-        r_index = [design.coefficients.index(c) for c in random]
-        spread = np.sqrt(((sd * x_ref[r_index]) ** 2).sum(axis=-1))
-        q50 = utility / -beta[..., price]
-        q75 = (utility + _UPPER_QUARTILE_Z * spread) / -beta[..., price]
-    else:
-        z = np.random.default_rng(seed).standard_normal((WTP_CUSTOMERS, len(random)))
-        r_index = [design.coefficients.index(c) for c in random]
-        flat_beta, flat_sd = beta.reshape(-1, beta.shape[-1]), sd.reshape(-1, sd.shape[-1])
-        quartiles = np.empty((2, flat_beta.shape[0]))
-        for start in range(0, flat_beta.shape[0], _PREDICT_CHUNK):  # bounds (draw, customer, coef) in memory
+    r_index = list(layout.random_index)
+    linear = spec.space == "wtp" or design.coefficients[price] not in spec.random
+    if linear:  # w is linear in the random parameters: normal across customers, exact quartiles
+        values, scale = customer_money(theta, layout)
+        x_money = x_ref.copy()
+        x_money[price] = 0.0
+        q50 = values @ x_money
+        spread = 0.0 if sd is None else np.sqrt(((sd * x_money[r_index]) ** 2).sum(axis=-1))
+        if spec.space == "preference" and sd is not None:
+            spread = spread / scale
+        q75 = q50 + _UPPER_QUARTILE_Z * spread
+    else:  # a random preference-space price: w is a ratio, its quartiles from simulated customers
+        z = np.random.default_rng(seed).standard_normal((WTP_CUSTOMERS, len(r_index)))
+        flat_theta, flat_sd = theta.reshape(-1, theta.shape[-1]), sd.reshape(-1, sd.shape[-1])
+        quartiles = np.empty((2, flat_theta.shape[0]))
+        for start in range(0, flat_theta.shape[0], _PREDICT_CHUNK):  # bounds (draw, customer, coef) in memory
             chunk = slice(start, start + _PREDICT_CHUNK)
-            customers = np.repeat(flat_beta[chunk, None, :], WTP_CUSTOMERS, axis=1)
+            customers = np.repeat(flat_theta[chunk, None, :], WTP_CUSTOMERS, axis=1)
             customers[..., r_index] += z * flat_sd[chunk, None, :]
-            w = (customers @ x_ref) / -customers[..., price]
+            beta = layout.preference(customers)
+            w = (beta @ x_ref) / -beta[..., price]
             quartiles[:, chunk] = np.quantile(w, [0.5, 0.75], axis=-1)
-        q50, q75 = quartiles.reshape(2, *beta.shape[:-1])
+        q50, q75 = quartiles.reshape(2, *theta.shape[:-1])
     floor = 1e-6 * abs(design.reference[design.columns.price])
     clipped = float(np.mean(q50 <= floor))
     q50 = np.maximum(q50, floor)
@@ -554,6 +792,8 @@ def fit_choice(
     columns: ChoiceColumns,
     *,
     random: Sequence[str] | str | None = None,
+    space: str = "preference",
+    price_distribution: str | None = None,
     method: str = "nuts",
     priors: Mapping[str, Any] | None = None,
     draws: int = 1000,
@@ -562,6 +802,11 @@ def fit_choice(
     seed: int = 0,
     cores: int | None = None,
     nuts_sampler: str = "nutpie",
+    target_ess: int | None = None,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+    loo: bool = False,
+    centred: bool = False,
+    low_rank: bool | None = None,
     warn: bool = True,
 ) -> ChoiceFit:
     """Fit a multinomial logit (no `random`) or a hierarchical Bayes mixed logit to long-format choice data.
@@ -570,47 +815,74 @@ def fit_choice(
     ----------
     data : CSV path or frame, one row per respondent x task x alternative.
     columns : column roles and attribute coding (`ChoiceColumns`).
-    random : coefficients (or categorical attribute names, or ``"all"``) that vary across respondents.
+    random : coefficients (or categorical attribute names, or ``"all"``: every coefficient, price
+        included) that vary across respondents.
+    space : ``"preference"`` (utility = beta . x) or ``"wtp"`` (utility = lambda (omega . x - price),
+        lambda > 0: WTP estimated directly, as logitr's ``modelSpace = "wtp"``).
+    price_distribution : of a random price across respondents: ``"normal"`` (the default in preference
+        space) or ``"lognormal"`` (sign-constrained; the only one in WTP space, where it is the default).
     method : ``"nuts"`` (PyMC with `nuts_sampler`, default nutpie) or ``"map"`` (posterior mode by
         `pymc.find_MAP`, polished with Newton steps on the exact Hessian, then the Laplace normal
         approximation: ``chains * draws`` draws from Normal(mode, inverse Hessian of the negative
         log-posterior) in the unconstrained space, mapped back through the variables' transforms).
     priors : overrides of `DEFAULT_PRIORS`.
     draws, tune, chains, seed, cores : sampler settings; the same seed gives the same numbers.
+    target_ess : keep sampling (more chains of `draws` each) until every population parameter has this bulk
+        ESS, or `time_budget` seconds have passed (`pricing.wtp.posterior.sample_until`); the fit's
+        diagnostics say which.
+    loo : also compute PSIS-LOO over respondents (`ChoiceFit.loo`; pointwise log-likelihood per
+        respondent, integrated over their random coefficients with Halton draws).
+    centred, low_rank : sampler geometry (`build_model`'s centred parametrisation; nutpie's low-rank
+        mass matrix, by default for models of at most `LOW_RANK_MAX` parameters); the defaults are the
+        measured best (README, benchmarks/bench_choice.py --variants).
     warn : issue `SamplingWarning` when diagnostics fail (they are stored either way).
     """
     if method not in ("nuts", "map"):
         raise DataError(f"method {method!r}: use 'nuts' or 'map'")
     check_sampling(draws, tune, chains, seed)
+    if target_ess is not None and method == "map":
+        raise DataError("target ESS: the Laplace approximation (method 'map') draws independently; use nuts")
     frame, label, sha256 = read_survey(data)
     design = learn_design(frame, columns, label)
     arrays = code_rows(frame, design, label)
-    random = resolve_random(design, random)
-    if method == "map" and random:
+    spec = resolve_specification(design, random, space, price_distribution)
+    if method == "map" and spec.random:
         raise DataError(
             "method 'map' with random coefficients: the joint posterior mode of a hierarchical model is "
             "degenerate (the sds run off); use method 'nuts', or 'map' without --random for a quick look"
         )
     priors = merge_priors(priors)
-    model = build_model(arrays, design, random, priors)
+    model = build_model(arrays, design, spec, priors, centred=centred)
     started = time.perf_counter()
     mode: dict[str, np.ndarray] = {}
+    stopping: dict[str, Any] = {}
     if method == "nuts":
-        idata = _sample_nuts(model, draws, tune, chains, seed, cores, nuts_sampler)
+        free_vars = ["theta_scaled"] if not spec.random else ["mean_scaled", "sd_scaled", "fixed_scaled"]
+
+        def batch(index: int) -> az.InferenceData:
+            return _sample_nuts(
+                model, draws, tune, chains, seed + 7919 * index, cores, nuts_sampler, low_rank
+            )
+
+        if target_ess is None:
+            idata = batch(0)
+        else:
+            idata, stopping = sample_until(batch, free_vars, target_ess, time_budget)
     else:
         idata, mode = _laplace(model, draws, chains, seed)
     elapsed = time.perf_counter() - started
-    free_names = ["beta_scaled"] if not random else ["mean_scaled", "sd_scaled", "z", "fixed_scaled"]
+    free_names = ["theta_scaled", "mean_scaled", "sd_scaled", "z", "theta_respondent", "fixed_scaled"]
     free = {n: idata.posterior[n].values for n in free_names if n in idata.posterior}
-    derived = _derive(free, design, random, arrays)
-    posterior = _contract_posterior(idata.posterior, derived, design, random, arrays, seed, warn)
+    derived = _derive(free, design, spec, arrays)
+    posterior = _contract_posterior(idata.posterior, derived, design, spec, arrays, seed, warn)
     idata = az.InferenceData(
         posterior=posterior, **{g: idata[g] for g in idata.groups() if g == "sample_stats"}
     )
 
-    diagnostic_vars = ["beta"] + (["sd"] if random else [])
+    diagnostic_vars = ["theta"] + (["sd"] if spec.random else [])
     if method == "nuts":
         diagnostics = diagnose(idata, diagnostic_vars, warn=warn)
+        diagnostics |= stopping
     else:
         diagnostics = {
             "rhat_max": None,
@@ -625,10 +897,17 @@ def fit_choice(
         }
     diagnostics["seconds"] = round(elapsed, 3)
     if method == "nuts":
-        point = {k: v.mean(axis=(0, 1)) for k, v in derived.items()}
+        point = {k: v.mean(axis=(0, 1)) for k, v in derived.items() if k in ("theta", "sd")}
     else:
-        point = _derive({n: mode[n] for n in free}, design, random, arrays)
-    log_likelihood = float(_log_likelihood(arrays, point, random))
+        point = _derive({n: mode[n] for n in free}, design, spec, arrays)
+    likelihood = marginal_log_likelihood(arrays, design, spec, point["theta"], point.get("sd"), seed)
+    if not spec.random:
+        at = "posterior mode" if method == "map" else "posterior mean"
+        likelihood["how"] = f"exact log-likelihood at the {at} of the coefficients"
+    if loo:
+        idata.add_groups(
+            log_likelihood={"choice": respondent_log_likelihood_draws(arrays, design, spec, posterior, seed)}
+        )
     attach_metadata(
         idata,
         method="choice",
@@ -637,45 +916,187 @@ def fit_choice(
         priors=priors,
         diagnostics=diagnostics,
         design=design.to_dict(),
-        model="mixed" if random else "mnl",
-        random=list(random),
+        model="mixed" if spec.random else "mnl",
+        random=list(spec.random),
+        space=spec.space,
+        price_distribution=spec.price_distribution,
         fit_method=method,
         seed=seed,
-        log_likelihood=log_likelihood,
+        log_likelihood=likelihood["value"],
+        log_likelihood_info=likelihood,
         mode={k: v.tolist() for k, v in point.items()} if method == "map" else None,
     )
     return ChoiceFit(
         idata=idata,
         design=design,
-        random=random,
+        random=spec.random,
         method=method,
         priors=priors,
         diagnostics=diagnostics,
-        log_likelihood=log_likelihood,
+        log_likelihood=likelihood["value"],
         mode=point if method == "map" else None,
         arrays=arrays,
+        space=spec.space,
+        price_distribution=spec.price_distribution,
+        log_likelihood_info=likelihood,
     )
 
 
-def _log_likelihood(arrays: ChoiceArrays, point: Mapping[str, np.ndarray], random: Sequence[str]) -> float:
-    """Log-likelihood of the observed choices at one coefficient point (data units)."""
-    if random:
-        beta_task = point["beta_respondent"][arrays.respondent]
-    else:
-        beta_task = point["beta"][arrays.respondent_segment[arrays.respondent]]
-    utility = np.einsum("tsk,tk->ts", arrays.x, beta_task) + np.where(arrays.present, 0.0, PAD_UTILITY)
-    return float(log_softmax(utility, axis=-1)[np.arange(len(arrays.chosen)), arrays.chosen].sum())
+#: Halton draws per respondent of one randomised replicate of the marginal log-likelihood, the number of
+#: replicates (their spread estimates the Monte Carlo error) and the most draws per respondent tried.
+LL_DRAWS, LL_REPLICATES, LL_MAX_DRAWS, LL_MAX_ERROR = 250, 8, 4000, 0.5
+#: Halton draws per respondent and posterior draws used for PSIS-LOO's pointwise log-likelihood.
+LOO_DRAWS, LOO_POSTERIOR_DRAWS = 100, 1000
 
 
-def _sample_nuts(model, draws: int, tune: int, chains: int, seed: int, cores: int | None, nuts_sampler: str):
+def respondent_log_likelihood(
+    arrays: ChoiceArrays,
+    layout: Parametrisation,
+    theta: np.ndarray,
+    sd: np.ndarray | None,
+    z: np.ndarray,
+) -> np.ndarray:
+    """Log of each respondent's probability of their observed choices, integrated over the random
+    parameters by simulation: ``log mean_r prod_t P(y_nt | theta_segment + sd * z_nr)``.
+
+    theta : (S, segment, coefficient) native parameters (data units) of S posterior points; sd : (S,
+    random_coefficient) or None; z : (respondent, R, random_coefficient) standard normal points (for a
+    multinomial logit R = 1 and no random dims). Returns (S, respondent).
+    """
+    n_respondents, n_points = z.shape[0], z.shape[1]
+    r_index = list(layout.random_index)
+    pad = np.where(arrays.present, 0.0, PAD_UTILITY)[:, None, :]
+    tasks = np.arange(len(arrays.chosen))
+    of_respondent = np.zeros((n_respondents, len(tasks)))
+    of_respondent[arrays.respondent, tasks] = 1.0
+    result = np.empty((theta.shape[0], n_respondents))
+    for s in range(theta.shape[0]):  # one posterior point at a time bounds the (task, point, coef) array
+        own = np.repeat(theta[s][arrays.respondent_segment][:, None, :], n_points, axis=1)
+        if r_index:
+            own[..., r_index] += z * sd[s]
+        beta = layout.preference(own)  # respondent, point, coefficient
+        utility = np.einsum("tsk,trk->trs", arrays.x, beta[arrays.respondent]) + pad
+        chosen = log_softmax(utility, axis=-1)[tasks, :, arrays.chosen]  # task, point
+        result[s] = logsumexp(of_respondent @ chosen, axis=1) - np.log(n_points)
+    return result
+
+
+def _halton_normal(respondents: int, points: int, dims: int, seed: int) -> np.ndarray:
+    """(respondent, points, dims) standard normal points: consecutive stretches of one scrambled Halton
+    sequence per respondent (Train 2009, ch. 9), the same for the same seed."""
+    from pricing.customers import quasi_random_normal
+
+    if dims == 0:
+        return np.zeros((respondents, 1, 0))
+    return quasi_random_normal(respondents * points, dims, "halton", seed).reshape(respondents, points, dims)
+
+
+def marginal_log_likelihood(
+    arrays: ChoiceArrays,
+    design: Design,
+    spec: Specification,
+    theta: np.ndarray,
+    sd: np.ndarray | None,
+    seed: int,
+) -> dict[str, Any]:
+    """The log-likelihood the reference packages report, at one point of the population parameters.
+
+    Multinomial logit: the exact log-likelihood. Mixed logit: the marginal (simulated) log-likelihood
+    ``sum_n log mean_r prod_t P(y_nt | theta_n(z_nr))`` over `LL_REPLICATES` independently scrambled Halton
+    sequences of R draws per respondent (all pooled for the value); the replicates' spread estimates the
+    Monte Carlo error (sd / sqrt(replicates)), and R doubles from `LL_DRAWS` until that error is below
+    `LL_MAX_ERROR` (or R reaches `LL_MAX_DRAWS`). Returns value, mc_error, draws (per respondent, pooled),
+    and how (in words).
+    """
+    layout = Parametrisation.of(design, spec)
+    n_respondents, dims = len(arrays.respondents), len(spec.random)
+    if not dims:
+        value = float(
+            respondent_log_likelihood(
+                arrays, layout, theta[None], None, np.zeros((n_respondents, 1, 0))
+            ).sum()
+        )
+        return {
+            "value": value,
+            "mc_error": 0.0,
+            "draws": 0,
+            "how": "exact log-likelihood (no random coefficients)",
+        }
+    points = LL_DRAWS
+    while True:
+        pointwise = np.stack(
+            [
+                respondent_log_likelihood(
+                    arrays,
+                    layout,
+                    theta[None],
+                    sd[None],
+                    _halton_normal(n_respondents, points, dims, seed + rep),
+                )[0]
+                for rep in range(LL_REPLICATES)
+            ]
+        )  # replicate, respondent
+        replicates = pointwise.sum(axis=1)
+        error = float(replicates.std(ddof=1) / np.sqrt(LL_REPLICATES))
+        if error < LL_MAX_ERROR or points * 2 > LL_MAX_DRAWS:
+            break
+        points *= 2
+    pooled = float((logsumexp(pointwise, axis=0) - np.log(LL_REPLICATES)).sum())
+    how = (
+        "marginal simulated log-likelihood at the posterior mean of the population parameters (segment "
+        f"means, sds, fixed coefficients): each respondent's probability of their choices averaged over "
+        f"{points * LL_REPLICATES:,} scrambled Halton draws of their random coefficients ({LL_REPLICATES} "
+        f"independent sequences of {points:,}; Monte Carlo error {error:.2f}, from their spread)"
+    )
+    return {"value": pooled, "mc_error": error, "draws": points * LL_REPLICATES, "how": how}
+
+
+def respondent_log_likelihood_draws(
+    arrays: ChoiceArrays, design: Design, spec: Specification, posterior: xr.Dataset, seed: int
+) -> xr.DataArray:
+    """Pointwise log-likelihood per respondent (chain, draw, respondent) for PSIS-LOO: each posterior
+    draw's population parameters, each respondent's choices integrated over their random coefficients with
+    `LOO_DRAWS` Halton draws (leave-one-respondent-out: a new respondent's coefficients are unknown). Draws
+    are thinned evenly to at most `LOO_POSTERIOR_DRAWS`."""
+    layout = Parametrisation.of(design, spec)
+    chains, draws = posterior.sizes[CHAIN], posterior.sizes[DRAW]
+    step = max(1, int(np.ceil(chains * draws / LOO_POSTERIOR_DRAWS)))
+    kept = posterior.isel({DRAW: slice(None, None, step)})
+    theta = kept["theta"].transpose(CHAIN, DRAW, SEGMENT, COEFFICIENT).values
+    flat_theta = theta.reshape(-1, *theta.shape[2:])
+    flat_sd = None
+    dims = len(spec.random)
+    if dims:
+        flat_sd = kept["sd"].transpose(CHAIN, DRAW, RANDOM_COEFFICIENT).values.reshape(len(flat_theta), dims)
+    z = _halton_normal(len(arrays.respondents), LOO_DRAWS if dims else 1, dims, seed)
+    values = respondent_log_likelihood(arrays, layout, flat_theta, flat_sd, z)
+    return xr.DataArray(
+        values.reshape(theta.shape[0], theta.shape[1], -1),
+        dims=(CHAIN, DRAW, RESPONDENT),
+        coords={CHAIN: kept[CHAIN].values, DRAW: kept[DRAW].values, RESPONDENT: arrays.respondents},
+        name="choice",
+    )
+
+
+def _sample_nuts(
+    model,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    cores: int | None,
+    nuts_sampler: str,
+    low_rank: bool | None = None,
+):
     import pymc as pm
 
     # nutpie's low-rank mass matrix adapts to the strong correlation of constants with price-like columns
-    # (Heating model B: 4x fewer gradient evaluations than a diagonal one); only for small models, as its
-    # cost grows with the number of parameters.
-    small = sum(int(np.size(value)) for value in model.initial_point().values()) <= 200
+    # (Heating model B: 4x fewer gradient evaluations than a diagonal one); by default only for small
+    # models, as its cost grows with the number of parameters.
+    if low_rank is None:
+        low_rank = sum(int(np.size(value)) for value in model.initial_point().values()) <= LOW_RANK_MAX
     nuts_sampler_kwargs = (
-        {"low_rank_modified_mass_matrix": True} if nuts_sampler == "nutpie" and small else {}
+        {"low_rank_modified_mass_matrix": True} if nuts_sampler == "nutpie" and low_rank else {}
     )
     with model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Numba will use object mode.*")
@@ -758,55 +1179,66 @@ def _contract_posterior(
     raw: xr.Dataset,
     derived: Mapping[str, np.ndarray],
     design: Design,
-    random: Sequence[str],
+    spec: Specification,
     arrays: ChoiceArrays,
     seed: int,
     warn: bool,
 ) -> xr.Dataset:
-    """The saved posterior: coefficients in data units plus the simulator's contract variables."""
+    """The saved posterior: parameters in data units plus the simulator's contract variables."""
+    layout = Parametrisation.of(design, spec)
     coords = {
-        CHAIN: raw[CHAIN].values,
+        CHAIN: np.arange(raw.sizes[CHAIN]),
         DRAW: raw[DRAW].values,
         SEGMENT: arrays.segments,
         COEFFICIENT: list(design.coefficients),
+        RESPONDENT: arrays.respondents,
     }
-    data: dict[str, Any] = {"beta": ((CHAIN, DRAW, SEGMENT, COEFFICIENT), derived["beta"])}
-    if random:
-        coords[RANDOM_COEFFICIENT] = list(random)
-        coords[RESPONDENT] = arrays.respondents
+    data: dict[str, Any] = {
+        "theta": ((CHAIN, DRAW, SEGMENT, COEFFICIENT), derived["theta"]),
+        "beta": ((CHAIN, DRAW, SEGMENT, COEFFICIENT), derived["beta"]),
+    }
+    if spec.random:
+        coords[RANDOM_COEFFICIENT] = list(spec.random)
         data["sd"] = ((CHAIN, DRAW, RANDOM_COEFFICIENT), derived["sd"])
         data["beta_respondent"] = ((CHAIN, DRAW, RESPONDENT, COEFFICIENT), derived["beta_respondent"])
-    else:
-        coords[RESPONDENT] = arrays.respondents
     posterior = xr.Dataset(data, coords=coords)
     segment_of = np.array(arrays.segments, dtype=object)[arrays.respondent_segment].astype(str)
     posterior = posterior.assign_coords(respondent_segment=(RESPONDENT, segment_of))
-    posterior["value_per_unit"] = money_values(posterior["beta"], design).transpose(
-        CHAIN, DRAW, SEGMENT, ATTRIBUTE
-    )
-    price = posterior["beta"].sel({COEFFICIENT: design.coefficients[design.price_index]}, drop=True)
-    if warn and bool((price >= 0).any()):
-        share = float((price >= 0).mean())
-        warnings.warn(
-            f"the price coefficient is >= 0 in {share:.1%} of draws: WTP and logit_scale are not meaningful "
-            "there",
-            UserWarning,
-            stacklevel=3,
+    if spec.space == "wtp":  # omega and lambda are the model's own parameters: no ratio
+        money = posterior["theta"].sel({COEFFICIENT: design.attribute_coefficients})
+        posterior["value_per_unit"] = money.rename({COEFFICIENT: ATTRIBUTE}).transpose(
+            CHAIN, DRAW, SEGMENT, ATTRIBUTE
         )
-    posterior["logit_scale"] = 1.0 / np.abs(price)
+        price_scale = np.exp(
+            posterior["theta"].sel({COEFFICIENT: design.coefficients[layout.price]}, drop=True)
+        )
+        posterior["logit_scale"] = 1.0 / price_scale
+    else:
+        posterior["value_per_unit"] = money_values(posterior["beta"], design).transpose(
+            CHAIN, DRAW, SEGMENT, ATTRIBUTE
+        )
+        price = posterior["beta"].sel({COEFFICIENT: design.coefficients[layout.price]}, drop=True)
+        if warn and bool((price >= 0).any()):
+            share = float((price >= 0).mean())
+            warnings.warn(
+                f"the price coefficient is >= 0 in {share:.1%} of draws: WTP and logit_scale are not "
+                "meaningful there",
+                UserWarning,
+                stacklevel=3,
+            )
+        posterior["logit_scale"] = 1.0 / np.abs(price)
     if design.columns.none_alt is not None:
         sd = derived.get("sd")
         sd_full = (
             None
             if sd is None
-            else np.broadcast_to(sd[:, :, None, :], (*derived["beta"].shape[:3], sd.shape[-1]))
+            else np.broadcast_to(sd[:, :, None, :], (*derived["theta"].shape[:3], sd.shape[-1]))
         )
-        log_median, log_sd, clipped = reference_wtp(derived["beta"], sd_full, design, random, seed)
+        log_median, log_sd, clipped = reference_wtp(derived["theta"], sd_full, design, spec, seed)
         if clipped and warn:
             warnings.warn(
                 f"in {clipped:.1%} of draws the median customer values the reference offering at <= 0 "
-                f"against "
-                f"'{design.columns.none_alt}'; wtp_log_median is clipped there",
+                f"against '{design.columns.none_alt}'; wtp_log_median is clipped there",
                 UserWarning,
                 stacklevel=3,
             )
@@ -858,6 +1290,8 @@ def load_choice_fit(path: str | Path) -> ChoiceFit:
     info = metadata(idata)
     if info.get("method") != "choice" or "design" not in info:
         raise DataError(f"{path}: not a choice-based conjoint posterior (method {info.get('method')!r})")
+    if "theta" not in idata.posterior:  # files before WTP space: preference space, where theta is beta
+        idata.posterior["theta"] = idata.posterior["beta"]
     return ChoiceFit(
         idata=idata,
         design=Design.from_dict(info["design"]),
@@ -867,6 +1301,9 @@ def load_choice_fit(path: str | Path) -> ChoiceFit:
         diagnostics=info.get("diagnostics", {}),
         log_likelihood=info.get("log_likelihood"),
         mode={k: np.asarray(v) for k, v in info["mode"].items()} if info.get("mode") else None,
+        space=info.get("space", "preference"),
+        price_distribution=info.get("price_distribution", "normal"),
+        log_likelihood_info=info.get("log_likelihood_info") or {},
     )
 
 

@@ -29,14 +29,34 @@ def format_summary(fit: ChoiceFit, currency: str = "") -> str:
 
     model = "hierarchical Bayes mixed logit" if fit.random else "multinomial logit"
     how = "posterior mode + Laplace approximation" if fit.method == "map" else "NUTS"
+    space = (
+        "WTP space: utility = lambda (omega . x - price), WTP (omega) estimated directly"
+        if fit.space == "wtp"
+        else "preference space"
+    )
     lines = [
-        f"choice-based conjoint: {model}, {how}; coefficients: mean [90% interval], WTP: median [5%, 95%]"
+        f"choice-based conjoint: {model}, {how}, {space}; coefficients: mean [90% interval], "
+        "WTP: median [5%, 95%]"
     ]
+    price = fit.design.coefficients[fit.design.price_index]
+    if price in fit.random:
+        shape = "lognormal" if fit.specification.log_price(fit.design) else "normal"
+        lines.append(f"random price: {shape} across respondents")
     coefficients, wtp = fit.coefficient_summary(), fit.wtp_summary()
+    native = fit.native_summary() if fit.space == "wtp" else None
     for segment in fit.posterior[SEGMENT].values:
         lines.append(f"segment {segment}:")
+        if native is not None:
+            for name, row in native.loc[segment].iterrows():
+                random = " (random: segment mean)" if name in fit.random else ""
+                label = "log price scale (log lambda)" if name == price else f"omega {name}"
+                lines.append(f"  {label}: {interval(row)}{random}")
         for name, row in coefficients.loc[segment].iterrows():
+            if native is not None:
+                break
             random = " (random: segment mean)" if name in fit.random else ""
+            if name == price and name in fit.random and fit.specification.log_price(fit.design):
+                random = " (random, lognormal: segment median)"
             lines.append(f"  coefficient {name}: {interval(row)}{random}")
         for name, row in wtp.loc[segment].iterrows():
             unit = f" {currency}" if currency else ""
@@ -47,11 +67,27 @@ def format_summary(fit: ChoiceFit, currency: str = "") -> str:
             lines.append(
                 f"  WTP of the reference offering vs none (median customer): {q50:.4g} [{q05:.4g}, {q95:.4g}]"
             )
+    log_price = fit.specification.log_price(fit.design)
     for name, row in fit.sd_summary().iterrows():
-        lines.append(f"sd across respondents of {name}: {interval(row)}")
+        of = f"log |{name}|" if name == price and log_price else name
+        lines.append(f"sd across respondents of {of}: {interval(row)}")
     if fit.log_likelihood is not None:
         at = "posterior mode" if fit.method == "map" else "posterior mean"
-        lines.append(f"log-likelihood at the {at}: {fit.log_likelihood:.2f}")
+        how = fit.log_likelihood_info.get("how") or f"at the {at}"
+        if fit.random and not fit.log_likelihood_info:
+            how = (
+                "conditional, at each respondent's own coefficients: a file of an earlier version; refit for "
+                "the marginal log-likelihood the reference packages report"
+            )
+        lines.append(f"log-likelihood: {fit.log_likelihood:.2f} ({how})")
+    loo = fit.loo_summary()
+    if loo is not None:
+        lines.append(
+            f"PSIS-LOO over respondents: elpd_loo {loo['elpd_loo']:.2f} (se {loo['se']:.2f}), p_loo "
+            f"{loo['p_loo']:.1f}; Pareto k > 0.7 for {loo['pareto_k_over_0_7']} of {loo['respondents']}"
+        )
+    if fit.diagnostics.get("stopped"):
+        lines.append(f"target ESS: {fit.diagnostics['stopped']}")
     if fit.method == "map":
         lines.append("diagnostics: none (Laplace approximation draws are independent)")
     else:

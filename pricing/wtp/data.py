@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ MAX_FILE_BYTES = 200_000_000
 _SHOWN = 5
 
 
-def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+def read_survey(
+    source: str | os.PathLike | pd.DataFrame, numbers: Iterable[str] = ()
+) -> tuple[pd.DataFrame, str, str]:
     """Read a survey as text cells: returns the frame, a label for messages and the data's SHA-256.
 
     Parameters
@@ -33,11 +36,17 @@ def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame,
     source : path or pandas.DataFrame
         A CSV file (UTF-8, comma, semicolon or tab separated, header row first) or a frame already in memory
         (its label is ``"data"`` and its hash is that of its CSV text).
+    numbers : column names
+        Columns the caller reads with `numeric_column` only (the fast path for big files): when every cell
+        of them is a plain finite number they are parsed as floats by pandas' C parser straight away (a
+        million rows in a second instead of many); otherwise, or when one is blank, everything is read as
+        text as usual, so that a bad cell gets the same message.
 
     Returns
     -------
     frame : pandas.DataFrame
-        All cells as stripped strings (blank cells are ``""``), column names stripped, index 0..n-1.
+        All cells as stripped strings (blank cells are ``""``), except `numbers` columns parsed as floats,
+        column names stripped, index 0..n-1.
     label : str
         The file's path (or ``"data"``), to start error messages with.
     sha256 : str
@@ -45,7 +54,7 @@ def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame,
     """
     if isinstance(source, pd.DataFrame):
         text = source.to_csv(index=False)
-        frame = _read_text(text, "data")
+        frame = _read_text(text, "data", numbers)
         return frame, "data", hashlib.sha256(text.encode()).hexdigest()
     path = Path(source)
     label = str(path)
@@ -64,10 +73,42 @@ def read_survey(source: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame,
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(f"{label}: not UTF-8 text (byte {error.start}); save the file as CSV UTF-8") from None
-    return _read_text(text, label), label, hashlib.sha256(raw).hexdigest()
+    return _read_text(text, label, numbers), label, hashlib.sha256(raw).hexdigest()
 
 
-def _read_text(text: str, label: str) -> pd.DataFrame:
+#: where a frame read with `numbers` keeps its source text: the messages about a number out of range quote
+#: the cells as written (the attrs of a frame are copied by reference for a string)
+_TEXT = "pricing_survey_text"
+
+
+def _read_numbers(text: str, separator: str, numbers: Iterable[str]) -> pd.DataFrame | None:
+    """The frame with `numbers` columns as floats, or None when a cell in them is not a plain finite
+    number (blank, text, 'nan', 'inf', '1_000', a decimal comma ...): the caller then reads text."""
+    try:
+        header = next(csv.reader(io.StringIO(text[:100_000]), delimiter=separator))
+    except (csv.Error, StopIteration):
+        return None
+    wanted = set(numbers)
+    types = {name: "float64" for name in header if name.strip() in wanted}
+    if not types or len(set(header)) < len(header):
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            dtype=defaultdict(lambda: str, types),
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, ValueError, csv.Error, OverflowError):
+        return None
+    if any(not np.isfinite(frame[name].to_numpy()).all() for name in types):
+        return None
+    frame.attrs[_TEXT] = (text, separator)
+    return frame
+
+
+def _read_text(text: str, label: str, numbers: Iterable[str] = ()) -> pd.DataFrame:
     # old Mac and some Excel exports end lines with CR alone; the csv module splits on LF only
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
@@ -77,10 +118,12 @@ def _read_text(text: str, label: str) -> pd.DataFrame:
         separator = dialect.delimiter
     except csv.Error:
         separator = ","
+    frame = _read_numbers(text, separator, numbers) if numbers else None
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True
-        )
+        if frame is None:
+            frame = pd.read_csv(
+                io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True
+            )
     except (pd.errors.ParserError, ValueError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{label}: not a valid CSV file ({shown(first_line, 200)})") from None
@@ -97,7 +140,9 @@ def _read_text(text: str, label: str) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise DataError(f"{label}: has a header but no data rows")
-    frame = frame.apply(lambda column: column.astype(str).str.strip())
+    text_columns = [c for c in frame.columns if frame[c].dtype.kind != "f"]
+    for column in text_columns:
+        frame[column] = frame[column].astype(str).str.strip()
     return frame.reset_index(drop=True)
 
 
@@ -161,14 +206,18 @@ def numeric_column(
     message ("a money amount").
     """
     cells = frame[column]
-    blank = cells.eq("").to_numpy()
-    values = pd.to_numeric(cells.where(~blank, None), errors="coerce").to_numpy(dtype=float)
+    if cells.dtype.kind == "f":  # parsed by `read_survey(numbers=...)`: every cell a finite number
+        values = cells.to_numpy(dtype=float)
+        blank = np.zeros(len(values), dtype=bool)
+    else:
+        blank = cells.eq("").to_numpy()
+        values = pd.to_numeric(cells.where(~blank, None), errors="coerce").to_numpy(dtype=float)
     bad = ~blank & ~np.isfinite(values)
     if bad.any():
         rows = np.flatnonzero(bad)
         raise DataError(
             f"{label}: column {column!r}: {line_list(rows)} are not numbers "
-            f"(got {_examples(cells.iloc[rows].tolist())})"
+            f"(got {_examples(_as_written(frame, column, rows))})"
         )
     if blank.any() and not allow_blank:
         raise DataError(f"{label}: column {column!r}: {line_list(np.flatnonzero(blank))} are blank")
@@ -178,7 +227,7 @@ def numeric_column(
             rows = np.flatnonzero(low)
             raise DataError(
                 f"{label}: column {column!r}: {line_list(rows)} must be > 0 "
-                f"(got {_examples(cells.iloc[rows].tolist())})"
+                f"(got {_examples(_as_written(frame, column, rows))})"
             )
     for bound, outside, relation in (
         (minimum, lambda v: v < minimum, ">="),
@@ -192,9 +241,26 @@ def numeric_column(
             kind = f" ({what})" if what else ""
             raise DataError(
                 f"{label}: column {column!r}: {line_list(rows)} must be {relation} {bound:g}{kind} "
-                f"(got {_examples(cells.iloc[rows].tolist())})"
+                f"(got {_examples(_as_written(frame, column, rows))})"
             )
     return values
+
+
+def _as_written(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[str]:
+    """Cells of `column` at `rows` as the file has them (a column `read_survey` parsed as numbers: its text
+    is read again, only when a message quotes it)."""
+    cells = frame[column]
+    if cells.dtype.kind != "f":
+        return cells.iloc[rows].tolist()
+    text, separator = frame.attrs.get(_TEXT, (None, None))
+    if text is not None:
+        written = pd.read_csv(
+            io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+        written.columns = [str(c).strip() for c in written.columns]
+        if len(written) == len(frame) and column in written.columns:
+            return written[column].iloc[rows].str.strip().tolist()
+    return [f"{v:g}" for v in cells.iloc[rows]]
 
 
 def money_column(

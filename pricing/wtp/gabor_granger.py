@@ -66,7 +66,8 @@ def read_answers(
     respondent in two segments, weights that are not positive numbers or that differ within a respondent.
     """
     resolved = survey.resolve_columns(columns, ROLES)
-    frame, label, sha256 = survey.read_survey(source)
+    numbers = [column for column in (resolved["price"], resolved["weight"]) if column]
+    frame, label, sha256 = survey.read_survey(source, numbers)
     survey.require_columns(frame, resolved, label)
     respondent = survey.label_column(frame, resolved["respondent"], label)
     price = survey.money_column(frame, resolved["price"], label)

@@ -20,13 +20,15 @@ import hashlib
 import json
 import math
 import os
+import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import arviz as az
 import numpy as np
+import xarray as xr
 
 import pricing
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
@@ -133,6 +135,77 @@ def diagnose(idata: az.InferenceData, var_names: Sequence[str], *, warn: bool = 
     if problems and warn:
         warnings.warn("sampling problems: " + "; ".join(problems), SamplingWarning, stacklevel=2)
     return result
+
+
+#: Seconds `sample_until` may spend before it stops short of its target ESS.
+DEFAULT_TIME_BUDGET = 600.0
+
+
+def sample_until(
+    sample: Callable[[int], az.InferenceData],
+    var_names: Sequence[str],
+    target_ess: int,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> tuple[az.InferenceData, dict[str, Any]]:
+    """Keep sampling until every variable in `var_names` has bulk ESS >= `target_ess`, or the time budget
+    would be exceeded; any model can call it.
+
+    `sample(i)` runs the i-th batch of chains (a fresh seed per batch) and returns its InferenceData; the
+    batches are joined along ``chain`` (so R-hat compares every chain). Before each new batch the time it
+    will take is estimated from the batches so far, and the loop stops when that would pass `time_budget`
+    seconds. Returns the joined InferenceData and a report: ``target_ess``, ``target_reached`` (bool),
+    ``batches``, ``stopped`` (in words: target reached, or the time budget ran out at which ESS).
+    """
+    if not isinstance(target_ess, int) or isinstance(target_ess, bool) or not 1 <= target_ess <= 10**6:
+        raise DataError(f"target ESS: must be a whole number in [1, 1000000] (got {target_ess!r})")
+    if not (isinstance(time_budget, int | float) and math.isfinite(time_budget) and time_budget > 0):
+        raise DataError(f"time budget: must be a positive number of seconds (got {time_budget!r})")
+    started = time.perf_counter()
+    batches: list[az.InferenceData] = []
+    while True:
+        batches.append(sample(len(batches)))
+        joined = _join_chains(batches)
+        names = [v for v in var_names if v in joined.posterior]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ess = az.ess(joined.posterior[names], method="bulk")
+        ess_min = float(min(np.nanmin(ess[v].values) for v in names))
+        elapsed = time.perf_counter() - started
+        per_batch = elapsed / len(batches)
+        reached = ess_min >= target_ess
+        if reached:
+            stopped = f"target ESS {target_ess} reached (bulk ESS min {ess_min:.0f})"
+            break
+        if elapsed + per_batch > time_budget:
+            stopped = (
+                f"time budget {time_budget:g} s ran out at bulk ESS min {ess_min:.0f} < target "
+                f"{target_ess} ({len(batches)} batch(es), {elapsed:.0f} s; another would take about "
+                f"{per_batch:.0f} s)"
+            )
+            break
+    report = {
+        "target_ess": target_ess,
+        "target_reached": reached,
+        "batches": len(batches),
+        "stopped": stopped,
+    }
+    return joined, report
+
+
+def _join_chains(batches: Sequence[az.InferenceData]) -> az.InferenceData:
+    """Batches of chains as one InferenceData, chains renumbered 0..n-1."""
+    if len(batches) == 1:
+        return batches[0]
+    groups = {}
+    for group in ("posterior", "sample_stats"):
+        if all(group in b.groups() for b in batches):
+            parts = [b[group].assign_coords({CHAIN: np.arange(b[group].sizes[CHAIN])}) for b in batches]
+            offset, renumbered = 0, []
+            for part in parts:
+                renumbered.append(part.assign_coords({CHAIN: part[CHAIN].values + offset}))
+                offset += part.sizes[CHAIN]
+            groups[group] = xr.concat(renumbered, dim=CHAIN)
+    return az.InferenceData(**groups)
 
 
 def format_diagnostics(diagnostics: Mapping[str, Any]) -> str:

@@ -36,9 +36,8 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -48,8 +47,10 @@ from pricing.dims import RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError
 from pricing.wtp import data as survey
 from pricing.wtp.model import WTPModel, fit_laplace, map_diagnostics, options_error, sample_nuts
-from pricing.wtp.posterior import attach_metadata, diagnose, format_diagnostics, metadata
 from pricing.wtp.priors import check_depth, prior_value
+
+if TYPE_CHECKING:  # ArviZ takes seconds to import: the functions that need it import it
+    import arviz as az
 
 DEFAULT_PRIORS: dict[str, float | None] = {
     "log_wtp_center": None,
@@ -355,6 +356,8 @@ class IntervalWTPModel(WTPModel):
         `SamplingWarning` and are listed in ``metadata(idata)["diagnostics"]``; the same seed gives the same
         draws.
         """
+        from pricing.wtp.posterior import attach_metadata, diagnose
+
         intervals, sha256, columns = self.read(data)
         try:
             priors = resolve_priors(self.model_config, self.default_model_config, intervals)
@@ -468,6 +471,8 @@ def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
     -> mean, sd, q05, q95 of the sd of log WTP), ``segments``, ``diagnostics`` (rhat_max, ess_bulk_min,
     ess_tail_min, divergences, ok, problems), ``data_notes``.
     """
+    from pricing.wtp.posterior import metadata
+
     table = wtp_summary(idata)
     spread = idata.posterior["wtp_log_sd"].stack(sample=("chain", "draw"))
     meta = metadata(idata)
@@ -500,6 +505,8 @@ def summary_dict(idata: az.InferenceData) -> dict[str, Any]:
 
 def format_report(idata: az.InferenceData) -> str:
     """Lines for people: one per segment, then the diagnostics."""
+    from pricing.wtp.posterior import format_diagnostics, metadata
+
     meta = metadata(idata)
     lines = [f"method: {meta['method']}"]
     for segment, row in wtp_summary(idata).iterrows():

@@ -49,8 +49,8 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr
@@ -66,6 +66,9 @@ from pricing.wtp.stated import (
     _hierarchical_lognormal,
     interval_loglik,
 )
+
+if TYPE_CHECKING:  # ArviZ takes seconds to import: not needed by the classic read-out
+    import arviz as az
 
 ANSWER_ROLES = ("too_cheap", "cheap", "expensive", "too_expensive")
 ROLES = {
@@ -130,7 +133,8 @@ def read_psm(
     the column and lines. Purchase likelihoods must be on `pi_scale` or one of the labels.
     """
     resolved = survey.resolve_columns(columns, ROLES)
-    frame, label, sha256 = survey.read_survey(source)
+    numbers = [resolved[role] for role in (*ANSWER_ROLES, "weight") if resolved[role]]
+    frame, label, sha256 = survey.read_survey(source, numbers)
     if (resolved["pi_cheap"] is None) != (resolved["pi_expensive"] is None):
         raise PricingError("columns: give both pi_cheap and pi_expensive (purchase likelihoods) or neither")
     survey.require_columns(frame, resolved, label)

@@ -57,6 +57,26 @@ TRUE_MEAN = {
 TRUE_SD = {"storage": 0.3, "speed": 0.3, "colour=red": 0.5, "colour=blue": 0.5, "alt=none": 1.0}
 
 
+#: A WTP-space truth (one segment): "price" is log lambda (the price scale), the others omega in EUR per unit
+#: (the students' preference means divided by their price scale 0.15), and their sds across respondents.
+TRUE_WTP_MEAN = {
+    "price": float(np.log(0.15)),
+    "storage": 4.0,
+    "speed": 3.0,
+    "colour=red": 2.5,
+    "colour=blue": -2.0,
+    "alt=none": -7.0,
+}
+TRUE_WTP_SD = {
+    "price": 0.3,
+    "storage": 1.5,
+    "speed": 1.0,
+    "colour=red": 2.0,
+    "colour=blue": 2.0,
+    "alt=none": 4.0,
+}
+
+
 def make_choice_data(
     n_respondents: int = 120,
     n_tasks: int = 8,
@@ -64,14 +84,35 @@ def make_choice_data(
     seed: int = 0,
     segments: tuple[str, ...] = ("students", "pros"),
     sd_scale: float = 1.0,
+    space: str = "preference",
+    mean: dict[str, float] | None = None,
+    sd: dict[str, float] | None = None,
+    price_distribution: str = "normal",
 ) -> pd.DataFrame:
     """Long-format choice data: columns id, segment, task, alt ("1".."n", "none"), choice, price, storage,
-    speed, colour. `sd_scale` multiplies `TRUE_SD` (0 gives multinomial logit data)."""
+    speed, colour. `sd_scale` multiplies `TRUE_SD` (0 gives multinomial logit data).
+
+    `mean` and `sd` (one value per coefficient, every segment alike) replace `TRUE_MEAN` and `TRUE_SD`.
+    Each respondent's parameters are mean + sd * z; in ``space="wtp"`` they are log lambda (at "price") and
+    omega, and utility is lambda (omega . x - price); with ``price_distribution="lognormal"`` (preference
+    space) the price coefficient is -exp(its parameter)."""
     rng = np.random.default_rng(seed)
     segment = np.array(segments)[np.arange(n_respondents) % len(segments)]
-    mean = np.array([[TRUE_MEAN[s][c] for c in COEFFICIENTS] for s in segment])
-    sd = np.array([TRUE_SD.get(c, 0.0) for c in COEFFICIENTS]) * sd_scale
-    beta = mean + rng.standard_normal(mean.shape) * sd  # respondent, coefficient
+    if mean is None:
+        mean_of = np.array([[TRUE_MEAN[s][c] for c in COEFFICIENTS] for s in segment])
+    else:
+        mean_of = np.tile([mean[c] for c in COEFFICIENTS], (n_respondents, 1))
+    spread = sd if sd is not None else {c: v * sd_scale for c, v in TRUE_SD.items()}
+    theta = mean_of + rng.standard_normal(mean_of.shape) * np.array(
+        [spread.get(c, 0.0) for c in COEFFICIENTS]
+    )
+    beta = theta.copy()  # respondent, coefficient (preference space)
+    if space == "wtp":
+        scale = np.exp(theta[:, :1])
+        beta = theta * scale
+        beta[:, 0] = -scale[:, 0]
+    elif price_distribution == "lognormal":
+        beta[:, 0] = -np.exp(theta[:, 0])
 
     n_slots = n_alternatives + 1
     shape = (n_respondents, n_tasks, n_alternatives)
