@@ -56,6 +56,8 @@ draw (and segment), from a second generator seeded with ``[seed, 11]``.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -64,9 +66,23 @@ from scipy.special import betaincinv
 
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import ScenarioError
+from pricing.market import purchase_table
 from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_hash
-from pricing.simulate import MAX_CELLS, offering_levels, segment_expectations, segment_parameters, simulate
+from pricing.simulate import (
+    MAX_CELLS,
+    MAX_THREADS,
+    logit_chooser,
+    offering_levels,
+    segment_expectations,
+    segment_parameters,
+    simulate,
+    tabulated_logit,
+)
 
+#: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
+DYNAMICS_BLOCK_CELLS = 1 << 17
+#: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
+NOT_PER_DRAW = ("customer_weight",)
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
 LOYALTY_CLASSES = 12
 #: Stream of the dynamics' own random draws (the WTP draws use the scenario's seed alone).
@@ -245,20 +261,37 @@ def simulate_dynamics(
     adaptation = dynamics["adaptation"][:, None, None, :]  # d, s, v, a
     best = np.full_like(expectations, -np.inf)
 
-    def period_market(expected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Shares (d, s, 1, o, v, p), the none option's (d, s, 1, v, p) and satisfaction (d, s, o, v)."""
-        market = simulate(
-            scenario, seed=seed, parameters=parameters | {"expectations": expected}, prices=prices
-        )
-        share = np.ascontiguousarray(market["share"].values.transpose(0, 1, 2, 4, 3))[:, :, None]
-        return share, np.clip(1.0 - share.sum(axis=3), 0.0, None), market["satisfaction"].values
+    def shares(market_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(d, s, o, v, p) shares -> (d, s, 1, o, v, p) and the none option's (d, s, 1, v, p)."""
+        share = market_share[:, :, None]
+        return share, np.clip(1.0 - share.sum(axis=3), 0.0, None)
 
-    share, none_share, satisfaction = period_market(expectations)
-    market_size = np.broadcast_to(size.astype(float), (draws, n_seg))  # d, s: M_t
-    active = share * segment_size[:, :, None]  # d, s, k, o, v, p
-    idle = none_share * segment_size  # d, s, k, v, p
+    def state_layout(market_share: np.ndarray) -> np.ndarray:  # (d, s, o, p, v) -> (d, s, o, v, p)
+        return np.ascontiguousarray(market_share.transpose(0, 1, 2, 4, 3))
 
-    customers_start = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
+    # Period 0 is the one-period simulator itself; a draw's later periods, once its expectations drift,
+    # read the purchase integral off one table per (draw, segment) over every inclusive value (only
+    # perceived values change), or rerun the simulator where that does not apply.
+    today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
+    share_0, none_0 = shares(state_layout(today["share"].values))
+    satisfaction_0 = today["satisfaction"].values
+    del today
+    tabulated = tabulated_logit(scenario, parameters)
+    choose = logit_chooser(scenario, prices) if tabulated else None
+
+    def period_market(b: slice, expected: np.ndarray, table) -> tuple[np.ndarray, ...]:
+        """Shares, the none option's and satisfaction (d, s, o, v) of draws `b` with these expectations."""
+        own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
+        own["expectations"] = expected
+        if tabulated:
+            market_share, satisfaction = choose(own, table)
+        else:
+            market = simulate(scenario, seed=seed, parameters=own, prices=prices)
+            market_share, satisfaction = state_layout(market["share"].values), market["satisfaction"].values
+        return (*shares(market_share), satisfaction)
+
+    customers_start = np.empty((draws, n_seg, n_var, len(prices)))
+    customers_end = np.empty_like(customers_start)
     record = {}
     if per_period:
         flows = ("active", "acquired", "referred", "churned")
@@ -266,64 +299,106 @@ def simulate_dynamics(
         record["revenue"] = np.zeros((draws, n_seg, n_var, len(prices), horizon))
         record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
         record["expectations"] = np.zeros((*expectations.shape, horizon))
-        record["acquired"][..., 0] = active.sum(axis=2)  # in period 0 every customer is acquired
     profit = np.zeros((draws, n_var, len(prices), horizon))
     clv = np.zeros((draws, n_seg, n_var, len(prices)))
-    survival = np.ones((draws, n_seg, len(weight), n_var))  # ours, from period 0
     refers = bool(np.any(rho > 0))
-    churned, moved = np.empty_like(active), np.empty_like(active)  # reused every period
-    churn = None
-    for t in range(horizon):
-        if churn is None:  # once per set of shares: satisfaction changes only with the expectations
-            churn = churn_probability(theta, k_ret, satisfaction[:, :, None])  # d, s, k, o, v
-            referral = np.minimum(
-                1.0, rho[:, :, None, None] * np.exp(k_ref[:, :, None, None] * satisfaction / 100)
-            )
-        ours_active = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
-        profit[..., t] = (ours_active * margin).sum(axis=1) - fixed_cost[:, None]
-        clv += margin * (weight @ survival)[..., None] * discount[t]
-        survival *= 1.0 - churn[:, :, :, ours]
-        if per_period:
-            record["active"][..., t] = active.sum(axis=2)
-            record["revenue"][..., t] = ours_active * prices
-            record["satisfaction"][..., t] = satisfaction
-            record["expectations"][..., t] = expectations
-        if t == horizon - 1:
-            break
-        np.multiply(active, churn[..., None], out=churned)
-        if refers:
-            np.multiply(active, referral[:, :, None, :, :, None], out=moved)
-            moved *= (idle / np.maximum(market_size, 1e-300)[:, :, None, None, None])[
-                :, :, :, None
-            ]  # U_t/M_t
-            idle -= moved.sum(axis=3)
-            active += moved
-            if per_period:
-                record["referred"][..., t + 1] = moved.sum(axis=2)
-        reconsider = theta * idle
-        pool = churned.sum(axis=3)  # d, s, k, v, p
-        pool += reconsider
-        pool += entrants
-        idle -= reconsider
-        active -= churned
-        market_size = market_size + entering
+    offered_levels = np.isnan(levels)[None, None]
 
-        offered = np.where(np.isnan(levels)[None, None], expectations[:, :, None], levels[None, None])
-        np.maximum(best, offered.max(axis=2), out=best)
-        drifted = expectations + adaptation * (best - expectations)
-        if not np.array_equal(drifted, expectations):
-            expectations = drifted
-            share, none_share, satisfaction = period_market(expectations)
-            churn = None
-        np.multiply(share, pool[:, :, :, None], out=moved)  # acquired
-        active += moved
-        idle += none_share * pool
+    def run(b: slice) -> None:
+        """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
+        share, none_share, satisfaction = share_0[b], none_0[b], satisfaction_0[b]
+        expected, best_b, adapt = expectations[b], best[b], adaptation[b]
+        theta_b, k_ret_b, rho_b, k_ref_b = theta[b], k_ret[b], rho[b], k_ref[b]
+        entering_b, entrants_b = entering[b], entrants[b]
+        margin_b = margin  # variant, price
+        market_size = np.broadcast_to(size.astype(float), (len(theta_b), n_seg))  # d, s: M_t
+        active = share * segment_size[:, :, None]  # d, s, k, o, v, p
+        idle = none_share * segment_size  # d, s, k, v, p
+        customers_start[b] = active[:, :, :, ours].sum(axis=2)
         if per_period:
-            record["churned"][..., t + 1] = churned.sum(axis=2)
-            record["acquired"][..., t + 1] = moved.sum(axis=2)
+            rec = {name: values[b] for name, values in record.items()}
+            rec["acquired"][..., 0] = active.sum(axis=2)  # in period 0 every customer is acquired
+        survival = np.ones((len(theta_b), n_seg, len(weight), n_var))  # ours, from period 0
+        churned, moved = np.empty_like(active), np.empty_like(active)  # reused every period
+        churn, table = None, None
+        for t in range(horizon):
+            if churn is None:  # once per set of shares: satisfaction changes only with the expectations
+                churn = churn_probability(theta_b, k_ret_b, satisfaction[:, :, None])  # d, s, k, o, v
+                referral = np.minimum(
+                    1.0, rho_b[:, :, None, None] * np.exp(k_ref_b[:, :, None, None] * satisfaction / 100)
+                )
+            ours_active = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
+            profit[b, ..., t] = (ours_active * margin_b).sum(axis=1) - fixed_cost[:, None]
+            clv[b] += margin_b * (weight @ survival)[..., None] * discount[t]
+            survival *= 1.0 - churn[:, :, :, ours]
+            if per_period:
+                rec["active"][..., t] = active.sum(axis=2)
+                rec["revenue"][..., t] = ours_active * prices
+                rec["satisfaction"][..., t] = satisfaction
+                rec["expectations"][..., t] = expected
+            if t == horizon - 1:
+                break
+            np.multiply(active, churn[..., None], out=churned)
+            if refers:
+                np.multiply(active, referral[:, :, None, :, :, None], out=moved)
+                moved *= (idle / np.maximum(market_size, 1e-300)[:, :, None, None, None])[
+                    :, :, :, None
+                ]  # U_t/M_t
+                idle -= moved.sum(axis=3)
+                active += moved
+                if per_period:
+                    rec["referred"][..., t + 1] = moved.sum(axis=2)
+            reconsider = theta_b * idle
+            pool = churned.sum(axis=3)  # d, s, k, v, p
+            pool += reconsider
+            pool += entrants_b
+            idle -= reconsider
+            active -= churned
+            market_size = market_size + entering_b
+
+            offered = np.where(offered_levels, expected[:, :, None], levels[None, None])
+            np.maximum(best_b, offered.max(axis=2), out=best_b)
+            drifted = expected + adapt * (best_b - expected)
+            changed = (drifted != expected).any(axis=(1, 2, 3))  # per draw
+            if changed.any():
+                expected = drifted
+                if tabulated and table is None:  # once: mu, sigma and the logit scale stay
+                    table = purchase_table(
+                        parameters["wtp_log_median"][b].ravel(),
+                        parameters["wtp_log_sd"][b].ravel(),
+                        parameters["logit_scale"][b].ravel(),
+                        scenario.market.integration_nodes,
+                    )
+                new = period_market(b, expected, table)
+                # draws whose expectations stay keep their shares, however the draws are split in blocks
+                share, none_share, satisfaction = (
+                    fresh
+                    if changed.all()
+                    else np.where(changed.reshape(-1, *[1] * (old.ndim - 1)), fresh, old)
+                    for fresh, old in zip(new, (share, none_share, satisfaction), strict=True)
+                )
+                churn = None
+            np.multiply(share, pool[:, :, :, None], out=moved)  # acquired
+            active += moved
+            idle += none_share * pool
+            if per_period:
+                rec["churned"][..., t + 1] = churned.sum(axis=2)
+                rec["acquired"][..., t + 1] = moved.sum(axis=2)
+        customers_end[b] = active[:, :, :, ours].sum(axis=2)
+
+    # Blocks of draws in threads (numpy releases the GIL in its loops); the simulator's random first choice
+    # draws its trips per block of rows, so it runs as one block.
+    block = draws if not tabulated else max(1, DYNAMICS_BLOCK_CELLS // share_0[0].size)
+    starts = range(0, draws, block)
+    threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda start: run(slice(start, start + block)), starts))
+    else:
+        for start in starts:
+            run(slice(start, start + block))
 
     npv = (profit * discount).sum(axis=-1).transpose(0, 2, 1)  # d, p, v
-    customers_end = active[:, :, :, ours].sum(axis=2)
     to_price_variant = (0, 1, 3, 2)  # (d, s, v, p) -> (d, s, p, v)
     clv, customers_start, customers_end = (
         x.transpose(to_price_variant) for x in (clv, customers_start, customers_end)

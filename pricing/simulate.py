@@ -283,7 +283,8 @@ def simulate(
         variant, attribute) replaces the segments' expectations (`pricing.dynamics` lets them drift).
     prices : our prices to simulate (currency) instead of the scenario's `price_grid` (e.g. one typed price).
         Each price's numbers do not depend on the others simulated with it: the same seed gives the same
-        column (to about 1e-8 relative: the quadrature is vectorised over the prices simulated together).
+        column (within the purchase table's accuracy, `pricing.market`: a few prices are integrated
+        directly, more are read off a table over their range).
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
@@ -414,6 +415,46 @@ def simulate(
     return results
 
 
+def tabulated_logit(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bool:
+    """Whether `logit_choices` computes this scenario's choices: logit with a none option, the WTP spread
+    integrated, no simulated customers."""
+    rule = scenario.market
+    return (
+        rule.choice_rule == "logit"
+        and rule.none_option
+        and rule.integration_nodes > 1
+        and _customers(parameters) is None
+    )
+
+
+def logit_chooser(scenario: Scenario, prices: np.ndarray):
+    """A function ``(parameters, table) -> (share, satisfaction)``: the simulator's shares (draw, segment,
+    offering, variant, price: prices innermost, as the dynamics' state) and satisfaction (draw, segment,
+    offering, variant) under logit with a none option (`tabulated_logit`), the purchase integral read off
+    `table` (`market.purchase_table` of the rows draw x segment over every inclusive value). What
+    `pricing.dynamics` recomputes each period its expectations drift, with one table for all periods; equal
+    to `simulate`'s within the table's accuracy (`pricing.market`). The level design is built once."""
+    design = _LevelDesign(scenario)
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    offering_price = np.array([o.price for o in scenario.offerings])
+
+    def choose(parameters: dict[str, np.ndarray], table: market.PurchaseTable):
+        mu, sigma, scale = parameters["wtp_log_median"], parameters["wtp_log_sd"], parameters["logit_scale"]
+        differentiation = design.differentiation(
+            parameters["value_per_unit"],
+            _numeric_expectations(design, parameters),
+            parameters.get("kano_weights"),
+        )
+        n_draws, n_seg, n_off, n_var = differentiation.shape
+        share = np.empty((n_draws, n_seg, n_off, n_var, len(prices)))
+        view = share.transpose(0, 1, 2, 4, 3)  # written in place: no copy to the state's layout
+        rule = scenario.market
+        _choices(differentiation, mu, sigma, scale, prices, offering_price, ours, rule, view, None, table)
+        return share, value.satisfaction_index(differentiation, np.exp(mu)[:, :, None, None])
+
+    return choose
+
+
 def _check_finite(results: xr.Dataset) -> None:
     """`PricingError` when a result is not a finite number: it would be printed or written as one."""
     for name, values in results.data_vars.items():
@@ -507,10 +548,12 @@ def _choices(
     rule: Market,
     share: np.ndarray,
     surplus_out: np.ndarray,
+    table: market.PurchaseTable | None = None,
 ) -> None:
     """Fill `share` (draw, segment, offering, price, variant) and `surplus_out`, the surplus per customer
     (draw, segment, price, variant), for a block of draws; `differentiation` is (draw, segment, offering,
-    variant)."""
+    variant). Under logit with a none option the purchase integral is read off `table` (rows draw x
+    segment, `market.purchase_table`) when given, and with it `surplus_out` may be None (not computed)."""
     # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
     their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
     our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
@@ -553,17 +596,22 @@ def _choices(
             inclusive, rival_weight = our_net, np.zeros_like(their_net)
         if rule.none_option:
             flat = inclusive.reshape(n_draws * n_seg, -1)
-            buy, surplus = market.logit_purchase(
-                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
-            )
-            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
+            if table is None:
+                buy, surplus = market.logit_purchase(
+                    flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
+                )
+            else:
+                buy, surplus = market.read_purchase(table, flat, surplus_out is not None)
+            buy = buy.reshape(shape)
+            surplus = None if surplus is None else surplus.reshape(shape)
         else:
             buy = np.ones(shape)
             surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
         np.multiply((buy * rivals_given_buy)[:, :, None], rival_weight, out=share)
         share[:, :, ours] = buy * our_given_buy
 
-    surplus_out[...] = surplus
+    if surplus_out is not None:
+        surplus_out[...] = surplus
 
 
 #: Relative tolerance under which our utility equals a rival's (a product identical to ours at our price).

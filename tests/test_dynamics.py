@@ -7,10 +7,11 @@ import pytest
 from conftest import SCENARIOS, small_scenario_dict
 from scipy.special import betaln, expit
 
+from pricing import dynamics
 from pricing.dynamics import churn_probability, loyalty_classes, simulate_dynamics
 from pricing.errors import ScenarioError
 from pricing.scenario import scenario_from_dict
-from pricing.simulate import simulate
+from pricing.simulate import segment_parameters, simulate
 
 
 def two_offering_dict(dynamics: dict | None = None) -> dict:
@@ -192,6 +193,51 @@ def test_drift_toward_a_delight_everyone_gets_makes_it_stop_delighting():
     np.testing.assert_allclose(satisfaction, 100 * np.tanh((7 - result.expectations.values[0]) / 20))
     rival = result.satisfaction.sel(offering="Rival").values
     assert np.all(np.diff(rival) < 0)  # the rival now falls short of what is expected
+
+
+def drifting_scenario(draws: int = 40) -> dict:
+    """The small scenario (logit with a none option) with uncertain drift on both attributes; churn 1 - 1e-9
+    and no effects, so each period's customers are that period's choices: share x segment size."""
+    data = small_scenario_dict()
+    data["market"] |= {"draws": draws, "choice_rule": "logit", "none_option": True}
+    data["market"]["price_grid"] = {"min": 5, "max": 400, "steps": 40}  # far beyond the WTP: a wide table
+    data["dynamics"] = {
+        "horizon": 6,
+        "retention": {"churn": 1 - 1e-9},
+        "adaptation": {"speed": [0.1, 0.6], "warranty": [0.0, 0.4]},
+    }
+    return data
+
+
+def test_drifting_periods_read_one_table_and_match_the_simulator_rerun_each_period():
+    # Before, each drifting period reran `simulate` with that period's expectations; now one purchase table
+    # per draw and segment serves every period. The customers of each period are the simulator's own
+    # choices at that period's expectations, within the tables' accuracy (pricing.market).
+    scenario = scenario_from_dict(drifting_scenario())
+    parameters = segment_parameters(scenario, 40, np.random.default_rng(scenario.seed))
+    result = simulate_dynamics(scenario, parameters=parameters)
+    size = np.array([s.size for s in scenario.segments])[:, None, None, None]
+    assert float(np.abs(result.expectations.diff("period")).max()) > 0.1  # the expectations do drift
+    for t in range(result.sizes["period"]):
+        expected = result.expectations.isel(period=t).transpose("draw", "segment", "variant", "attribute")
+        one = simulate(scenario, parameters=parameters | {"expectations": expected.values})
+        active = result.active.isel(period=t).transpose(*one.share.dims).values
+        np.testing.assert_allclose(active / size, one.share.values, rtol=0, atol=1e-4)  # 1.8e-5 seen
+        np.testing.assert_allclose(
+            result.satisfaction.isel(period=t).values, one.satisfaction.values, rtol=1e-12, atol=1e-12
+        )
+
+
+def test_the_same_numbers_however_the_draws_are_split_into_blocks(monkeypatch):
+    scenario = scenario_from_dict(drifting_scenario(draws=30) | {"dynamics": drifting_scenario()["dynamics"]})
+    whole = simulate_dynamics(scenario)
+    monkeypatch.setattr(dynamics, "DYNAMICS_BLOCK_CELLS", 1)  # one draw per block
+    split = simulate_dynamics(scenario)
+    monkeypatch.setattr(dynamics, "MAX_THREADS", 1)
+    serial = simulate_dynamics(scenario)
+    for name in whole.data_vars:
+        np.testing.assert_array_equal(split[name].values, whole[name].values)
+        np.testing.assert_array_equal(serial[name].values, whole[name].values)
 
 
 def test_referral_moves_non_buyers_to_the_satisfying_offering_by_hand():

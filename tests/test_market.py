@@ -11,6 +11,8 @@ from pricing.market import (
     gauss_hermite,
     logit_purchase,
     probability_nodes,
+    purchase_table,
+    read_purchase,
 )
 
 
@@ -86,6 +88,35 @@ def test_logit_purchase_across_comparable_spreads(sigma):
         prob, _ = logit_purchase(inclusive[None], np.log([median]), np.array([sigma]), np.array([scale]))
         true_prob, _ = brute_force_logit(inclusive, np.log(median), sigma, scale)
         np.testing.assert_allclose(prob[0], true_prob, atol=2.5e-3, err_msg=f"width / scale = {ratio}")
+
+
+@pytest.mark.parametrize("regime", list(REGIMES))
+def test_the_table_is_as_accurate_on_a_price_grid_far_beyond_the_wtp(regime):
+    # Inclusive values from 100x the median WTP below to the median above. The table's nodes (uniform in an
+    # asinh of the threshold when the range is wide) stay dense where the purchase probability moves, so
+    # both the table over the points' range and the one over every value where the probability moves
+    # (`purchase_table` without a span, reused for any points) follow the quadrature they tabulate (the
+    # direct integration of up to TABLE_NODES points at a time), and the brute force near the WTP (far out
+    # both miss part of the lognormal's long tail).
+    median, sigma, scale = REGIMES[regime]
+    inclusive = np.concatenate(
+        [np.linspace(-100 * median, median, 400), np.linspace(-3 * median, median, 96)]
+    )
+    rows = (np.log([median]), np.array([sigma]), np.array([scale]))
+    direct = [logit_purchase(inclusive[None, i : i + TABLE_NODES], *rows) for i in range(0, 496, TABLE_NODES)]
+    true_prob, true_surplus = brute_force_logit(inclusive[400:], np.log(median), sigma, scale)
+    for prob, surplus in (
+        logit_purchase(inclusive[None], *rows),
+        read_purchase(purchase_table(*rows), inclusive[None]),
+    ):
+        np.testing.assert_allclose(prob[0], np.concatenate([p[0] for p, _ in direct]), atol=1e-3)
+        # the quadrature's surplus wobbles by up to 7e-3 x the median far out ("skewed WTP"); the table's,
+        # which integrates the probability from where everybody buys, is nearer the truth there
+        np.testing.assert_allclose(
+            surplus[0], np.concatenate([s[0] for _, s in direct]), rtol=2e-3, atol=6e-3 * median
+        )
+        np.testing.assert_allclose(prob[0, 400:], true_prob, atol=1e-3)
+        np.testing.assert_allclose(surplus[0, 400:], true_surplus, rtol=2e-3, atol=2e-3 * median)
 
 
 def test_logit_purchase_rows_are_independent():
