@@ -80,7 +80,7 @@ from pricing.simulate import (
 )
 
 #: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
-DYNAMICS_BLOCK_CELLS = 1 << 17
+DYNAMICS_BLOCK_CELLS = 1 << 16  # 512 KiB per state array: best of 2^14..2^18 measured
 #: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
 NOT_PER_DRAW = ("customer_weight",)
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
