@@ -13,6 +13,7 @@ from pricing.scenario import Scenario, dump_scenario, scenario_from_dict
 
 UPLOAD_KEY = "scenario_upload"
 PICK_KEY = "scenario_pick"
+LINK_SLOT = "sidebar_link_slot"  # the sidebar's place for the share link (an st.empty of this session's run)
 
 
 def _pick() -> None:
@@ -89,7 +90,6 @@ def render() -> None:
         st.divider()
         st.markdown(f"**{current.name}**")
         source = st.session_state.get(state.SOURCE, "")
-        query, caveats = state.share_link()
         bundled = st.session_state.get(state.BASE)
         changed = bundled is not None and bool(links.scenario_changes(bundled, current))
         st.caption(
@@ -110,6 +110,18 @@ def render() -> None:
             on_click="ignore",
         )
         zip_download(current, "sidebar_download_zip")
+        st.session_state[LINK_SLOT] = st.empty()
+        share_link()
+
+
+def share_link() -> None:
+    """The share link of the current scenario and view, and what it cannot carry, in the sidebar's place for
+    it (a page fragment that changes the view calls this to keep it current)."""
+    slot = st.session_state.get(LINK_SLOT)
+    if slot is None:
+        return
+    query, caveats = state.share_link()
+    with slot.container():
         if query is not None:
             st.caption("Link to this scenario and view (copy from the address bar, or here):")
             st.code(_link(query), language=None, wrap_lines=True)

@@ -174,16 +174,22 @@ def test_chart_files(results):
         charts.chart_bytes(spec, "gif")
 
 
-def test_price_rule_added_to_a_spec_renders_like_the_built_in_rule(results):
+def test_moving_the_selected_price_changes_only_the_rules_data(results):
     curves = analysis.price_curves(results, "base")
-    spec = charts.curve_chart(curves, "share", "EUR")
-    added = charts.with_layer(spec, charts.price_rule_layer(45.0))
-    assert len(added["layer"]) == len(spec["layer"]) + 1 and added["datasets"] is spec["datasets"]
-    rule = added["layer"][-1]
-    assert rule["mark"]["type"] == "rule" and rule["data"]["values"] == [{"price": 45.0}]
-    built_in = charts.curve_chart(curves, "share", "EUR", selected_price=45.0)
-    assert vl_convert.vegalite_to_svg(added) == vl_convert.vegalite_to_svg(built_in)
-    assert vl_convert.vegalite_to_svg(added) != vl_convert.vegalite_to_svg(spec)
+    spec = charts.curve_chart(curves, "share", "EUR", selected_price=30.0)
+    moved = charts.with_selected_price(spec, 45.0)
+    assert moved["datasets"]["selected"] == [{"price": 45.0}] and spec["datasets"]["selected"] != [
+        {"price": 45.0}
+    ]
+    # the same chart without its data: the browser updates the drawn chart in place
+    assert {k: v for k, v in moved.items() if k != "datasets"} == {
+        k: v for k, v in spec.items() if k != "datasets"
+    }
+    built = charts.curve_chart(curves, "share", "EUR", selected_price=45.0)
+    assert vl_convert.vegalite_to_svg(moved) == vl_convert.vegalite_to_svg(built)
+    assert vl_convert.vegalite_to_svg(moved) != vl_convert.vegalite_to_svg(spec)
+    with pytest.raises(PricingError, match="no selected price"):
+        charts.with_selected_price(charts.curve_chart(curves, "share", "EUR"), 45.0)
 
 
 def test_kano_chart_plots_cs_plus_against_abs_cs_minus_with_whiskers():
