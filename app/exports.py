@@ -25,27 +25,36 @@ CHART_NAMES = (
 def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     """An .xlsx workbook with one sheet per table (sheet names cut to Excel's 31 characters).
 
-    Every text cell is written as text: a name starting with ``=`` (which openpyxl would store as a formula)
-    stays the name, never a live formula.
+    Written by XlsxWriter a column at a time (pandas' `to_excel` through openpyxl took seconds for the
+    12,000-row summary sheet). Every text cell
+    is written as text (`strings_to_formulas` off): a name starting with ``=`` stays the name, never a live
+    formula; nor does text become a link.
     """
+    import xlsxwriter
+
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
+    with xlsxwriter.Workbook(buffer, {"in_memory": True, **options}) as workbook:
         for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-        for sheet in writer.sheets.values():
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.data_type == "f":  # openpyxl reads any text starting with "=" as a formula
-                        cell.data_type = "s"
+            sheet = workbook.add_worksheet(name[:31])
+            sheet.write_row(0, 0, [str(column) for column in frame.columns])
+            for j, column in enumerate(frame.columns):  # a column at a time: no per-cell pandas machinery
+                sheet.write_column(1, j, frame[column].tolist())
     return buffer.getvalue()
 
 
 def result_sheets(
-    scenario: Scenario, results: xr.Dataset, price: float, variant: str, exact: xr.Dataset | None = None
+    scenario: Scenario,
+    results: xr.Dataset,
+    price: float,
+    variant: str,
+    exact: xr.Dataset | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables of a simulation for a workbook: variants, selected view, curves, value map, all.
 
-    `exact`: results holding our `price` exactly (a typed price off the grid), default `results`.
+    `exact`: results holding our `price` exactly (a typed price off the grid), default `results`;
+    `summary`: `analysis.summary_table(results)` when already made (the app caches it: seconds to make).
     """
     exact = results if exact is None else exact
     at = analysis.metrics_at(exact, price, variant)
@@ -85,7 +94,7 @@ def result_sheets(
         "selected view": at,
         "curves": curves[["variant", "price", "metric", "mean", "q05", "q50", "q95"]],
         "value map": analysis.value_map(exact, variant, price),
-        "summary": analysis.summary_table(results),
+        "summary": analysis.summary_table(results) if summary is None else summary,
     }
 
 

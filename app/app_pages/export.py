@@ -56,7 +56,11 @@ with st.container(border=True):
     )
     excel_col.download_button(
         "Download workbook (.xlsx)",
-        lambda: exports.excel_bytes(exports.result_sheets(current, results, price, variant, exact)),
+        lambda: exports.excel_bytes(
+            exports.result_sheets(
+                current, results, price, variant, exact, summary=state.summary_table(key, results)
+            )
+        ),
         file_name=f"{stem}-results.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="export_excel",
