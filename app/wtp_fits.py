@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,7 @@ def fit(
     key = hashlib.sha256(f"{digest}|{settings}".encode()).hexdigest()[:16]
     record: dict[str, Any] = {"label": label, "method": method, "key": key}
     if method == "choice":
-        from pricing.wtp.choice import fit_choice
+        from pricing.wtp.choice import ChoiceModel
         from pricing.wtp.choice_data import ChoiceColumns
 
         spec = ChoiceColumns(
@@ -166,30 +167,31 @@ def fit(
             segment=columns.get("segment"),
             asc=bool(columns.get("asc")),
         )
-        result = fit_choice(
-            frame,
-            spec,
-            random=list(random) or None,
-            method=fit_method,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            warn=False,
-        )
-        record |= {"idata": result.idata, "diagnostics": result.diagnostics, "choice_fit": result}
-        record["attribute_wtp"] = result.wtp_summary().reset_index()
-        record["warnings"] = result.warnings()
-        return record
+        model = ChoiceModel(columns=spec, random=list(random) or None)
+        with warnings.catch_warnings():  # the page shows the diagnostics and warnings itself
+            warnings.simplefilter("ignore")
+            model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)
+        return record | _choice_record(model)
     model = _interval_model(method, {k: v for k, v in columns.items()})
-    import warnings
-
     from pricing.wtp.posterior import SamplingWarning
 
     with warnings.catch_warnings():  # the page shows the diagnostics itself
         warnings.simplefilter("ignore", SamplingWarning)
         idata = model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)
     return record | _interval_record(model, idata)
+
+
+def _choice_record(model) -> dict[str, Any]:
+    """The read-outs of a fitted (or loaded) choice model, for the page."""
+    result = model.fitted_result()
+    return {
+        "idata": model.idata,
+        "model": model,
+        "diagnostics": result.diagnostics,
+        "choice_fit": result,
+        "attribute_wtp": result.wtp_summary().reset_index(),
+        "warnings": result.warnings(),
+    }
 
 
 def _interval_record(model, idata) -> dict[str, Any]:
@@ -235,8 +237,8 @@ def posterior_bytes(idata) -> bytes:
 
 
 def load_upload(name: str, data: bytes) -> dict[str, Any]:
-    """A posterior file uploaded by the user, checked by `load_posterior` and, for a survey fit, loaded as its
-    model (`WTPModel.from_idata`), as the app's record of a fit."""
+    """A posterior file uploaded by the user, checked by `load_posterior` and loaded as its model
+    (`WTPModel.from_idata`), as the app's record of a fit."""
     from pricing.wtp.model import WTPModel
     from pricing.wtp.posterior import load_posterior, metadata
 
@@ -251,10 +253,13 @@ def load_upload(name: str, data: bytes) -> dict[str, Any]:
     key = hashlib.sha256(data).hexdigest()[:16]
     record = {"label": f"{Path(name).name}", "method": meta["method"], "key": key, "idata": idata}
     record["diagnostics"] = meta.get("diagnostics") or {}
-    if meta["method"] in METHODS and meta["method"] != "choice":
-        record |= _interval_record(WTPModel.from_idata(idata, Path(name).name), idata)
-    elif "wtp_log_median" in idata.posterior:
-        from pricing.wtp.stated import wtp_summary
+    model = WTPModel.from_idata(idata, Path(name).name)
+    if meta["method"] == "choice":
+        record |= _choice_record(model)
+        if "wtp_log_median" in idata.posterior:
+            from pricing.wtp.stated import wtp_summary
 
-        record["summary"] = wtp_summary(idata).reset_index()
+            record["summary"] = wtp_summary(idata).reset_index()
+    else:
+        record |= _interval_record(model, idata)
     return record

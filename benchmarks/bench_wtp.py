@@ -1,112 +1,203 @@
-"""Fitting times of the survey WTP models: nutpie (what `pricing fit` uses) against PyMC's own NUTS sampler.
+"""Fit speed of the WTP models (issue 8 §5): cold in a fresh process, warm in this one, against a reference.
 
-Run ``python benchmarks/bench_wtp.py``. Both samplers run the same PyMC model (1000 tuning + 1000 draws,
-2 chains, 2 cores) on data simulated from known parameters:
+Run ``python benchmarks/bench_wtp.py``. One table, with the machine's load:
 
-- stated WTP: 2,000 respondents in 5 segments (half exact amounts, half price brackets); target < 10 s;
-- Gabor-Granger: 2,000 respondents x 5 tested prices; target < 20 s.
+- stated, Gabor-Granger and Van Westendorp fits of the bundled examples (``scenarios/data/``; default
+  settings: 1000 tuning + 1000 draws, 2 chains), and a multinomial logit of the size the issue measured
+  (361 respondents, 4,308 tasks, 4 alternatives, 5 coefficients) with ``fit_method="map"`` and "nuts";
+- **cold**: a fresh ``python`` process that imports ``pricing``, reads the file, fits (what ``pricing fit``
+  costs; PyTensor's on-disk cache of compiled C code is as any earlier run left it);
+- **warm**: a second fit in this process of a model of the same structure (the compiled model is reused:
+  `pricing.wtp.model.COMPILED` must not move, checked here);
+- **reference**, side by side in the same run: the way fits ran before (the same PyMC model compiled by
+  nutpie's numba backend and sampled by nutpie), cold in a fresh process and warm in this one (a second
+  compile of the same model); for the multinomial logit's map, scipy's L-BFGS maximum likelihood on a plain
+  numpy log-likelihood (the floor any fit pays).
 
-nutpie's time includes compiling the model with numba; the first compile in a process also warms numba up
-(reported separately as "first fit"). The likelihood is aggregated over identical bounds, so sampling itself
-takes well under a second and compilation dominates.
+Targets: interval fits < 8 s cold and < 3 s warm; MNL < 3 s (map) and < 10 s (NUTS).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pymc as pm
 
-from pricing.wtp.gabor_granger import GaborGrangerWTP
-from pricing.wtp.stated import StatedWTP, resolve_priors
+ROOT = Path(__file__).parents[1]
+DATA = ROOT / "scenarios" / "data"
+SURVEYS = [
+    ("stated", "stated_wtp.csv", {"segment": "segment"}),
+    ("gabor_granger", "gabor_granger.csv", {"segment": "segment"}),
+    ("van_westendorp", "van_westendorp.csv", {"segment": "segment", "weight": "weight"}),
+]
+TARGETS = {"survey": (8.0, 3.0), "map": (3.0, 3.0), "nuts": (10.0, 10.0)}
 
-SEGMENTS = {
-    f"S{i}": (np.log(m), s)
-    for i, (m, s) in enumerate([(30, 0.3), (45, 0.4), (60, 0.5), (80, 0.35), (120, 0.45)])
-}
-BRACKETS = np.array([0, 20, 30, 40, 50, 60, 80, 100, 130, 170, np.inf])
-PRICES = np.array([30, 45, 60, 80, 110])
-SAMPLING = {"draws": 1000, "tune": 1000, "chains": 2}
+OURS_COLD = """
+import json, sys, time, warnings
+start = time.perf_counter()
+warnings.simplefilter("ignore")
+kind, path, columns, fit_method = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+if kind == "choice":
+    from pricing.wtp.choice import ChoiceColumns, ChoiceModel
+    ChoiceModel(columns=ChoiceColumns.from_dict(columns)).fit(path, fit_method, seed=1)
+else:
+    from pricing.wtp import fit_survey
+    fit_survey(kind, path, columns, fit_method=fit_method, seed=1)
+print(json.dumps(time.perf_counter() - start))
+"""
+
+REFERENCE_COLD = """
+import json, sys, time, warnings
+start = time.perf_counter()
+warnings.simplefilter("ignore")
+import nutpie
+from pricing.wtp import survey_model
+from pricing.wtp.stated import resolve_priors
+model = survey_model(sys.argv[1], json.loads(sys.argv[3]))
+intervals, _, _ = model.read(sys.argv[2])
+pymc_model = model.build_model(intervals, resolve_priors(None, model.default_model_config, intervals))
+compiled = nutpie.compile_pymc_model(pymc_model)
+nutpie.sample(
+    compiled, draws=1000, tune=1000, chains=2, cores=2, seed=1, target_accept=0.95, progress_bar=False
+)
+print(json.dumps(time.perf_counter() - start))
+"""
 
 
-def stated_data(n_per_segment: int, rng: np.random.Generator) -> pd.DataFrame:
-    rows = []
-    for segment, (mu, sigma) in SEGMENTS.items():
-        for i, w in enumerate(np.exp(rng.normal(mu, sigma, n_per_segment))):
-            if i % 2:
-                k = np.searchsorted(BRACKETS, w, side="right") - 1
-                low, high = BRACKETS[k], BRACKETS[k + 1]
-                rows.append((segment, "", low if low > 0 else "", high if np.isfinite(high) else ""))
-            else:
-                rows.append((segment, round(w, 2), "", ""))
-    return pd.DataFrame(rows, columns=["segment", "wtp", "wtp_lower", "wtp_upper"])
-
-
-def gabor_granger_data(n_per_segment: int, rng: np.random.Generator) -> pd.DataFrame:
-    rows = []
-    for segment, (mu, sigma) in SEGMENTS.items():
-        for i, w in enumerate(np.exp(rng.normal(mu, sigma, n_per_segment))):
-            rows += [(f"{segment}-{i}", segment, p, "yes" if w >= p else "no") for p in PRICES]
-    return pd.DataFrame(rows, columns=["respondent", "segment", "price", "answer"])
-
-
-def time_fit(model, data) -> tuple[float, dict]:
+def fresh(script: str, *args: str) -> float:
+    """Wall time of `script` in a fresh Python process (start-up and imports included)."""
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(data, seed=1, **SAMPLING)
-    return time.perf_counter() - start, model.diagnostics
-
-
-def time_pymc(model, data) -> float:
-    intervals, _, _ = model.read(data)
-    pymc_model = model.build_model(intervals, resolve_priors(None, model.default_priors, intervals))
-    start = time.perf_counter()
-    with pymc_model, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        pm.sample(
-            **SAMPLING, cores=2, random_seed=1, target_accept=0.95, progressbar=False, nuts_sampler="pymc"
-        )
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True, env=os.environ
+    )
+    json.loads(out.stdout.strip().splitlines()[-1])  # the script finished its fit
     return time.perf_counter() - start
 
 
-def time_nutpie_parts(model, data) -> tuple[float, float]:
-    """nutpie's compile and sampling times on their own."""
+def timed(function, *args, **kwargs) -> float:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        function(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def reference_warm(kind: str, path: Path, columns: dict) -> float:
+    """nutpie's numba backend, the same model compiled again in this process and sampled."""
     import nutpie
 
-    intervals, _, _ = model.read(data)
-    pymc_model = model.build_model(intervals, resolve_priors(None, model.default_priors, intervals))
+    from pricing.wtp import survey_model
+    from pricing.wtp.stated import resolve_priors
+
+    def run():
+        model = survey_model(kind, columns)
+        intervals, _, _ = model.read(path)
+        priors = resolve_priors(None, model.default_model_config, intervals)
+        compiled = nutpie.compile_pymc_model(model.build_model(intervals, priors))
+        nutpie.sample(
+            compiled, draws=1000, tune=1000, chains=2, cores=2, seed=1, target_accept=0.95, progress_bar=False
+        )
+
+    timed(run)  # numba's own warm-up
+    return timed(run)
+
+
+def mnl_data(folder: Path) -> tuple[Path, dict]:
+    """A multinomial-logit panel of the issue's size: 361 respondents, 4,308 tasks, 3 products + none."""
+    sys.path.insert(0, str(DATA))
+    from make_choice_data import COLUMNS, make_choice_data
+
+    frame = make_choice_data(n_respondents=361, n_tasks=12, n_alternatives=3, seed=8, sd_scale=0.0)
+    tasks = frame[["id", "task"]].drop_duplicates()
+    dropped = tasks.sample(n=len(tasks) - 4308, random_state=1)
+    frame = frame.merge(dropped.assign(drop=1), on=["id", "task"], how="left")
+    frame = frame[frame["drop"].isna()].drop(columns="drop")
+    path = folder / "mnl.csv"
+    frame.to_csv(path, index=False)
+    return path, COLUMNS.to_dict() | {"segment": None}  # one conditional logit, as the issue timed
+
+
+def scipy_mle(path: Path, columns: dict) -> float:
+    """Maximum likelihood of the same MNL with scipy on numpy arrays (coded by our reader, not timed)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    from pricing.wtp.choice_data import ChoiceColumns, code_rows, learn_design
+    from pricing.wtp.data import read_survey
+
+    frame, label, _ = read_survey(path)
+    spec = ChoiceColumns.from_dict(columns)
+    design = learn_design(frame, spec, label)
+    arrays = code_rows(frame, design, label)
+    x, present, chosen = arrays.x / np.array(design.scales), arrays.present, arrays.chosen
+    rows = np.arange(len(chosen))
+
+    def negative(beta):
+        utility = np.where(present, x @ beta, -np.inf)
+        probability = np.exp(utility - logsumexp(utility, axis=1, keepdims=True))
+        value = -(utility[rows, chosen] - logsumexp(utility, axis=1)).sum()
+        weights = np.where(present, probability, 0.0)
+        weights[rows, chosen] -= 1.0
+        return value, np.einsum("ts,tsk->k", weights, x)
+
     start = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(pymc_model)
-    compiled_at = time.perf_counter()
-    nutpie.sample(compiled, **SAMPLING, cores=2, seed=1, target_accept=0.95, progress_bar=False)
-    return compiled_at - start, time.perf_counter() - compiled_at
+    minimize(negative, np.zeros(x.shape[-1]), jac=True, method="L-BFGS-B")
+    return time.perf_counter() - start
+
+
+def row(label, cold, warm, ref_cold, ref_warm, target) -> str:
+    shown = [f"{v:8.1f}" if v is not None else "     n/a" for v in (cold, warm, ref_cold, ref_warm)]
+    ratio = f"{cold / ref_cold:6.2f}" if cold and ref_cold else "   n/a"
+    meets = (cold is None or cold < target[0]) and (warm is None or warm < target[1])
+    verdict = "yes" if meets else "NO"
+    return f"{label:<36}{''.join(shown)}{ratio}   < {target[0]:g} / {target[1]:g} s  {verdict}"
 
 
 def main() -> None:
-    rng = np.random.default_rng(2026)
-    stated, gabor_granger = stated_data(400, rng), gabor_granger_data(400, rng)
-    first, _ = time_fit(StatedWTP(columns={"segment": "segment"}), stated)
-    print(f"first fit in this process (numba warm-up + compile + sampling): {first:.1f} s")
-    cases = [
-        ("stated WTP, 2,000 respondents, 5 segments", StatedWTP, stated, 10.0),
-        ("Gabor-Granger, 2,000 respondents x 5 prices", GaborGrangerWTP, gabor_granger, 20.0),
-    ]
-    for label, model_class, data, target in cases:
-        seconds, diagnostics = time_fit(model_class(columns={"segment": "segment"}), data)
-        reference = time_pymc(model_class(columns={"segment": "segment"}), data)
-        compile_seconds, sample_seconds = time_nutpie_parts(model_class(columns={"segment": "segment"}), data)
-        verdict = "meets" if seconds < target else "MISSES"
-        print(
-            f"{label}: nutpie {seconds:.1f} s ({verdict} target {target:.0f} s), "
-            f"PyMC NUTS {reference:.1f} s, "
-            f"ratio pymc/nutpie {reference / seconds:.1f}x; R-hat max {diagnostics['rhat_max']:.3f}, "
-            f"ESS bulk min {diagnostics['ess_bulk_min']:.0f}, divergences {diagnostics['divergences']}\n"
-            f"  nutpie alone: compile {compile_seconds:.1f} s, sampling {sample_seconds:.2f} s"
-        )
+    from pricing.wtp import fit_survey
+    from pricing.wtp.model import COMPILED
+
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (2 chains of 1000 + 1000)")
+    print(
+        f"{'fit':<36}{'cold s':>8}{'warm s':>8}{'ref cold':>9}{'ref warm':>9}{'ratio':>6}"
+        "   target cold / warm"
+    )
+    for kind, name, columns in SURVEYS:
+        path = DATA / name
+        cold = fresh(OURS_COLD, kind, str(path), json.dumps(columns), "nuts")
+        timed(fit_survey, kind, path, columns, seed=1)  # this process's first fit of the structure
+        compiled = COMPILED["count"]
+        warm = timed(fit_survey, kind, path, columns, seed=2)
+        assert COMPILED["count"] == compiled, "a warm fit compiled its model again"
+        ref_cold = fresh(REFERENCE_COLD, kind, str(path), json.dumps(columns))
+        ref_warm = reference_warm(kind, path, columns)
+        print(row(f"{kind} ({name})", cold, warm, ref_cold, ref_warm, TARGETS["survey"]))
+    try:
+        from pricing.wtp.choice import ChoiceColumns, ChoiceModel
+    except ImportError:  # the choice model without the API yet
+        print("multinomial logit: skipped (pricing.wtp.choice.ChoiceModel not available)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path, columns = mnl_data(Path(folder))
+        reference = scipy_mle(path, columns)
+        for fit_method in ("map", "nuts"):
+            cold = fresh(OURS_COLD, "choice", str(path), json.dumps(columns), fit_method)
+            model = ChoiceModel(columns=ChoiceColumns.from_dict(columns))
+            timed(model.fit, path, fit_method, seed=1)
+            compiled = COMPILED["count"]
+            warm = timed(model.fit, path, fit_method, seed=2)
+            assert COMPILED["count"] == compiled, "a warm fit compiled its model again"
+            label = f"MNL 361 x 4,308 tasks, {fit_method}"
+            ref_warm = reference if fit_method == "map" else None
+            print(row(label, cold, warm, None, ref_warm, TARGETS[fit_method]))
+        print("  (MNL reference: scipy L-BFGS maximum likelihood on numpy arrays, fit only, no import)")
 
 
 if __name__ == "__main__":

@@ -750,7 +750,7 @@ def _fit_choice(args: argparse.Namespace) -> int:
 
     from pricing.errors import DataError
     from pricing.scenario import save_scenario, scenario_from_dict
-    from pricing.wtp.choice import ChoiceColumns, fit_choice
+    from pricing.wtp.choice import ChoiceColumns, ChoiceModel
     from pricing.wtp.choice_report import format_summary, product_from_text, starter_scenario
 
     refs = {}
@@ -776,24 +776,27 @@ def _fit_choice(args: argparse.Namespace) -> int:
         segment=args.segment,
         refs=refs,
     )
-    fit = fit_choice(
-        args.data,
-        columns,
+    model = ChoiceModel(
+        columns=columns,
         random=args.random,
         space=args.space,
         price_distribution=args.price_distribution,
-        method=args.fit_method,
+        loo=args.loo,
+    )
+    model.fit(
+        args.data,
+        args.fit_method,
         draws=args.draws,
         tune=args.tune,
         chains=args.chains,
         seed=args.seed,
         target_ess=args.target_ess,
         time_budget=args.time_budget,
-        loo=args.loo,
     )
+    fit = model.result
     written = []
     if args.output:
-        fit.save(args.output)
+        model.save(args.output)
         written.append(args.output)
     if args.scenario_out:
         posterior_path = None

@@ -215,3 +215,77 @@ def test_a_warm_fit_compiles_nothing(map_fit):
     assert COMPILED["count"] == count
     assert again.summary().loc["B", "median_q50"] == pytest.approx(90.0, rel=0.1)
     assert wtp_summary(again.idata).shape == (2, 8)
+
+
+# ---- the choice model in the same API ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def choice_map():
+    from pricing.wtp.choice import ChoiceColumns, ChoiceModel
+
+    columns = ChoiceColumns(
+        id="id",
+        task="task",
+        alt="alt",
+        choice="choice",
+        price="price",
+        attributes=("storage", "speed", "colour"),
+        none_alt="none",
+        segment="segment",
+    )
+    model = ChoiceModel(columns=columns, sampler_config={"draws": 200, "chains": 2, "seed": 4})
+    model.fit(EXAMPLES / "conjoint_example.csv", "map")
+    return model
+
+
+def test_a_loaded_choice_fit_is_complete(choice_map, tmp_path):
+    from pricing.wtp.choice import ChoiceModel
+    from pricing.wtp.choice_report import starter_scenario
+
+    tasks = pd.read_csv(EXAMPLES / "conjoint_example.csv")[["id", "task"]].drop_duplicates()
+    assert choice_map.idata.constant_data.sizes["task"] == len(tasks)
+    loaded = WTPModel.load(choice_map.save(tmp_path / "cbc.nc"))
+    assert type(loaded) is ChoiceModel and loaded.options() == choice_map.options()
+    assert loaded.model_config == choice_map.model_config
+    assert loaded.sampler_config == choice_map.sampler_config
+    pd.testing.assert_frame_equal(loaded.result.share_check(seed=2), choice_map.result.share_check(seed=2))
+    pd.testing.assert_frame_equal(loaded.result.wtp_summary(), choice_map.result.wtp_summary())
+    assert starter_scenario(loaded.result) == starter_scenario(choice_map.result)
+    assert loaded.report() == choice_map.report()
+    with pytest.raises(DataError, match="is a 'choice' fit, not stated"):
+        StatedWTP.load(tmp_path / "cbc.nc")
+
+
+def test_a_warm_choice_map_fit_compiles_nothing(choice_map):
+    count = COMPILED["count"]
+    again = type(choice_map)(columns=choice_map.columns, sampler_config=choice_map.sampler_config)
+    again.fit(EXAMPLES / "conjoint_example.csv", "map")
+    assert COMPILED["count"] == count
+    pd.testing.assert_frame_equal(again.result.wtp_summary(), choice_map.result.wtp_summary())
+
+
+def test_a_previous_version_choice_file_loads_and_says_how_to_refit():
+    from pricing.wtp.choice import ChoiceModel
+    from pricing.wtp.choice_report import starter_scenario
+
+    old = WTPModel.load(DATA / "previous_choice.nc")
+    assert type(old) is ChoiceModel and old.columns.attributes == ("storage", "speed", "colour")
+    assert old.sampler_config["draws"] == 200 and old.result.wtp_summary().shape[0] == 8
+    for check in (old.result.share_check, lambda: starter_scenario(old.result)):
+        with pytest.raises(DataError, match=r"refit it with `pricing fit choice \.\.\. --output FILE`"):
+            check()
+
+
+def test_choice_options_are_options_errors():
+    from pricing.wtp.choice import ChoiceModel
+
+    columns = {"id": "id", "task": "t", "alt": "a", "choice": "c", "price": "p", "attributes": ["x"]}
+    with pytest.raises(OptionsError, match=r"priors: unknown key 'beta'"):
+        ChoiceModel(model_config={"beta": {}}, columns=columns)
+    with pytest.raises(OptionsError, match="columns: a choice model needs its column roles"):
+        ChoiceModel()
+    with pytest.raises(OptionsError, match=r"time_budget: must be seconds"):
+        ChoiceModel(columns=columns, sampler_config={"time_budget": -1})
+    with pytest.raises(OptionsError, match=r"space: 'utility' is not one of"):
+        ChoiceModel(columns=columns, space="utility")

@@ -52,7 +52,7 @@ import xarray as xr
 from scipy.special import log_softmax, logsumexp, softmax
 
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, RESPONDENT, SEGMENT
-from pricing.errors import DataError, shown
+from pricing.errors import DataError, PricingError, shown
 from pricing.limits import check_sampling
 from pricing.wtp.choice_data import (
     PAD_UTILITY,
@@ -64,6 +64,13 @@ from pricing.wtp.choice_data import (
     learn_design,
 )
 from pricing.wtp.data import read_survey
+from pricing.wtp.model import (
+    SAMPLER_DEFAULTS,
+    OptionsError,
+    WTPModel,
+    fit_laplace,
+    options_error,
+)
 from pricing.wtp.posterior import (
     DEFAULT_TIME_BUDGET,
     attach_metadata,
@@ -220,7 +227,10 @@ class ChoiceFit:
         ``inside`` (observed within the interval).
         """
         if self.arrays is None:
-            raise DataError("share_check needs the fit's data: use the fit returned by fit_choice")
+            raise DataError(
+                "share_check needs the fit's data, which this file does not carry (saved before the data "
+                "were kept with the fit): refit it with `pricing fit choice ... --output FILE`"
+            )
         arrays = self.arrays
         alternatives = list(self.design.alternatives)
         predicted, replicated = self._shares(arrays, alternatives, rng=np.random.default_rng(seed))
@@ -869,7 +879,7 @@ def fit_choice(
         else:
             idata, stopping = sample_until(batch, free_vars, target_ess, time_budget)
     else:
-        idata, mode = _laplace(model, draws, chains, seed)
+        idata, mode = fit_laplace(model, {"draws": draws, "chains": chains, "seed": seed})
     elapsed = time.perf_counter() - started
     free_names = ["theta_scaled", "mean_scaled", "sd_scaled", "z", "theta_respondent", "fixed_scaled"]
     free = {n: idata.posterior[n].values for n in free_names if n in idata.posterior}
@@ -1285,11 +1295,16 @@ def near_zero_share(beta_price: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 def load_choice_fit(path: str | Path) -> ChoiceFit:
-    """Read a saved choice fit (`ChoiceFit.save`): `predict` works, `share_check` needs the fit's data."""
-    idata = load_posterior(path)
+    """Read a saved choice fit (`ChoiceFit.save`; `ChoiceModel.load` gives the whole model)."""
+    return choice_fit_from_idata(load_posterior(path), str(path))
+
+
+def choice_fit_from_idata(idata: az.InferenceData, where: str = "fit") -> ChoiceFit:
+    """The `ChoiceFit` of a choice fit's InferenceData: `predict` works, `share_check` needs the fit's data
+    (saved by `ChoiceModel` in constant_data; restored by `ChoiceModel.load`)."""
     info = metadata(idata)
     if info.get("method") != "choice" or "design" not in info:
-        raise DataError(f"{path}: not a choice-based conjoint posterior (method {info.get('method')!r})")
+        raise DataError(f"{where}: not a choice-based conjoint posterior (method {info.get('method')!r})")
     if "theta" not in idata.posterior:  # files before WTP space: preference space, where theta is beta
         idata.posterior["theta"] = idata.posterior["beta"]
     return ChoiceFit(
@@ -1307,10 +1322,163 @@ def load_choice_fit(path: str | Path) -> ChoiceFit:
     )
 
 
+# ---- the one WTP model API ------------------------------------------------------------------------------
+
+#: the choice model's sampler settings: the common ones, and how long `target_ess` may keep sampling
+CHOICE_SAMPLER_DEFAULTS = {k: v for k, v in SAMPLER_DEFAULTS.items() if k != "target_accept"} | {
+    "time_budget": DEFAULT_TIME_BUDGET
+}
+
+
+class ChoiceModel(WTPModel):
+    """Choice-based conjoint in the one WTP model API (`pricing.wtp.model.WTPModel`): multinomial logit or
+    hierarchical Bayes mixed logit, preference or WTP space, fitted by `fit_choice`.
+
+    ``model_config`` holds the priors (`DEFAULT_PRIORS`, nested settings merged), ``sampler_config`` the
+    sampler settings (`CHOICE_SAMPLER_DEFAULTS`); the other options are `fit_choice`'s (``columns`` as a
+    `ChoiceColumns` or its dict, ``random``, ``space``, ``price_distribution``, ``loo``, ``centred``,
+    ``low_rank``). After `fit` (or `load`), ``result`` is the `ChoiceFit` (summaries, `share_check`,
+    `predict`, the starter scenario); the coded data are in the InferenceData's ``constant_data``, so a
+    loaded fit has them too.
+    """
+
+    model_type = "choice"
+    default_model_config = DEFAULT_PRIORS
+    default_sampler_config = CHOICE_SAMPLER_DEFAULTS
+
+    def __init__(
+        self,
+        model_config: Mapping[str, Any] | None = None,
+        sampler_config: Mapping[str, Any] | None = None,
+        columns: ChoiceColumns | Mapping[str, Any] | None = None,
+        random: Sequence[str] | str | None = None,
+        space: str = "preference",
+        price_distribution: str | None = None,
+        loo: bool = False,
+        centred: bool = False,
+        low_rank: bool | None = None,
+    ):
+        super().__init__(None, sampler_config)
+        try:
+            self.model_config = merge_priors(model_config)
+        except PricingError as error:
+            raise options_error(error) from None
+        if columns is None:
+            raise OptionsError("columns: a choice model needs its column roles (ChoiceColumns)")
+        self.columns = columns if isinstance(columns, ChoiceColumns) else ChoiceColumns.from_dict(columns)
+        self.random = random if isinstance(random, str) or random is None else tuple(random)
+        if space not in ("preference", "wtp"):
+            raise OptionsError(f"space: {shown(space)} is not one of preference, wtp")
+        self.space, self.price_distribution = space, price_distribution
+        self.loo, self.centred, self.low_rank = bool(loo), bool(centred), low_rank
+        self.result: ChoiceFit | None = None
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "columns": self.columns.to_dict(),
+            "random": list(self.random) if isinstance(self.random, tuple) else self.random,
+            "space": self.space,
+            "price_distribution": self.price_distribution,
+            "loo": self.loo,
+            "centred": self.centred,
+            "low_rank": self.low_rank,
+        }
+
+    @classmethod
+    def legacy_options(cls, info: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "columns": info.get("columns") or {},
+            "random": list(info.get("random") or ()) or None,
+            "space": info.get("space", "preference"),
+            "price_distribution": info.get("price_distribution"),
+        }
+
+    def _fit(self, data, fit_method: str, config: dict[str, Any]) -> az.InferenceData:
+        if fit_method == "map" and config["target_ess"] is not None:
+            raise OptionsError(
+                "target ESS: the Laplace approximation (fit_method 'map') draws independently; use nuts"
+            )
+        fit = fit_choice(
+            data,
+            self.columns,
+            random=self.random,
+            space=self.space,
+            price_distribution=self.price_distribution,
+            method=fit_method,
+            priors=self.model_config,
+            draws=config["draws"],
+            tune=config["tune"],
+            chains=config["chains"],
+            seed=config["seed"],
+            cores=config["cores"],
+            target_ess=config["target_ess"],
+            time_budget=config["time_budget"],
+            loo=self.loo,
+            centred=self.centred,
+            low_rank=self.low_rank,
+        )
+        fit.idata.add_groups(constant_data=_arrays_data(fit.arrays, fit.design))
+        self.record(fit.idata, fit_method, fit.priors)
+        self.result = fit
+        return fit.idata
+
+    def _restore(self, idata) -> None:
+        fit = choice_fit_from_idata(idata, "fit")
+        if "constant_data" in idata.groups() and "x" in idata.constant_data:
+            fit.arrays = _arrays_from_data(idata.constant_data)
+        self.result = fit
+
+    def fitted_result(self) -> ChoiceFit:
+        """The `ChoiceFit`, or `PricingError` when the model has not been fitted (or loaded)."""
+        self.fitted()
+        return self.result
+
+    def report(self) -> str:
+        from pricing.wtp.choice_report import format_summary
+
+        return format_summary(self.fitted_result())
+
+    def to_json(self) -> dict[str, Any]:
+        return self.fitted_result().to_json()
+
+
+def _arrays_data(arrays: ChoiceArrays, design: Design) -> xr.Dataset:
+    """The coded data of a fit as a Dataset (its constant_data group): enough to rebuild `ChoiceArrays`."""
+    return xr.Dataset(
+        {
+            "x": (("task", "slot", COEFFICIENT), arrays.x),
+            "present": (("task", "slot"), arrays.present.astype(np.int8)),
+            "chosen": ("task", arrays.chosen.astype(np.int64)),
+            "alt": (("task", "slot"), np.asarray(arrays.alt).astype(str)),
+            "task_respondent": ("task", arrays.respondent.astype(np.int64)),
+            "respondent_segment_index": (RESPONDENT, arrays.respondent_segment.astype(np.int64)),
+        },
+        coords={
+            COEFFICIENT: list(design.coefficients),
+            RESPONDENT: [str(r) for r in arrays.respondents],
+            SEGMENT: [str(s) for s in arrays.segments],
+        },
+    )
+
+
+def _arrays_from_data(data: xr.Dataset) -> ChoiceArrays:
+    return ChoiceArrays(
+        x=data["x"].values.astype(float),
+        present=data["present"].values.astype(bool),
+        chosen=data["chosen"].values.astype(int),
+        alt=data["alt"].values.astype(object),
+        respondent=data["task_respondent"].values.astype(int),
+        respondents=[str(r) for r in data[RESPONDENT].values],
+        respondent_segment=data["respondent_segment_index"].values.astype(int),
+        segments=[str(s) for s in data[SEGMENT].values],
+    )
+
+
 __all__ = [
     "DEFAULT_PRIORS",
     "ChoiceColumns",
     "ChoiceFit",
+    "ChoiceModel",
     "build_model",
     "fit_choice",
     "load_choice_fit",

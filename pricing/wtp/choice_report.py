@@ -134,7 +134,10 @@ def starter_scenario(
       their levels; the most chosen one is ours.
     """
     if fit.arrays is None:
-        raise DataError("starter scenario: needs the fit's data (use the fit returned by fit_choice)")
+        raise DataError(
+            "starter scenario: needs the fit's data, which this file does not carry (saved before the data "
+            "were kept with the fit): refit it with `pricing fit choice ... --output FILE`"
+        )
     design, arrays, posterior = fit.design, fit.arrays, fit.posterior
     columns = design.columns
     kinds = dict(zip(design.coefficients, design.kinds, strict=True))

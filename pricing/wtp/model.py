@@ -73,7 +73,7 @@ def merged_sampler_config(given: Mapping[str, Any] | None, defaults: Mapping[str
         check_sampling(config["draws"], config["tune"], config["chains"], config["seed"])
     except PricingError as error:
         raise options_error(error) from None
-    accept = config["target_accept"]
+    accept = config.get("target_accept", 0.8)
     if isinstance(accept, bool) or not isinstance(accept, int | float) or not 0.5 <= accept < 1:
         raise OptionsError(
             f"sampler_config.target_accept: must be a number in [0.5, 1) (got {shown(accept)})"
@@ -87,6 +87,9 @@ def merged_sampler_config(given: Mapping[str, Any] | None, defaults: Mapping[str
                 f"sampler_config.{name}: must be a whole number from 1 to {high:,} or null "
                 f"(got {shown(value)})"
             )
+    budget = config.get("time_budget", 1.0)
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or not 0 < budget <= 86_400:
+        raise OptionsError(f"sampler_config.time_budget: must be seconds in (0, 86400] (got {shown(budget)})")
     return config
 
 
@@ -135,14 +138,15 @@ def _shared_inputs(graphs) -> list:
     return [found[name] for name in sorted(found)]
 
 
-def compiled_model(model) -> tuple[CompiledModel, dict[str, np.ndarray]]:
+def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tuple[CompiledModel, dict]:
     """The compiled functions of a PyMC model (reused when an equal model was compiled before in this
-    process) and the values of its data containers, to pass as the functions' data inputs."""
+    process) and the values of its data containers, to pass as the functions' data inputs. `point` (a
+    point of the model's value variables, for their shapes) defaults to the model's initial point."""
     import pytensor
     import pytensor.tensor as pt
     from pytensor.graph.basic import equal_computations
 
-    point = model.initial_point()
+    point = model.initial_point() if point is None else point
     value_vars = list(model.value_vars)
     free = [(v.name, tuple(np.shape(point[v.name]))) for v in value_vars]
     logp = model.logp()
@@ -169,6 +173,9 @@ def compiled_model(model) -> tuple[CompiledModel, dict[str, np.ndarray]]:
         offset += size
     data_inputs = [v.type(name=v.name) for v in shared]
     replacements |= dict(zip(shared, data_inputs, strict=True))
+    # as nutpie and PyMC do: stabilised first (a log-sum-exp's gradient is NaN otherwise)
+    # (on a copy: the rewrite works in place, and the graph is kept to recognise the next equal model)
+    logp = pytensor.graph.rewrite_graph(pytensor.clone_replace(logp), include=["canonicalize", "stabilize"])
     gradient = pt.concatenate([g.ravel() for g in pytensor.grad(logp, value_vars)])
     logp_x, gradient_x = pytensor.clone_replace([logp, gradient], replacements)
     traced_x = pytensor.clone_replace(traced_vars, replacements)
@@ -188,14 +195,19 @@ def compiled_model(model) -> tuple[CompiledModel, dict[str, np.ndarray]]:
     return compiled, values
 
 
-def _initial_points(model, seed: int, chains: int) -> list[np.ndarray]:
-    """Each chain's start: the model's initial point, jittered as nutpie jitters (PyMC's jitter)."""
+def _initial_points(model, seed: int, chains: int, jitter: bool = True) -> list[dict[str, np.ndarray]]:
+    """Each chain's start (value variables): the model's initial point, jittered as nutpie jitters
+    (PyMC's jitter) unless `jitter` is False."""
     from pymc.initial_point import make_initial_point_fn
 
-    function = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
-    names = [v.name for v in model.value_vars]
-    seeds = np.random.SeedSequence(seed).generate_state(chains)
-    return [np.concatenate([np.ravel(function(int(s))[n]) for n in names]) for s in seeds]
+    function = make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs) if jitter else set(), return_transformed=True
+    )
+    return [function(int(s)) for s in np.random.SeedSequence(seed).generate_state(chains)]
+
+
+def _flat(model, point: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars]).astype(float)
 
 
 def _dims(model, names) -> dict[str, tuple[str, ...]]:
@@ -221,15 +233,17 @@ def _to_idata(model, compiled: CompiledModel, draws: np.ndarray, **groups):
     return az.from_dict(posterior=posterior, dims=dims, coords=coords, **groups)
 
 
-def sample_nuts(model, config: Mapping[str, Any]):
+def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
     """NUTS with nutpie on the compiled model (see the module docstring); returns InferenceData with the
-    traced variables and nutpie's sample stats (no warm-up draws)."""
+    traced variables and nutpie's sample stats (no warm-up draws). `nutpie_options` go to `nutpie.sample`
+    (e.g. ``low_rank_modified_mass_matrix=True``)."""
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    compiled, values = compiled_model(model)
+    points = _initial_points(model, config["seed"], config["chains"])
+    compiled, values = compiled_model(model, points[0])
     data = [values[name] for name in compiled.data_names]
-    starts = _initial_points(model, config["seed"], config["chains"])
+    starts = [_flat(model, point) for point in points]
     borrowed: list = []
 
     def make_logp_fn():
@@ -282,8 +296,9 @@ def sample_nuts(model, config: Mapping[str, Any]):
             chains=config["chains"],
             cores=config["cores"] or min(config["chains"], os.cpu_count() or 1),
             seed=config["seed"],
-            target_accept=config["target_accept"],
+            target_accept=config.get("target_accept", 0.8),
             progress_bar=False,
+            **nutpie_options,
         )
     finally:
         for which, function in borrowed:
@@ -298,24 +313,39 @@ def fit_laplace(model, config: Mapping[str, Any]):
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
     from scipy.optimize import minimize
 
-    compiled, values = compiled_model(model)
+    point = _initial_points(model, config["seed"], 1, jitter=False)[0]
+    compiled, values = compiled_model(model, point)
     data = [values[name] for name in compiled.data_names]
-    start = _initial_points(model, config["seed"], 1)[0]
+    start = _flat(model, point)
 
     def negative(x):
         value, gradient = compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *data)
         return -float(value), -np.asarray(gradient)
 
+    def curvature(x):  # Hessian of the negative log-posterior: central differences of the exact gradient
+        n = len(x)
+        step = 1e-5 * np.maximum(1.0, np.abs(x))
+        hessian = np.empty((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = step[j]
+            hessian[:, j] = (negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j])
+        return (hessian + hessian.T) / 2
+
     result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
-    mode = result.x
-    n = len(mode)
-    step = 1e-5 * np.maximum(1.0, np.abs(mode))
-    hessian = np.empty((n, n))
-    for j in range(n):
-        e = np.zeros(n)
-        e[j] = step[j]
-        hessian[:, j] = (negative(mode + e)[1] - negative(mode - e)[1]) / (2 * step[j])
-    hessian = (hessian + hessian.T) / 2
+    mode, value = result.x, result.fun
+    for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
+        try:
+            step = np.linalg.solve(curvature(mode), negative(mode)[1])
+        except np.linalg.LinAlgError:
+            break
+        scale = 1.0
+        while scale > 1e-6 and negative(mode - scale * step)[0] > value + 1e-12 * abs(value):
+            scale /= 2
+        mode, value = mode - scale * step, negative(mode - scale * step)[0]
+        if np.max(np.abs(scale * step)) < 1e-10 * (1 + np.max(np.abs(mode))):
+            break
+    hessian = curvature(mode)
     try:
         chol = np.linalg.cholesky(np.linalg.inv(hessian))
     except np.linalg.LinAlgError:
@@ -325,7 +355,7 @@ def fit_laplace(model, config: Mapping[str, Any]):
         ) from None
     rng = np.random.default_rng(config["seed"])
     chains, draws = config["chains"], config["draws"]
-    points = mode + rng.standard_normal((chains, draws, n)) @ chol.T
+    points = mode + rng.standard_normal((chains, draws, len(mode))) @ chol.T
     traced = [[compiled.expand(np.ascontiguousarray(p), *data) for p in chain] for chain in points]
     at_mode = dict(zip(compiled.traced, compiled.expand(mode, *data), strict=True))
     return _to_idata(model, compiled, traced), at_mode
@@ -504,5 +534,5 @@ def _import_models() -> None:
 
     from pricing.wtp import METHOD_MODELS
 
-    for spec in METHOD_MODELS.values():
+    for spec in (*METHOD_MODELS.values(), "pricing.wtp.choice:ChoiceModel"):
         importlib.import_module(spec.split(":")[0])
