@@ -723,13 +723,13 @@ def _add_fit_method(sub: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_sampling_options(sub: argparse.ArgumentParser) -> None:
+def _add_sampling_options(sub: argparse.ArgumentParser, draws_default: str = "1000") -> None:
     bounds = {name: f"{low:,}..{high:,}" for name, (low, high) in SAMPLING.items() if name != "seed"}
     sub.add_argument(
         "--draws",
         type=_sampling_option("draws"),
         default=1000,
-        help=f"draws per chain ({bounds['draws']}; 1000)",
+        help=f"draws per chain ({bounds['draws']}; {draws_default})",
     )
     sub.add_argument(
         "--tune",
@@ -759,7 +759,7 @@ def _fit_choice(args: argparse.Namespace) -> int:
         if not sep or not attribute.strip() or not level.strip():
             raise DataError(f"--ref {item}: expected ATTRIBUTE=LEVEL, e.g. --ref colour=green")
         refs[attribute.strip()] = level.strip()
-    check_sampling(args.draws, args.tune, args.chains, args.seed)
+    check_sampling(args.draws or 1000, args.tune, args.chains, args.seed)
     _check_outputs(
         ("--output", args.output, (".nc",)), ("--scenario-out", args.scenario_out, (".yaml", ".yml"))
     )
@@ -786,7 +786,7 @@ def _fit_choice(args: argparse.Namespace) -> int:
     model.fit(
         args.data,
         args.fit_method,
-        draws=args.draws,
+        **({} if args.draws is None else {"draws": args.draws}),  # None: the model's default
         tune=args.tune,
         chains=args.chains,
         seed=args.seed,
@@ -897,8 +897,8 @@ def _add_fit_choice(fit_commands) -> None:
         metavar="'NAME: ATTR=LEVEL, ..., price=P'",
         help="a product of the starter scenario instead of the most chosen ones (repeat; the first is ours)",
     )
-    _add_sampling_options(choice)
-    choice.set_defaults(run=_fit_choice)
+    _add_sampling_options(choice, draws_default="1000, a mixed logit with nuts 2500")
+    choice.set_defaults(run=_fit_choice, draws=None)  # None: fit_choice's default (more for a mixed logit)
 
 
 def _fit_retention(args: argparse.Namespace) -> int:

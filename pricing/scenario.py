@@ -136,11 +136,15 @@ class Attribute(_Model):
     )
 
     @model_validator(mode="after")
-    def _distinct_levels(self) -> Attribute:
+    def _kano_variable(self) -> Attribute:
         if isinstance(self.kano, PosteriorRef) and self.kano.variable not in (None, *KANO_FIT_VARIABLES):
             raise ValueError(
                 f"kano.variable: {self.kano.variable!r} is not one of {', '.join(KANO_FIT_VARIABLES)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_levels(self) -> Attribute:
         if self.levels is not None and len(set(self.levels)) != len(self.levels):
             twice = next(level for level in self.levels if self.levels.count(level) > 1)
             raise ValueError(f"levels: {twice!r} is listed twice")
@@ -619,7 +623,9 @@ class Retention(_Model):
 
     Baseline churn is elicited (`churn`) or a fitted retention posterior (`posterior`, from ``pricing fit
     retention``: shifted-beta-geometric, customers differ in their churn). Satisfaction S (-100..100) with an
-    offering multiplies each customer's churn odds by ``exp(-satisfaction_effect * S / 100)``.
+    offering multiplies each customer's churn odds by ``exp(-satisfaction_effect * S / 100)``. ``churn`` and
+    ``satisfaction_effect`` may point to a satisfaction fit (``{posterior: satisfaction.nc}``,
+    `SATISFACTION_LINK`): each draw then takes one joint draw of the fit.
     """
 
     churn: _or_fit(Probability) | None = Field(

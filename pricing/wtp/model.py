@@ -195,15 +195,11 @@ def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tupl
     return compiled, values
 
 
-def _initial_points(model, seed: int, chains: int, jitter: bool = True) -> list[dict[str, np.ndarray]]:
-    """Each chain's start (value variables): the model's initial point, jittered as nutpie jitters
-    (PyMC's jitter) unless `jitter` is False."""
+def _initial_point(model) -> dict[str, np.ndarray]:
+    """The model's initial point (value variables), unjittered: where the mode search starts."""
     from pymc.initial_point import make_initial_point_fn
 
-    function = make_initial_point_fn(
-        model=model, jitter_rvs=set(model.free_RVs) if jitter else set(), return_transformed=True
-    )
-    return [function(int(s)) for s in np.random.SeedSequence(seed).generate_state(chains)]
+    return make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=True)(0)
 
 
 def _flat(model, point: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -239,11 +235,17 @@ def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
     (e.g. ``low_rank_modified_mass_matrix=True``)."""
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
+    from pymc.initial_point import make_initial_point_fn
 
-    points = _initial_points(model, config["seed"], config["chains"])
-    compiled, values = compiled_model(model, points[0])
+    # each chain's start from the seed nutpie gives that chain (the same seed, the same starts, whichever
+    # thread asks first), jittered as nutpie jitters; PyTensor functions are not thread-safe: one at a time
+    point_function = make_initial_point_fn(
+        model=model, jitter_rvs=set(model.free_RVs), return_transformed=True
+    )
+    lock = threading.Lock()
+    first_point = point_function(config["seed"])
+    compiled, values = compiled_model(model, first_point)
     data = [values[name] for name in compiled.data_names]
-    starts = [_flat(model, point) for point in points]
     borrowed: list = []
 
     def make_logp_fn():
@@ -268,17 +270,17 @@ def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
 
         return expand
 
-    first = compiled.expand(starts[0], *data)
-    shapes = [np.shape(v) for v in first]
+    start = _flat(model, first_point)
+    shapes = [np.shape(v) for v in compiled.expand(start, *data)]
     dims = _dims(model, compiled.traced)
     coords = {k: list(v) for k, v in model.coords.items() if v is not None}
-    counter = iter(range(10**9))
 
     def initial_point(seed):
-        return starts[next(counter) % len(starts)].copy()
+        with lock:
+            return _flat(model, point_function(int(seed) % 2**32))
 
     pyfunc = from_pyfunc(
-        len(starts[0]),
+        len(start),
         make_logp_fn,
         make_expand_fn,
         [np.dtype("float64")] * len(shapes),
@@ -313,7 +315,7 @@ def fit_laplace(model, config: Mapping[str, Any]):
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
     from scipy.optimize import minimize
 
-    point = _initial_points(model, config["seed"], 1, jitter=False)[0]
+    point = _initial_point(model)
     compiled, values = compiled_model(model, point)
     data = [values[name] for name in compiled.data_names]
     start = _flat(model, point)
