@@ -17,10 +17,17 @@ shape of the terms) share one compiled log-density and gradient; a second fit on
 `COMPILED` counts the compilations. PyTensor keeps the compiled C code on disk (its compiledir), so a new
 process pays for the graph rewrites but not for a C compiler.
 
-Sampler, chosen by measurement (`benchmarks/bench_wtp.py`): nutpie's NUTS (the Rust sampler) driven through
-``nutpie.from_pyfunc`` by the PyTensor C function. nutpie's own numba backend samples these small models
-faster (0.3 s against about 1.5 s) but compiles for 12 s in every new process (its C callbacks cannot be
-cached) and 6 s for every new model in a process; PyMC's Python NUTS pays about 100 us per leapfrog step.
+Samplers, chosen by measurement (`benchmarks/bench_wtp.py`). The interval fits (stated, Gabor-Granger, Van
+Westendorp) sample their log-density compiled once by numba into C callbacks
+(`pricing.wtp.interval_density`, checked against the PyMC model in the tests) that nutpie's Rust NUTS
+calls from its threads (`sample_density`): no PyMC import, no graph rewrites, numba's on-disk cache serves
+every later process and every model of the family. Measured against the alternatives on the stated
+example: this PyMC model compiled by PyTensor's C backend costs ~4 s of graph rewrites and ~2 s of C
+module cache at start and again at exit in every process, plus ~20 us per gradient through
+``nutpie.from_pyfunc`` (the GIL serialises the chains); nutpie's numba backend compiles for 12 s in every
+process (its callbacks are not cacheable); PyMC's Python NUTS costs ~100 us per leapfrog step; a numpy
+log-density through ``from_pyfunc`` costs ~100 us per gradient; JAX is not installed. Other PyMC models
+(`sample_nuts`): nutpie through ``from_pyfunc`` on their compiled PyTensor C function.
 ``fit_method="map"``: the posterior mode in the unconstrained space (L-BFGS on the same compiled function),
 then the Laplace approximation: draws from Normal(mode, inverse Hessian) (Hessian by central differences of
 the exact gradient), mapped back through the variables' transforms; it says it did not sample.
@@ -216,19 +223,6 @@ def _dims(model, names) -> dict[str, tuple[str, ...]]:
     return dims
 
 
-def _to_idata(model, compiled: CompiledModel, draws: np.ndarray, **groups):
-    """InferenceData of traced variables from (chain, draw, traced values) lists."""
-    import arviz as az
-
-    posterior = {
-        name: np.stack([np.stack([d[i] for d in chain]) for chain in draws])
-        for i, name in enumerate(compiled.traced)
-    }
-    dims = {name: list(d) for name, d in _dims(model, posterior).items()}
-    coords = {k: list(v) for k, v in model.coords.items() if v is not None}
-    return az.from_dict(posterior=posterior, dims=dims, coords=coords, **groups)
-
-
 def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
     """NUTS with nutpie on the compiled model (see the module docstring); returns InferenceData with the
     traced variables and nutpie's sample stats (no warm-up draws). `nutpie_options` go to `nutpie.sample`
@@ -310,18 +304,67 @@ def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
     return idata
 
 
+def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
+    """NUTS with nutpie on a log-density compiled by numba (`pricing.wtp.interval_density.IntervalDensity`):
+    the sampler's threads call its C callbacks directly, without Python or the GIL. Each chain starts from
+    the point its own seed gives (the same seed, the same draws). Returns InferenceData without warm-up
+    draws."""
+    import nutpie
+
+    idata = nutpie.sample(
+        density.nutpie_model(),
+        draws=config["draws"],
+        tune=config["tune"],
+        chains=config["chains"],
+        cores=config["cores"] or min(config["chains"], os.cpu_count() or 1),
+        seed=config["seed"],
+        target_accept=config.get("target_accept", 0.8),
+        progress_bar=False,
+        **nutpie_options,
+    )
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        delattr(idata, group)
+    return idata
+
+
+class _CompiledTarget:
+    """A PyMC model's compiled functions in the interface of `pricing.wtp.interval_density.IntervalDensity`
+    (``logp_dlogp(x)``, ``expand(x)`` -> dict, ``start()``, ``dims``, ``coords``), for `laplace`."""
+
+    def __init__(self, model):
+        point = _initial_point(model)
+        self.compiled, values = compiled_model(model, point)
+        self.data = [values[name] for name in self.compiled.data_names]
+        self.x0 = _flat(model, point)
+        self.dims = _dims(model, self.compiled.traced)
+        self.coords = {k: list(v) for k, v in model.coords.items() if v is not None}
+
+    def logp_dlogp(self, x):
+        value, gradient = self.compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *self.data)
+        return float(value), np.asarray(gradient)
+
+    def expand(self, x) -> dict[str, np.ndarray]:
+        values = self.compiled.expand(np.ascontiguousarray(x, dtype=float), *self.data)
+        return dict(zip(self.compiled.traced, values, strict=True))
+
+    def start(self) -> np.ndarray:
+        return self.x0
+
+
 def fit_laplace(model, config: Mapping[str, Any]):
-    """Posterior mode + Laplace approximation on the compiled model (see the module docstring): returns
+    """`laplace` on a PyMC model's compiled functions (reused across fits of the same structure)."""
+    return laplace(_CompiledTarget(model), config)
+
+
+def laplace(target, config: Mapping[str, Any]):
+    """Posterior mode + Laplace approximation (see the module docstring) of `target` (``logp_dlogp``,
+    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity` or a compiled PyMC model): returns
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
+    import arviz as az
     from scipy.optimize import minimize
 
-    point = _initial_point(model)
-    compiled, values = compiled_model(model, point)
-    data = [values[name] for name in compiled.data_names]
-    start = _flat(model, point)
-
     def negative(x):
-        value, gradient = compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *data)
+        value, gradient = target.logp_dlogp(x)
         return -float(value), -np.asarray(gradient)
 
     def curvature(x):  # Hessian of the negative log-posterior: central differences of the exact gradient
@@ -334,6 +377,7 @@ def fit_laplace(model, config: Mapping[str, Any]):
             hessian[:, j] = (negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j])
         return (hessian + hessian.T) / 2
 
+    start = target.start()
     result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
     mode, value = result.x, result.fun
     for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
@@ -358,9 +402,12 @@ def fit_laplace(model, config: Mapping[str, Any]):
     rng = np.random.default_rng(config["seed"])
     chains, draws = config["chains"], config["draws"]
     points = mode + rng.standard_normal((chains, draws, len(mode))) @ chol.T
-    traced = [[compiled.expand(np.ascontiguousarray(p), *data) for p in chain] for chain in points]
-    at_mode = dict(zip(compiled.traced, compiled.expand(mode, *data), strict=True))
-    return _to_idata(model, compiled, traced), at_mode
+    traced = [[target.expand(np.ascontiguousarray(p)) for p in chain] for chain in points]
+    names = list(traced[0][0])
+    posterior = {name: np.array([[d[name] for d in chain] for chain in traced]) for name in names}
+    dims = {name: list(target.dims.get(name, ())) for name in names}
+    idata = az.from_dict(posterior=posterior, dims=dims, coords=target.coords)
+    return idata, target.expand(mode)
 
 
 MAP_DIAGNOSTICS_NOTE = "posterior mode + Laplace approximation: independent draws, no MCMC diagnostics"
