@@ -21,7 +21,9 @@ derivatives, which makes the cost independent of the number of prices and varian
 in an asinh of the purchase threshold when a price grid reaches far beyond the WTP (dense where the
 probability moves, sparse in the lognormal's long tail: a uniform grid over a wide range was 2e-3 off), and
 the surplus is the table's probability integrated from where everybody buys (blended, where few buy, with
-the quadrature's own surplus, which keeps the lognormal's far tail), so the two stay consistent.
+the quadrature's own surplus, which keeps the lognormal's far tail), so the two stay consistent. Where the
+nodes are over the WTP, thresholds far up its long upper tail (where those nodes lie many logit scales
+apart) blend into nodes over the logit's noise (`_far_tail_over_noise`).
 A table over every inclusive value where the probability moves serves any points (`pricing.dynamics`
 reuses one per draw and segment while expectations drift). Accuracy against brute-force integration over
 customers, at the default 16 nodes: about 1e-3 in probability for a log-sd of WTP up to about 1, up to
