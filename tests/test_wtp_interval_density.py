@@ -117,3 +117,18 @@ def test_sampling_the_density_gives_the_pymc_models_posterior():
         error = np.sqrt(2) * np.std(b, axis=-1) / np.sqrt(500)
         assert np.all(np.abs(a.mean(-1) - b.mean(-1)) < 5 * error), name
         assert np.all(np.abs(a.std(-1) / b.std(-1) - 1) < 0.15), name
+
+
+def test_the_python_interface_samples_the_same_draws(monkeypatch):
+    """With a nutpie whose internals differ, the fit falls back to nutpie's Python interface: same draws."""
+    _, density = _models("gabor_granger")
+    config = {"draws": 150, "tune": 150, "chains": 2, "seed": 7, "target_accept": 0.95, "cores": 2}
+    direct = sample_density(density, config)
+
+    def unavailable():
+        raise TypeError("CompiledPyMCModel.__init__() got an unexpected keyword argument")
+
+    monkeypatch.setattr(density, "nutpie_model", unavailable)
+    fallback = sample_density(density, config)
+    for name in density.traced:
+        np.testing.assert_array_equal(direct.posterior[name].values, fallback.posterior[name].values)

@@ -69,7 +69,7 @@ class LognormalBlock:
         )
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _log_ndtr(z: float) -> float:
     """log Phi(z), accurate in both tails (as scipy.special.log_ndtr)."""
     if z > 0.0:
@@ -84,7 +84,7 @@ def _log_ndtr(z: float) -> float:
     return -0.5 * z * z - math.log(-z) - 0.5 * _LOG_2PI + math.log(series)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _log1mexp(x: float) -> float:
     """log(1 - exp(x)) for x <= 0, as PyTensor computes it (accurate on both sides of -log 2)."""
     if x < -_LOG2:
@@ -100,7 +100,7 @@ def _log1mexp(x: float) -> float:
 _HEADER, _POOLED, _CELL, _INTERVAL, _TRACED = 6, 6, 5, 4, 3
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _logp_dlogp(x, gradient, data) -> float:
     """The log density at `x`; its gradient is written into `gradient` (`data`: see above)."""
     n_pooled, n_cells, n_intervals = int(data[1]), int(data[2]), int(data[3])
@@ -162,7 +162,7 @@ def _logp_dlogp(x, gradient, data) -> float:
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _expand(x, out, data) -> None:
     """The traced variables at `x`, flat, into `out`."""
     at = _HEADER + _POOLED * int(data[1]) + _CELL * int(data[2]) + _INTERVAL * int(data[3])
@@ -191,7 +191,7 @@ _EXPAND_SIGNATURE = numba.types.int64(
 )
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _model_data(pointer):
     """The flat description behind the callbacks' user-data pointer (its first value is its length)."""
     size = int(numba.carray(pointer, (1,), np.float64)[0])
@@ -220,8 +220,8 @@ def _expand_callback(dim, expanded, x_, out_, data_):
 def _callbacks():
     """The two C callbacks, compiled on first use (numba caches them on disk)."""
     return (
-        numba.cfunc(_LOGP_SIGNATURE, cache=True, nogil=True)(_logp_callback),
-        numba.cfunc(_EXPAND_SIGNATURE, cache=True, nogil=True)(_expand_callback),
+        numba.cfunc(_LOGP_SIGNATURE, cache=True, nogil=True, error_model="numpy")(_logp_callback),
+        numba.cfunc(_EXPAND_SIGNATURE, cache=True, nogil=True, error_model="numpy")(_expand_callback),
     )
 
 

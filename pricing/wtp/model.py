@@ -28,7 +28,7 @@ module cache at start and again at exit in every process, plus ~20 us per gradie
 process (its callbacks are not cacheable); PyMC's Python NUTS costs ~100 us per leapfrog step; a numpy
 log-density through ``from_pyfunc`` costs ~100 us per gradient; JAX is not installed. Other PyMC models
 (`sample_nuts`): nutpie through ``from_pyfunc`` on their compiled PyTensor C function.
-``fit_method="map"``: the posterior mode in the unconstrained space (L-BFGS on the same compiled function),
+``fit_method="map"`` (`laplace`): the posterior mode in the unconstrained space (L-BFGS on the same density),
 then the Laplace approximation: draws from Normal(mode, inverse Hessian) (Hessian by central differences of
 the exact gradient), mapped back through the variables' transforms; it says it did not sample.
 """
@@ -202,13 +202,6 @@ def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tupl
     return compiled, values
 
 
-def _initial_point(model) -> dict[str, np.ndarray]:
-    """The model's initial point (value variables), unjittered: where the mode search starts."""
-    from pymc.initial_point import make_initial_point_fn
-
-    return make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=True)(0)
-
-
 def _flat(model, point: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars]).astype(float)
 
@@ -311,8 +304,24 @@ def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
     draws."""
     import nutpie
 
+    try:
+        model = density.nutpie_model()
+    except (ImportError, TypeError):  # another nutpie's internals: its Python interface (slower, same draws)
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        model = from_pyfunc(
+            density.n_dim,
+            lambda: density.logp_dlogp,
+            lambda seed1, seed2, chain: density.expand,
+            [np.dtype("float64")] * len(density.traced),
+            density.shapes,
+            list(density.traced),
+            coords=density.coords,
+            dims={name: list(dims) for name, dims in density.dims.items()},
+            make_initial_point_fn=lambda seed: density.initial_point(int(seed)),
+        )
     idata = nutpie.sample(
-        density.nutpie_model(),
+        model,
         draws=config["draws"],
         tune=config["tune"],
         chains=config["chains"],
@@ -327,38 +336,9 @@ def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
     return idata
 
 
-class _CompiledTarget:
-    """A PyMC model's compiled functions in the interface of `pricing.wtp.interval_density.IntervalDensity`
-    (``logp_dlogp(x)``, ``expand(x)`` -> dict, ``start()``, ``dims``, ``coords``), for `laplace`."""
-
-    def __init__(self, model):
-        point = _initial_point(model)
-        self.compiled, values = compiled_model(model, point)
-        self.data = [values[name] for name in self.compiled.data_names]
-        self.x0 = _flat(model, point)
-        self.dims = _dims(model, self.compiled.traced)
-        self.coords = {k: list(v) for k, v in model.coords.items() if v is not None}
-
-    def logp_dlogp(self, x):
-        value, gradient = self.compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *self.data)
-        return float(value), np.asarray(gradient)
-
-    def expand(self, x) -> dict[str, np.ndarray]:
-        values = self.compiled.expand(np.ascontiguousarray(x, dtype=float), *self.data)
-        return dict(zip(self.compiled.traced, values, strict=True))
-
-    def start(self) -> np.ndarray:
-        return self.x0
-
-
-def fit_laplace(model, config: Mapping[str, Any]):
-    """`laplace` on a PyMC model's compiled functions (reused across fits of the same structure)."""
-    return laplace(_CompiledTarget(model), config)
-
-
 def laplace(target, config: Mapping[str, Any]):
     """Posterior mode + Laplace approximation (see the module docstring) of `target` (``logp_dlogp``,
-    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity` or a compiled PyMC model): returns
+    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity`): returns
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
     import arviz as az
     from scipy.optimize import minimize
@@ -414,7 +394,7 @@ MAP_DIAGNOSTICS_NOTE = "posterior mode + Laplace approximation: independent draw
 
 
 def map_diagnostics(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What a fit by `fit_laplace` reports instead of MCMC diagnostics."""
+    """What a fit by `laplace` reports instead of MCMC diagnostics."""
     return {
         "rhat_max": None,
         "ess_bulk_min": None,
