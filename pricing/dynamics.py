@@ -295,7 +295,7 @@ def simulate_dynamics(
     differentiate = differentiation_over_time(scenario)
     offering_price = np.array([o.price for o in scenario.offerings], dtype=float)
     money = (np.ascontiguousarray(margin), fixed_cost.astype(float), discount, prices, ours)
-    nothing = np.zeros(1)
+    nothing_5 = np.zeros((1,) * 5)
 
     customers_start = np.empty((draws, n_seg, n_var, len(prices)))
     customers_end = np.empty_like(customers_start)
@@ -311,7 +311,7 @@ def simulate_dynamics(
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import advance  # numba: compiled (or read from its cache) on first use
+        from pricing.trajectory import advance, drifting_choices  # numba: compiled or read from cache
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
         path, changed = expectation_path(b)
@@ -319,7 +319,6 @@ def simulate_dynamics(
         share, none_share = share_0[b].copy(), none_0[b].copy()
         # each period's satisfaction: the last period's unless the expectations changed
         satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
-        differentiation = np.zeros((1,) * 5)
         drifts = bool(changed.any())
         if drifts:
             differentiation = differentiate(own, path)  # d, t, s, o, v
@@ -331,9 +330,9 @@ def simulate_dynamics(
             satisfaction[...] = np.take_along_axis(fresh, latest[:, :, None, None, None], axis=1)
         else:
             satisfaction[...] = satisfaction_0[b][:, None]
-        table = (True, nothing, nothing, nothing, nothing, nothing, 2, nothing, nothing, nothing, nothing)
+        choices = (False, nothing_5, nothing_5, nothing_5)
         recompute = tabulated and drifts
-        if recompute:  # one table per (draw, segment): mu, sigma and the logit scale stay
+        if recompute:  # one table per (draw, segment) for every period: mu, sigma and the logit scale stay
             wide = purchase_table(
                 own["wtp_log_median"].ravel(),
                 own["wtp_log_sd"].ravel(),
@@ -343,6 +342,8 @@ def simulate_dynamics(
             linear = wide.stretch is None
             edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)
             table = (linear, *(per_draw(x.ravel()) for x in edges), wide.size, *wide.prob)
+            scale = per_draw(own["logit_scale"])
+            choices = (True, *drifting_choices(differentiation, scale, prices, offering_price, ours, table))
         active = share[:, :, None] * segment_size[:, :, None]  # d, s, k, o, v, p
         idle = none_share[:, :, None] * segment_size  # d, s, k, v, p
         customers_start[b] = active[:, :, :, ours].sum(axis=2)
@@ -363,7 +364,6 @@ def simulate_dynamics(
             np.array(np.broadcast_to(size, (n_b, n_seg)), dtype=float),  # the markets' sizes M_t
         )
         inputs = (theta[b], k_ret[b], rho[b], k_ref[b], entrants[b], entering[b], weight)
-        choices = (recompute, differentiation, per_draw(own["logit_scale"]), offering_price, table)
         out = (profit[b], clv[b])
         if recompute or not drifts:
             advance(0, horizon, horizon, state, satisfaction, changed, inputs, money, choices, out, records)

@@ -1,13 +1,13 @@
-"""Compiled kernel of `pricing.dynamics`: one block of draws through a range of periods, in one pass.
+"""Compiled kernels of `pricing.dynamics`: one block of draws through a range of periods, in one pass.
 
 `advance` applies the state equations of `pricing.dynamics` (its module docstring) cell by cell, for each
-draw and segment over the periods, with every flow of a period computed in the same pass over (class,
-variant, price): numpy needed about nine passes over the whole state per period. Where a draw's
-expectations drift, next period's shares are recomputed here too (`logit_shares`: the simulator's logit with
-a none option, `pricing.simulate._choices`, with the purchase integral read off the draw's table,
-`pricing.market.read_purchase`), so no per-period array of shares is ever built. Each draw's numbers depend
-only on its own inputs, not on the draws run with it. Compiled with numba on first use and cached on disk
-(`cache=True`); float64 throughout, so results equal numpy's up to round-off.
+draw and segment over the periods, every flow of a period computed in the same pass over (class, variant,
+price): numpy needed about nine passes over the whole state per period. Where a draw's expectations drift,
+`drifting_choices` first computes what every later period's shares need (they follow the expectations,
+which follow the levels offered, not the customers), and `advance` forms each period's shares from them
+as it goes, so no per-period array of shares is ever built. Each draw's numbers depend only on its own
+inputs, not on the draws run with it. Compiled with numba on first use and cached on disk (`cache=True`);
+float64 throughout, so results equal numpy's up to round-off.
 """
 
 from __future__ import annotations
@@ -18,66 +18,134 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
-def asinh(x):  # pragma: no cover - compiled
-    """asinh(x) = sign(x) log(|x| + sqrt(x^2 + 1)), to 1e-16 absolute (what reading a table needs), several
-    times faster than libm's `math.asinh`."""
-    a = abs(x)
-    y = math.log(a) + math.log(2.0) if a > 1e150 else math.log(a + math.sqrt(a * a + 1.0))
-    return y if x >= 0.0 else -y
+def drifting_choices(differentiation, scale, prices, offering_price, ours, table):
+    """What each period's shares need under logit with a none option, for a block of draws whose
+    expectations drift: the purchase probability ``buy`` and our share of purchases ``ours_given_buy``
+    (d, s, t, v, p), and the rivals' shares of the rest ``rival_weight`` (d, s, t, o, v), from the
+    differentiation values (d, t, s, o, v) and the logit scale (d, s).
+
+    The simulator's rule (`pricing.simulate._choices`): our share is logistic in our advantage over the
+    rivals' logsum, the purchase probability is read at the inclusive value off the draw and segment's
+    `market.PurchaseTable` (`table`: linear, stretch, inverse, offset, low, high (rows,), size, c0..c3).
+    Compiled passes do the arithmetic; the exponentials and logarithms run between them as numpy's
+    vectorised functions (several times faster than the scalar ones in a compiled loop).
+    """
+    n_draws, n_periods, n_seg, n_off, n_var = differentiation.shape
+    advantage = np.empty((n_draws, n_seg, n_periods, n_var, len(prices)))
+    rival_inclusive = np.empty((n_draws, n_seg, n_periods, n_var))
+    rival_weight = np.empty((n_draws, n_seg, n_periods, n_off, n_var))
+    _advantage(differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight)
+    tail = np.abs(advantage)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)  # exp(-|a|)
+    softplus = np.log1p(tail)  # softplus(a) - max(a, 0)
+    ours_given_buy = np.empty_like(advantage)
+    point = _inclusive_point(
+        advantage, tail, softplus, rival_inclusive, scale, n_off > 1, table, ours_given_buy
+    )
+    if not table[0]:
+        np.arcsinh(point, out=point)
+    _read_table(point, table, softplus)
+    return softplus, ours_given_buy, rival_weight
 
 
 @njit(cache=True, nogil=True)
-def logit_shares(
-    differentiation, scale, prices, offering_price, ours, table, row, share, none_share
+def _advantage(
+    differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight
 ):  # pragma: no cover - compiled
-    """Shares (offering, variant, price) and the none option's (variant, price) of one draw and segment
-    under logit with a none option, from the differentiation values (offering, variant); `table` is
-    (linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3) of `market.PurchaseTable`."""
+    """Our advantage over the rivals' logsum in logit scales (d, s, t, v, p), the logsum (d, s, t, v) and
+    the rivals' shares of a purchase that is not ours (d, s, t, o, v)."""
+    n_draws, n_periods, n_seg, n_off, n_var = differentiation.shape
+    for d in range(n_draws):
+        for s in range(n_seg):
+            lam = scale[d, s]
+            for t in range(n_periods):
+                for v in range(n_var):
+                    ours_net = differentiation[d, t, s, ours, v]
+                    top, total = -np.inf, 0.0
+                    for o in range(n_off):
+                        if o != ours:
+                            top = max(top, differentiation[d, t, s, o, v] - offering_price[o])
+                    for o in range(n_off):
+                        w = 0.0
+                        if o != ours:
+                            w = math.exp((differentiation[d, t, s, o, v] - offering_price[o] - top) / lam)
+                        rival_weight[d, s, t, o, v] = w
+                        total += w
+                    logsum = top + lam * math.log(total) if n_off > 1 else 0.0
+                    rival_inclusive[d, s, t, v] = logsum
+                    for o in range(n_off):
+                        rival_weight[d, s, t, o, v] /= max(total, 1e-300)
+                    for p in range(len(prices)):
+                        advantage[d, s, t, v, p] = (ours_net - prices[p] - logsum) / lam
+
+
+@njit(cache=True, nogil=True)
+def _inclusive_point(
+    advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy
+):  # pragma: no cover - compiled
+    """Our share of purchases (into `ours_given_buy`) and the inclusive value, clipped to the table and
+    scaled to its coordinate before the asinh (returned, d, s, t, v, p)."""
     linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3 = table
-    n_off, n_var = differentiation.shape
-    n_price = len(prices)
-    lowest, highest, to_node, start = low[row], high[row], inverse[row], offset[row]
-    spread = 1.0 if linear else stretch[row]
-    first = row * size
-    weight = np.zeros(n_off)
+    n_draws, n_seg, n_periods, n_var, n_price = advantage.shape
+    point = np.empty_like(advantage)
+    for d in range(n_draws):
+        for s in range(n_seg):
+            row = d * n_seg + s
+            lam, lowest, highest = scale[d, s], low[row], high[row]
+            spread = inverse[row] if linear else stretch[row]
+            for t in range(n_periods):
+                for v in range(n_var):
+                    logsum = rival_inclusive[d, s, t, v]
+                    for p in range(n_price):
+                        a = advantage[d, s, t, v, p]
+                        if rivals:  # logistic in our advantage over the rivals' logsum
+                            e = tail[d, s, t, v, p]
+                            larger = 1.0 / (1.0 + e)  # max(expit(a), expit(-a))
+                            ours_given_buy[d, s, t, v, p] = larger if a >= 0.0 else e * larger
+                            inclusive = logsum + lam * (max(a, 0.0) + softplus[d, s, t, v, p])
+                        else:  # ours is the only offering: its net value (a is it over the scale)
+                            ours_given_buy[d, s, t, v, p] = 1.0
+                            inclusive = a * lam
+                        point[d, s, t, v, p] = min(max(inclusive, lowest), highest) * spread
+    return point
+
+
+@njit(cache=True, nogil=True)
+def _read_table(point, table, buy):  # pragma: no cover - compiled
+    """The purchase probability at each point (in the table's coordinate before its scaling, d, s, t, v, p)
+    into `buy`: one Hermite cubic per interval (`pricing.market.read_purchase`)."""
+    linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3 = table
+    n_draws, n_seg, n_periods, n_var, n_price = point.shape
+    for d in range(n_draws):
+        for s in range(n_seg):
+            row = d * n_seg + s
+            to_node = 1.0 if linear else inverse[row]
+            start, first = offset[row], row * size
+            for t in range(n_periods):
+                for v in range(n_var):
+                    for p in range(n_price):
+                        u = point[d, s, t, v, p] * to_node - start
+                        j = min(int(u), size - 2)
+                        u -= j
+                        at = first + j
+                        value = ((c3[at] * u + c2[at]) * u + c1[at]) * u + c0[at]
+                        buy[d, s, t, v, p] = min(max(value, 0.0), 1.0)
+
+
+@njit(cache=True, nogil=True)
+def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # pragma: no cover - compiled
+    """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays."""
+    n_off, n_var, n_price = share.shape
     for v in range(n_var):
-        rival_inclusive = -np.inf
-        if n_off > 1:  # the rivals' logsum does not depend on our price
-            top = -np.inf
-            for o in range(n_off):
-                if o != ours:
-                    top = max(top, differentiation[o, v] - offering_price[o])
-            total = 0.0
-            for o in range(n_off):
-                if o != ours:
-                    weight[o] = math.exp((differentiation[o, v] - offering_price[o] - top) / scale)
-                    total += weight[o]
-            rival_inclusive = top + scale * math.log(total)
-            for o in range(n_off):
-                weight[o] /= total
         for p in range(n_price):
-            our_net = differentiation[ours, v] - prices[p]
-            ours_given_buy, inclusive = 1.0, our_net
-            if n_off > 1:  # logistic in our advantage over the rivals' logsum
-                advantage = (our_net - rival_inclusive) / scale
-                tail = math.exp(-abs(advantage))
-                larger = 1.0 / (1.0 + tail)  # max(expit(a), expit(-a))
-                ours_given_buy = larger if advantage >= 0.0 else tail * larger
-                inclusive = rival_inclusive + scale * (max(advantage, 0.0) - math.log(larger))
-            u = min(max(inclusive, lowest), highest)
-            u = (u if linear else asinh(u * spread)) * to_node - start
-            j = min(int(u), size - 2)
-            u -= j
-            at = first + j
-            buy = min(max(((c3[at] * u + c2[at]) * u + c1[at]) * u + c0[at], 0.0), 1.0)
-            rivals = buy * (1.0 - ours_given_buy)
+            rivals = buy[v, p] * (1.0 - ours_given_buy[v, p])
+            for o in range(n_off):
+                share[o, v, p] = rivals * rival_weight[o, v]
+            share[ours, v, p] = buy[v, p] * ours_given_buy[v, p]
             bought = 0.0
             for o in range(n_off):
-                share[o, v, p] = rivals * weight[o]
                 bought += share[o, v, p]
-            share[ours, v, p] = buy * ours_given_buy
-            bought += share[ours, v, p]
             none_share[v, p] = max(1.0 - bought, 0.0)
 
 
@@ -105,22 +173,23 @@ def advance(
     parameters : (theta (d, s, k), retention effect (d, s), referral rate (d, s), referral effect (d, s),
         entrants (d, s, k), entering (d, s), class weight (k,)).
     money : (margin (v, p), fixed cost (v,), discount (t,), prices (p,), ours).
-    choices : (recompute, differentiation (d, t, s, o, v), scale (d, s), offering price (o,), table):
-        with `recompute`, a period whose expectations changed gets its shares from `logit_shares`;
-        without, the shares in `state` serve (the caller sets them, one period per call).
+    choices : (recompute, buy, ours_given_buy, rival_weight) of `drifting_choices`: with `recompute`, a
+        period whose expectations changed gets its shares from them; without, the shares in `state` serve
+        (the caller sets them, one period per call).
     out : (profit (d, v, p, t), clv (d, s, v, p)), accumulated.
     records : (per_period, active, acquired, referred, churned (d, s, o, v, p, t), revenue (d, s, v, p, t)).
     """
     active, idle, share, none_share, survival, market = state
     theta, k_ret, rho, k_ref, entrants, entering, weight = parameters
     margin, fixed_cost, discount, prices, ours = money
-    recompute, differentiation, scale, offering_price, table = choices
+    recompute, buy, ours_given_buy, rival_weight = choices
     profit, clv = out
     per_period, rec_active, rec_acquired, rec_referred, rec_churned, rec_revenue = records
     n_draws, n_seg, n_cls, n_off, n_var, n_price = active.shape
     churn = np.empty((n_cls, n_off, n_var))
     referral = np.empty((n_off, n_var))
     pool = np.empty((n_cls, n_var, n_price))
+    share_idle, leaving, referred = np.empty(n_price), np.empty(n_price), np.empty(n_price)
     for d in range(n_draws):
         for s in range(n_seg):
             refers = rho[d, s] > 0.0  # else nobody is referred (skipped)
@@ -158,53 +227,54 @@ def advance(
                                 rec_active[d, s, o, v, p, t] = total
                 if t == horizon - 1:
                     break
-                # leaving, referred and reconsidering customers: the pool choosing again next period
+                # leaving, referred and reconsidering customers: the pool choosing again next period (our
+                # prices innermost, so the compiler vectorises over them)
                 market_size = max(market[d, s], 1e-300)
                 for k in range(n_cls):
                     for v in range(n_var):
                         for p in range(n_price):
-                            buying_nothing = idle[d, s, k, v, p]
-                            share_idle = buying_nothing / market_size  # U_t / M_t
-                            leaving, referred = 0.0, 0.0
-                            for o in range(n_off):
-                                customers = active[d, s, k, o, v, p]
-                                churned = customers * churn[k, o, v]
-                                leaving += churned
-                                brought = 0.0
-                                if refers:
-                                    brought = customers * referral[o, v] * share_idle
-                                    referred += brought
-                                    if per_period:
-                                        rec_referred[d, s, o, v, p, t + 1] += brought
+                            share_idle[p] = idle[d, s, k, v, p] / market_size  # U_t / M_t
+                            leaving[p] = 0.0
+                            referred[p] = 0.0
+                        for o in range(n_off):
+                            leave, refer = churn[k, o, v], referral[o, v]
+                            customers = active[d, s, k, o, v]
+                            for p in range(n_price):
+                                churned = customers[p] * leave
+                                brought = customers[p] * refer * share_idle[p] if refers else 0.0
+                                leaving[p] += churned
+                                referred[p] += brought
+                                customers[p] = customers[p] + brought - churned
                                 if per_period:
                                     rec_churned[d, s, o, v, p, t + 1] += churned
-                                active[d, s, k, o, v, p] = customers + brought - churned
-                            buying_nothing -= referred
+                                    rec_referred[d, s, o, v, p, t + 1] += brought
+                        for p in range(n_price):
+                            buying_nothing = idle[d, s, k, v, p] - referred[p]
                             reconsider = theta[d, s, k] * buying_nothing
-                            pool[k, v, p] = leaving + reconsider + entrants[d, s, k]
+                            pool[k, v, p] = leaving[p] + reconsider + entrants[d, s, k]
                             idle[d, s, k, v, p] = buying_nothing - reconsider
                 market[d, s] += entering[d, s]
                 if recompute and changed[d, t + 1]:
-                    logit_shares(
-                        differentiation[d, t + 1, s],
-                        scale[d, s],
-                        prices,
-                        offering_price,
+                    _shares_of(
+                        buy[d, s, t + 1],
+                        ours_given_buy[d, s, t + 1],
+                        rival_weight[d, s, t + 1],
                         ours,
-                        table,
-                        d * n_seg + s,
                         share[d, s],
                         none_share[d, s],
                     )
                 for k in range(n_cls):
                     for v in range(n_var):
-                        for p in range(n_price):
-                            for o in range(n_off):
-                                acquired = share[d, s, o, v, p] * pool[k, v, p]
-                                active[d, s, k, o, v, p] += acquired
+                        gained = pool[k, v]
+                        for o in range(n_off):
+                            customers, chosen = active[d, s, k, o, v], share[d, s, o, v]
+                            for p in range(n_price):
+                                acquired = chosen[p] * gained[p]
+                                customers[p] += acquired
                                 if per_period:
                                     rec_acquired[d, s, o, v, p, t + 1] += acquired
-                            idle[d, s, k, v, p] += none_share[d, s, v, p] * pool[k, v, p]
+                        for p in range(n_price):
+                            idle[d, s, k, v, p] += none_share[d, s, v, p] * gained[p]
         for v in range(n_var):
             for p in range(n_price):
                 for t in range(first, stop):
