@@ -363,10 +363,19 @@ def simulate_dynamics(
             np.ones((n_b, n_seg, len(weight), n_var)),  # survival of our customers since period 0
             np.array(np.broadcast_to(size, (n_b, n_seg)), dtype=float),  # the markets' sizes M_t
         )
-        inputs = (theta[b], k_ret[b], rho[b], k_ref[b], entrants[b], entering[b], weight)
+        inputs = (theta[b], rho[b], entrants[b], entering[b], weight)
+        felt = satisfaction[:, :, :, None]  # d, t, s, 1, o, v
+        churn = churn_probability(
+            theta[b][:, None, :, :, None, None], k_ret[b][:, None, :, None, None, None], felt
+        )
+        referral = np.minimum(
+            1.0,
+            rho[b][:, None, :, None, None] * np.exp(k_ref[b][:, None, :, None, None] * satisfaction / 100),
+        )
+        rates = (churn, referral)
         out = (profit[b], clv[b])
         if recompute or not drifts:
-            advance(0, horizon, horizon, state, satisfaction, changed, inputs, money, choices, out, records)
+            advance(0, horizon, horizon, state, rates, changed, inputs, money, choices, out, records)
         else:  # another choice rule: the simulator rerun for each period whose expectations changed
             for t in range(horizon):
                 if t + 1 < horizon and changed[:, t + 1].any():
@@ -376,7 +385,7 @@ def simulate_dynamics(
                     moved = changed[:, t + 1]  # draws whose expectations stay keep their shares
                     share[moved] = fresh[moved]
                     none_share[moved] = np.clip(1.0 - fresh[moved].sum(axis=2), 0.0, None)
-                advance(t, t + 1, horizon, state, satisfaction, changed, inputs, money, choices, out, records)
+                advance(t, t + 1, horizon, state, rates, changed, inputs, money, choices, out, records)
         customers_end[b] = active[:, :, :, ours].sum(axis=2)
 
     # Blocks of draws in threads (the kernel releases the GIL); the simulator's random first choice draws

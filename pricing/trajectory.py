@@ -155,7 +155,7 @@ def advance(
     stop,
     horizon,
     state,
-    satisfaction,
+    rates,
     changed,
     parameters,
     money,
@@ -168,10 +168,11 @@ def advance(
     state : (active (d, s, k, o, v, p), idle (d, s, k, v, p), share (d, s, o, v, p), none_share (d, s, v, p),
         survival (d, s, k, v), market (d, s)): customers, the shares acquiring next period's customers, our
         customers' survival since period 0 and the markets' sizes; updated.
-    satisfaction : (d, t, s, o, v) each period's; changed : (d, t) whether period t's expectations differ
-        from the previous period's (its shares and satisfaction are then new).
-    parameters : (theta (d, s, k), retention effect (d, s), referral rate (d, s), referral effect (d, s),
-        entrants (d, s, k), entering (d, s), class weight (k,)).
+    rates : (churn (d, t, s, k, o, v), referral (d, t, s, o, v)) each period's, from its satisfaction;
+        changed : (d, t) whether period t's expectations differ from the previous period's (its shares are
+        then new).
+    parameters : (theta (d, s, k), referral rate (d, s), entrants (d, s, k), entering (d, s), class
+        weight (k,)).
     money : (margin (v, p), fixed cost (v,), discount (t,), prices (p,), ours).
     choices : (recompute, buy, ours_given_buy, rival_weight) of `drifting_choices`: with `recompute`, a
         period whose expectations changed gets its shares from them; without, the shares in `state` serve
@@ -180,28 +181,20 @@ def advance(
     records : (per_period, active, acquired, referred, churned (d, s, o, v, p, t), revenue (d, s, v, p, t)).
     """
     active, idle, share, none_share, survival, market = state
-    theta, k_ret, rho, k_ref, entrants, entering, weight = parameters
+    churn_rate, referral_rate = rates
+    theta, rho, entrants, entering, weight = parameters
     margin, fixed_cost, discount, prices, ours = money
     recompute, buy, ours_given_buy, rival_weight = choices
     profit, clv = out
     per_period, rec_active, rec_acquired, rec_referred, rec_churned, rec_revenue = records
     n_draws, n_seg, n_cls, n_off, n_var, n_price = active.shape
-    churn = np.empty((n_cls, n_off, n_var))
-    referral = np.empty((n_off, n_var))
     pool = np.empty((n_cls, n_var, n_price))
     share_idle, leaving, referred = np.empty(n_price), np.empty(n_price), np.empty(n_price)
     for d in range(n_draws):
         for s in range(n_seg):
             refers = rho[d, s] > 0.0  # else nobody is referred (skipped)
             for t in range(first, stop):
-                if t == first or changed[d, t]:  # churn and referral follow this period's satisfaction
-                    for o in range(n_off):
-                        for v in range(n_var):
-                            felt = satisfaction[d, t, s, o, v] / 100.0
-                            for k in range(n_cls):  # `pricing.dynamics.churn_probability`
-                                odds = theta[d, s, k] / (1.0 - theta[d, s, k]) * math.exp(-k_ret[d, s] * felt)
-                                churn[k, o, v] = odds / (1.0 + odds)
-                            referral[o, v] = min(1.0, rho[d, s] * math.exp(k_ref[d, s] * felt))
+                churn, referral = churn_rate[d, t, s], referral_rate[d, t, s]
                 # money of period t
                 for v in range(n_var):
                     alive = 0.0
