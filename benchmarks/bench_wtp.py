@@ -1,6 +1,7 @@
 """Fit speed of the WTP models (issue 8 §5): cold in a fresh process, warm in this one, against a reference.
 
-Run ``python benchmarks/bench_wtp.py``. One table, with the machine's load:
+Run ``python benchmarks/bench_wtp.py`` (``--interval-only``: without the MNL rows). One table, with the
+machine's load:
 
 - stated, Gabor-Granger and Van Westendorp fits of the bundled examples (``scenarios/data/``; default
   settings: 1000 tuning + 1000 draws, 2 chains), and a multinomial logit of the size the issue measured
@@ -190,10 +191,18 @@ def main() -> None:
             cold, disk = (fresh(OURS_COLD, *args, numba_cache=cache) for _ in range(2))
         timed(fit_survey, kind, path, columns, seed=1)  # this process's first fit
         warm = timed(fit_survey, kind, path, columns, seed=2)
+        checks = fit_survey(kind, path, columns).diagnostics  # the default settings (seed 0)
         ref_cold = fresh(REFERENCE_COLD, kind, str(path), json.dumps(columns))
         ref_warm = reference_warm(kind, path, columns)
         print(row(f"{kind} ({name})", cold, warm, ref_cold, ref_warm, TARGETS["survey"]))
         print(row("  fresh process, numba cache on disk", disk, None, ref_cold, None, TARGETS["survey"]))
+        print(
+            f"  defaults: {checks['divergences']} divergences, R-hat max {checks['rhat_max']:.3f}, "
+            f"bulk ESS min {checks['ess_bulk_min']:.0f}"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f} after the interval fits")
+    if "--interval-only" in sys.argv:
+        return
     try:
         from pricing.wtp.choice import ChoiceColumns, ChoiceModel
     except ImportError:  # the choice model without the API yet
