@@ -19,7 +19,8 @@ A page that does not settle leaves a screenshot and the servers' output in `test
 Run: `PYTENSOR_FLAGS=blas__ldflags=-lopenblas .venv/bin/python benchmarks/bench_app_browser.py`
 (needs /usr/bin/chromium and the `playwright` package; `make bench` runs it). `BENCH_CHANGES` (default 20)
 sets the changes per scenario, `BENCH_SCENARIOS` (comma-separated names) picks scenarios, and
-`BENCH_ONLY=controls` or `BENCH_ONLY=pages` runs one half.
+`BENCH_ONLY=controls` or `BENCH_ONLY=pages` runs one half; `BENCH_APP` serves another copy of the app (an
+older commit's `app/streamlit_app.py`, with `PYTHONPATH` at its checkout) for a before/after.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHANGES = int(os.environ.get("BENCH_CHANGES", "20"))
 SWITCHES = 5
-APP = ROOT / "app" / "streamlit_app.py"
+APP = Path(os.environ.get("BENCH_APP", ROOT / "app" / "streamlit_app.py"))  # another app: a before/after
 LOG = ROOT / "test-artifacts" / "bench_app_browser.log"  # the servers' output; a screenshot beside it
 TARGETS = {  # median, p95 (ms), from the issue
     "our price": (200, 350),
