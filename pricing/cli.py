@@ -523,6 +523,32 @@ def _check_outputs(*outputs: tuple[str, str | None, tuple[str, ...]]) -> None:
             check_output(path, suffixes, option)
 
 
+def _report_fit(
+    args: argparse.Namespace,
+    summary: Callable[[], dict],
+    text: Callable[[], str],
+    written: Sequence[str] = (),
+    problems: Sequence[str] = (),
+) -> int:
+    """Print a fit's summary (strict JSON under --json, else text), the files it wrote (on stderr under
+    --json, so stdout stays one JSON object) and its sampling problems as a warning on stderr."""
+    if args.json:
+        _print_json(summary())
+    else:
+        print(text())
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+    if problems:
+        print("WARNING: sampling problems: " + "; ".join(problems), file=sys.stderr)
+    return 0
+
+
+def _sampling_problems(idata) -> list[str]:
+    """The problems a fit's sampler checks found (its posterior attrs' `diagnostics`), none if it passed."""
+    diagnostics = json.loads(idata.posterior.attrs.get("diagnostics", "{}"))
+    return [] if diagnostics.get("ok", True) else list(diagnostics.get("problems", []))
+
+
 # ---- survey WTP: `fit`, `psm`, `gabor-granger` ---------------------------------------------------------
 
 # CLI option -> column role, per survey method (the option's value is the column name)
@@ -559,13 +585,7 @@ def _fit_survey(args: argparse.Namespace) -> int:
     )
     if args.output:
         model.save(args.output)
-    if args.json:
-        _print_json(model.to_json())
-    else:
-        print(model.report())
-        if args.output:
-            print(f"wrote {args.output}")
-    return 0
+    return _report_fit(args, model.to_json, model.report, [args.output] if args.output else [])
 
 
 def _priors(text: str | None) -> dict | None:
@@ -807,15 +827,8 @@ def _fit_choice(args: argparse.Namespace) -> int:
         starter = starter_scenario(fit, posterior_path=posterior_path, products=products)
         save_scenario(scenario_from_dict(starter), args.scenario_out)
         written.append(args.scenario_out)
-    if args.json:
-        _print_json(fit.to_json())
-    else:
-        print(format_summary(fit))
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
-    if not fit.diagnostics.get("ok", True):
-        print("WARNING: sampling problems: " + "; ".join(fit.diagnostics["problems"]), file=sys.stderr)
-    return 0
+    problems = [] if fit.diagnostics.get("ok", True) else fit.diagnostics["problems"]
+    return _report_fit(args, fit.to_json, lambda: format_summary(fit), written, problems)
 
 
 def _add_fit_choice(fit_commands) -> None:
@@ -904,8 +917,7 @@ def _add_fit_choice(fit_commands) -> None:
 def _fit_retention(args: argparse.Namespace) -> int:
     from pricing.wtp.retention import fit_retention
 
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    _check_outputs(("--output", args.output, (".nc",)))
     columns = {role: getattr(args, role) for role in ("period", "active", "segment", "cohort")}
     fit = fit_retention(
         args.data,
@@ -919,13 +931,8 @@ def _fit_retention(args: argparse.Namespace) -> int:
     )
     if args.output:
         fit.save(args.output)
-    if args.json:
-        print(json.dumps(fit.summary_dict(args.horizon), allow_nan=False))
-    else:
-        print(fit.report(args.horizon))
-    if args.output:
-        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
-    return 0
+    summary, text = lambda: fit.summary_dict(args.horizon), lambda: fit.report(args.horizon)
+    return _report_fit(args, summary, text, [args.output] if args.output else [])
 
 
 def _add_fit_retention(fit_commands) -> None:
@@ -1058,8 +1065,7 @@ def _kano(args: argparse.Namespace) -> int:
 def _fit_kano(args: argparse.Namespace) -> int:
     from pricing.wtp.kano import KanoModel, fit_summary_json, format_fit
 
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    _check_outputs(("--output", args.output, (".nc",)))
     sampler = {"draws": args.draws, "tune": args.tune, "chains": args.chains}
     model = KanoModel(
         model_config=_priors(args.priors),
@@ -1070,18 +1076,13 @@ def _fit_kano(args: argparse.Namespace) -> int:
     model.fit(args.data, seed=args.seed)
     if args.output:
         model.save(args.output)
-    if args.json:
-        _print_json(fit_summary_json(model.idata))
-    else:
-        print(format_fit(model.idata))
-    if args.output:
-        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
-    diagnostics = model.idata.posterior.attrs.get("diagnostics", "{}")
-    if not json.loads(diagnostics).get("ok", True):
-        print(
-            "WARNING: sampling problems: " + "; ".join(json.loads(diagnostics)["problems"]), file=sys.stderr
-        )
-    return 0
+    return _report_fit(
+        args,
+        lambda: fit_summary_json(model.idata),
+        lambda: format_fit(model.idata),
+        [args.output] if args.output else [],
+        _sampling_problems(model.idata),
+    )
 
 
 def _add_fit_kano(fit_commands) -> None:
@@ -1102,8 +1103,7 @@ def _add_fit_kano(fit_commands) -> None:
 def _fit_satisfaction(args: argparse.Namespace) -> int:
     from pricing.wtp.satisfaction import SatisfactionModel, format_summary, satisfaction_summary
 
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        raise PricingError(f"--output {args.output}: folder {Path(args.output).parent} does not exist")
+    _check_outputs(("--output", args.output, (".nc",)))
     columns = {
         role: getattr(args, role)
         for role in ("rating", "churned", "referred", "segment", "weight")
@@ -1118,16 +1118,13 @@ def _fit_satisfaction(args: argparse.Namespace) -> int:
     model.fit(args.data, seed=args.seed)
     if args.output:
         model.save(args.output)
-    if args.json:
-        _print_json(satisfaction_summary(model.idata))
-    else:
-        print(format_summary(model.idata))
-    if args.output:
-        print(f"wrote {args.output}", file=sys.stderr if args.json else sys.stdout)
-    diagnostics = json.loads(model.idata.posterior.attrs["diagnostics"])
-    if not diagnostics.get("ok", True):
-        print("WARNING: sampling problems: " + "; ".join(diagnostics["problems"]), file=sys.stderr)
-    return 0
+    return _report_fit(
+        args,
+        lambda: satisfaction_summary(model.idata),
+        lambda: format_summary(model.idata),
+        [args.output] if args.output else [],
+        _sampling_problems(model.idata),
+    )
 
 
 def _add_fit_satisfaction(fit_commands) -> None:

@@ -119,6 +119,25 @@ def test_the_table_is_as_accurate_on_a_price_grid_far_beyond_the_wtp(regime):
         np.testing.assert_allclose(surplus[0, 400:], true_surplus, rtol=2e-3, atol=2e-3 * median)
 
 
+@pytest.mark.parametrize("sigma", [1.0, 1.25, 1.5, 2.0])
+def test_the_long_upper_tail_of_a_wide_wtp_against_a_wider_logit(sigma):
+    # A WTP narrower below its median than the logit's noise is integrated with nodes over the WTP; at
+    # thresholds far up its long tail those nodes lie many logit scales apart (at log-sd 2 they were 1.7e-2
+    # off). Thresholds up to the WTP's 99.99% quantile, direct and tabulated.
+    median = 5.0
+    width = median * -np.expm1(-sigma)
+    for ratio in (0.5, 1.0, 1.5):
+        scale = width / ratio
+        inclusive = -np.exp(np.log(median) + sigma * stats.norm.ppf(np.linspace(0.5, 0.9999, 200)))
+        rows = (np.log([median]), np.array([sigma]), np.array([scale]))
+        true_prob, _ = brute_force_logit(inclusive, np.log(median), sigma, scale, customers=200_000)
+        for points in (slice(0, 200, 10), slice(None)):  # 20 points: direct; 200: off the table
+            prob, _ = logit_purchase(inclusive[None, points], *rows)
+            # log-sd 2: the table's cubics add up to 1.5e-3 where the two node sets blend
+            atol = 3e-3 if sigma <= 1.5 else 5e-3
+            np.testing.assert_allclose(prob[0], true_prob[points], atol=atol, err_msg=f"ratio {ratio}")
+
+
 def test_logit_purchase_rows_are_independent():
     # Several rows (draw x segment) with different parameters in one call give each row's own answer.
     inclusive = np.linspace(-80, 20, 100)[None].repeat(3, axis=0) + np.array([[0.0], [5.0], [-5.0]])

@@ -402,3 +402,17 @@ def test_json_schema_documents_fields():
     segment = schema["$defs"]["Segment"]["properties"]
     assert "Price sensitivity" in segment["logit_scale"]["description"]
     assert schema["title"] == "pricing scenario"
+
+
+@pytest.mark.parametrize("script", ["make_data", "make_voice_data"])
+def test_the_bundled_survey_data_is_what_its_script_makes(script, tmp_path, monkeypatch):
+    """scenarios/data's CSVs are made by scripts from known parameters: rerun, they give the same bytes."""
+    import importlib
+
+    folder = Path(__file__).parents[1] / "scenarios" / "data"
+    monkeypatch.syspath_prepend(str(folder))
+    importlib.import_module(script).write_surveys(tmp_path)
+    made = sorted(tmp_path.glob("*.csv"))
+    assert len(made) == {"make_data": 3, "make_voice_data": 2}[script]
+    for path in made:
+        assert path.read_bytes() == (folder / path.name).read_bytes(), path.name

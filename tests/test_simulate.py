@@ -434,9 +434,32 @@ def _wide_grid_market() -> dict:
     }
 
 
+def _long_tail_market() -> dict:
+    """Segment s0's WTP (median 5, log-sd 1.25) is narrower below its median than its logit scale (2.5), so
+    its purchase integral has nodes over the WTP; at our price 158.7 (variant "more", perceived value 30) the
+    threshold is 27x the median, where those nodes missed mass: our share 0.0024 fell to 0.0003 when the
+    rival went 186 -> 190 (truth: 0.0043 both times)."""
+    data = _wide_grid_market()
+    quiet = {"a": 0.0, "b": 0.0}
+    for segment, spread, scale, values in zip(
+        data["segments"],
+        (1.25, 1.0, 1.0),
+        (2.5, 1.0, 1.0),
+        ({"a": 25.0, "b": 0.0}, quiet, quiet),
+        strict=True,
+    ):
+        segment.update(wtp={"median": 5.0, "spread": spread, "uncertainty": 0.0}, logit_scale=scale)
+        segment["value_per_unit"] = values
+    data["attributes"] = [{"name": "a", "kano": "must_be"}, {"name": "b", "kano": "must_be"}]
+    data["offerings"][1] = {"name": "r0", "price": 186.0, "levels": {"a": 0.0, "b": 0.0}}
+    data["variants"][1]["levels"] = {"a": 4.0, "b": 0.0}
+    return data
+
+
 @PROPERTY_SETTINGS
 @given(markets(), st.floats(0.01, 200))
 @example(_wide_grid_market(), 170.29)
+@example(_long_tail_market(), 4.0)
 def test_a_rival_raising_its_price_never_lowers_our_share(data, increase):
     before = simulate(scenario_from_dict(data))
     data["offerings"][1]["price"] += increase

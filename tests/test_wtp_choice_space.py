@@ -16,16 +16,18 @@ import xarray as xr
 
 from pricing.errors import DataError
 from pricing.wtp.choice import (
-    LL_MAX_ERROR,
-    Parametrisation,
-    Specification,
     fit_choice,
     load_choice_fit,
-    marginal_log_likelihood,
     reference_wtp,
     resolve_specification,
 )
 from pricing.wtp.choice_data import code_rows, learn_design
+from pricing.wtp.choice_likelihood import (
+    LL_MAX_ERROR,
+    Parametrisation,
+    Specification,
+    marginal_log_likelihood,
+)
 from pricing.wtp.data import read_survey
 from pricing.wtp.posterior import sample_until
 

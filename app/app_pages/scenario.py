@@ -92,6 +92,11 @@ def key(name: str) -> str:
     return f"edit_{name}_{generation}"
 
 
+def _bound(section: str, name: str) -> dict:
+    """A widget's key and callback that write its value to the draft's `section.name` as it changes."""
+    return {"key": key(name), "on_change": _field, "args": (section, name, key(name))}
+
+
 st.title("Scenario")
 st.caption(
     "Everything the simulation knows: who the customers are, what they value, what is on offer. "
@@ -115,25 +120,19 @@ with st.container(border=True):
     name_col.text_input(
         "Name",
         general.get("name") or "",
-        key=key("name"),
-        on_change=_field,
-        args=("general", "name", key("name")),
+        **_bound("general", "name"),
     )
     currency_col.text_input(
         "Currency",
         general.get("currency") or "",
-        key=key("currency"),
-        on_change=_field,
-        args=("general", "currency", key("currency")),
+        **_bound("general", "currency"),
         help="Currency code of every money amount, e.g. EUR, USD.",
     )
     period_col.selectbox(
         "Period",
         PERIODS,
         index=PERIODS.index(general.get("period") or "month"),
-        key=key("period"),
-        on_change=_field,
-        args=("general", "period", key("period")),
+        **_bound("general", "period"),
         help=_describe(Scenario, "period"),
     )
     seed_col.number_input(
@@ -141,17 +140,13 @@ with st.container(border=True):
         min_value=0,
         value=int(general.get("seed") or 0),
         step=1,
-        key=key("seed"),
-        on_change=_field,
-        args=("general", "seed", key("seed")),
+        **_bound("general", "seed"),
         help="Seed of all random draws: the same seed gives the same numbers (and paired comparisons).",
     )
     st.text_area(
         "Description",
         general.get("description") or "",
-        key=key("description"),
-        on_change=_field,
-        args=("general", "description", key("description")),
+        **_bound("general", "description"),
         height=80,
     )
     _show(problems.get("general", []))
@@ -363,17 +358,13 @@ with st.container(border=True):
         "Choice rule",
         tables.CHOICE_RULES,
         index=tables.CHOICE_RULES.index(market.get("choice_rule") or "logit"),
-        key=key("choice_rule"),
-        on_change=_field,
-        args=("market", "choice_rule", key("choice_rule")),
+        **_bound("market", "choice_rule"),
         help=_describe(Market, "choice_rule"),
     )
     none_col.toggle(
         "May buy nothing",
         value=bool(market.get("none_option")),
-        key=key("none_option"),
-        on_change=_field,
-        args=("market", "none_option", key("none_option")),
+        **_bound("market", "none_option"),
         help=_describe(Market, "none_option"),
     )
     draws_col.number_input(
@@ -381,9 +372,7 @@ with st.container(border=True):
         min_value=1,
         value=int(market.get("draws") or 1000),
         step=100,
-        key=key("draws"),
-        on_change=_field,
-        args=("market", "draws", key("draws")),
+        **_bound("market", "draws"),
         help=_describe(Market, "draws") + " More draws: smoother intervals, slower simulation.",
     )
     nodes_col.number_input(
@@ -391,18 +380,14 @@ with st.container(border=True):
         min_value=1,
         value=int(market.get("integration_nodes") or 24),
         step=1,
-        key=key("integration_nodes"),
-        on_change=_field,
-        args=("market", "integration_nodes", key("integration_nodes")),
+        **_bound("market", "integration_nodes"),
         help=_describe(Market, "integration_nodes"),
     )
     grid_toggle, min_col, max_col, steps_col = st.columns(4)
     custom = grid_toggle.toggle(
         "Custom price grid",
         value=bool(market.get("custom_grid")),
-        key=key("custom_grid"),
-        on_change=_field,
-        args=("market", "custom_grid", key("custom_grid")),
+        **_bound("market", "custom_grid"),
         help=_describe(Market, "price_grid"),
     )
     for col, field, label, step in (
@@ -415,9 +400,7 @@ with st.container(border=True):
             label,
             value=None if value is None else (int(value) if field == "grid_steps" else float(value)),
             step=step,
-            key=key(field),
-            on_change=_field,
-            args=("market", field, key(field)),
+            **_bound("market", field),
             disabled=not custom,
         )
     _show(problems.get("market", []))

@@ -5,8 +5,9 @@ Utility of alternative ``j`` in task ``t`` for respondent ``n`` (coefficients: `
     U_ntj = sum_k beta_nk * x_tjk + e_ntj,     e ~ Gumbel (logit)
     P(j | t) = exp(V_ntj) / sum_i exp(V_nti)
 
-The log-likelihood is vectorised over a respondent x task x slot array (padded slots get utility -1e10,
-padded tasks weight 0): ``sum(V of the chosen slots) - sum over tasks of logsumexp over slots``.
+The log-likelihood and its gradient are written by hand in numpy (`pricing.wtp.choice_likelihood`), over
+a unit x slot x task array (padded slots get utility -1e10, padded tasks weight 0): ``sum(V of the chosen
+slots) - sum over tasks of logsumexp over slots``.
 
 - multinomial logit (``random=()``): ``beta_nk = beta_sk``, one coefficient vector per segment ``s``.
 - hierarchical Bayes mixed logit: for the random coefficients ``beta_nk = mean_sk + sd_k * z_nk`` with
@@ -38,6 +39,7 @@ Without a none alternative ``w`` is not identified and the two variables are lef
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -49,7 +51,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.special import log_softmax, logsumexp, softmax
+from scipy.special import softmax
+from threadpoolctl import threadpool_limits
 
 from pricing.dims import ATTRIBUTE, CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError, shown
@@ -63,12 +66,21 @@ from pricing.wtp.choice_data import (
     code_rows,
     learn_design,
 )
+from pricing.wtp.choice_likelihood import (
+    COEFFICIENT,
+    RANDOM_COEFFICIENT,
+    ChoiceDensity,
+    Parametrisation,
+    Specification,
+    marginal_log_likelihood,
+    respondent_log_likelihood_draws,
+    unit_panel,
+)
 from pricing.wtp.data import read_survey
 from pricing.wtp.model import (
     SAMPLER_DEFAULTS,
     OptionsError,
     WTPModel,
-    fit_laplace,
     options_error,
 )
 from pricing.wtp.posterior import (
@@ -82,8 +94,6 @@ from pricing.wtp.posterior import (
 )
 from pricing.wtp.priors import check_depth, prior_value
 
-COEFFICIENT = "coefficient"
-RANDOM_COEFFICIENT = "random_coefficient"
 ALTERNATIVE = "alternative"
 
 DEFAULT_PRIORS: dict[str, Any] = {
@@ -458,35 +468,6 @@ SPACES = ("preference", "wtp")
 PRICE_DISTRIBUTIONS = ("normal", "lognormal")
 
 
-@dataclass(frozen=True)
-class Specification:
-    """What is estimated (stored with the fit).
-
-    space : ``"preference"`` (utility = beta . x) or ``"wtp"`` (utility = lambda (omega . x - price),
-        lambda > 0; logitr's ``modelSpace = "wtp"``).
-    random : coefficients that vary across respondents (the price's name included when it does).
-    price_distribution : of a random price coefficient across respondents: ``"normal"`` (mlogit's,
-        xlogit's and gmnl's default) or ``"lognormal"`` (beta_price = -exp(normal): always negative). In
-        WTP space the price scale lambda is always lognormal (lambda > 0).
-    """
-
-    space: str = "preference"
-    random: tuple[str, ...] = ()
-    price_distribution: str = "normal"
-
-    def log_price(self, design: Design) -> bool:
-        """True when the model's price parameter is log |beta_price| (or log lambda), not beta_price."""
-        price = design.coefficients[design.price_index]
-        return self.space == "wtp" or (price in self.random and self.price_distribution == "lognormal")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "space": self.space,
-            "random": list(self.random),
-            "price_distribution": self.price_distribution,
-        }
-
-
 def resolve_specification(
     design: Design,
     random: Sequence[str] | str | None,
@@ -531,74 +512,6 @@ def resolve_random(design: Design, random: Sequence[str] | str | None) -> tuple[
     return tuple(c for c in design.coefficients if c in set(chosen))
 
 
-@dataclass(frozen=True)
-class Parametrisation:
-    """Where each native parameter sits, and how the sampler's scaled units become the data's.
-
-    Native parameters ``theta`` (one per coefficient, in design order): preference space: the coefficients,
-    except a lognormal price: log(-beta_price); WTP space: omega (money per unit) and, at the price, log
-    lambda. Inside the model numeric columns are divided by their sd, so
-    ``theta_data = theta_scaled * to_data`` (and ``- log(sd of price)`` at a log price entry).
-    """
-
-    space: str
-    price: int
-    log_price: bool
-    random_index: tuple[int, ...]
-    fixed_index: tuple[int, ...]
-    to_data: np.ndarray
-    log_offset: float
-
-    @classmethod
-    def of(cls, design: Design, spec: Specification) -> Parametrisation:
-        scales = np.array(design.scales)
-        price = design.price_index
-        to_data = 1.0 / scales
-        if spec.space == "wtp":
-            to_data = scales[price] / scales
-        log_price = spec.log_price(design)
-        if log_price:
-            to_data[price] = 1.0
-        random_index = tuple(design.coefficients.index(c) for c in spec.random)
-        fixed_index = tuple(k for k in range(len(design.coefficients)) if k not in random_index)
-        return cls(
-            space=spec.space,
-            price=price,
-            log_price=log_price,
-            random_index=random_index,
-            fixed_index=fixed_index,
-            to_data=to_data,
-            log_offset=float(np.log(scales[price])) if log_price else 0.0,
-        )
-
-    @property
-    def order(self) -> np.ndarray:
-        """Positions that put (random..., fixed...) back in design order."""
-        return np.argsort([*self.random_index, *self.fixed_index])
-
-    def data_units(self, theta: np.ndarray) -> np.ndarray:
-        """Native parameters (..., coefficient) from scaled to data units."""
-        theta = theta * self.to_data
-        if self.log_price:
-            theta[..., self.price] -= self.log_offset
-        return theta
-
-    def sd_data_units(self, sd: np.ndarray) -> np.ndarray:
-        """Sds across respondents (..., random_coefficient) from scaled to data units (a log entry's sd is
-        the same in both)."""
-        return sd * self.to_data[list(self.random_index)]
-
-    def preference(self, theta: np.ndarray) -> np.ndarray:
-        """Preference-space coefficients (..., coefficient) from native parameters (either units)."""
-        if not self.log_price:
-            return theta
-        mask = np.zeros(theta.shape[-1])
-        mask[self.price] = 1.0
-        scale = np.exp(theta[..., self.price])[..., None]
-        kept = theta * scale if self.space == "wtp" else theta
-        return kept * (1.0 - mask) - scale * mask
-
-
 def build_model(
     arrays: ChoiceArrays,
     design: Design,
@@ -606,9 +519,12 @@ def build_model(
     priors: Mapping[str, Any],
     centred: bool = False,
 ):
-    """The PyMC model on scaled columns (free variables ``theta_scaled`` or ``mean_scaled``, ``sd_scaled``,
-    ``z``, ``fixed_scaled``; see the module docstring). `centred` draws each respondent's random parameters
-    as ``Normal(mean, sd)`` (variable ``theta_respondent``) instead of ``mean + sd * z``."""
+    """The model stated in PyMC on scaled columns (free variables ``theta_scaled`` or ``mean_scaled``,
+    ``sd_scaled``, ``z``, ``fixed_scaled``; see the module docstring). `centred` draws each respondent's
+    random parameters as ``Normal(mean, sd)`` (variable ``theta_respondent``) instead of ``mean + sd * z``.
+
+    Fits sample the same density written by hand (`choice_likelihood.ChoiceDensity`, no compile); this
+    statement is its reference (the tests compare value and gradient)."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -616,7 +532,7 @@ def build_model(
     x_scaled = arrays.x / np.array(design.scales)
     mu, sigma = _coefficient_priors(design, priors, spec)
     r_index, f_index = list(layout.random_index), list(layout.fixed_index)
-    panel = respondent_panel(arrays, x_scaled)
+    panel = unit_panel(arrays, x_scaled, arrays.respondent, len(arrays.respondents))
     coords = {
         SEGMENT: arrays.segments,
         COEFFICIENT: list(design.coefficients),
@@ -659,37 +575,14 @@ def build_model(
             scale = pt.exp(theta_respondent[:, layout.price])[:, None]
             kept = theta_respondent * scale if spec.space == "wtp" else theta_respondent
             beta_respondent = kept * (1.0 - mask) - scale * mask
-        # respondent x task x slot: broadcasting each respondent's coefficients over their own tasks needs
-        # no gather over tasks, whose gradient (a scatter-add) dominated the cost of the first version
-        utility = (pt.as_tensor(panel.x) * beta_respondent[:, None, None, :]).sum(axis=-1) + panel.pad
+        # respondent x slot x task (`choice_likelihood.unit_panel`): each respondent's coefficients
+        # broadcast over their own tasks
+        units, slots, tasks = panel.pad.shape
+        utility = (pt.as_tensor(panel.x) * beta_respondent[:, None, :]).sum(axis=-1)
+        utility = utility.reshape((units, slots, tasks)) + panel.pad
         chosen_utility = (utility * panel.chosen).sum()
-        pm.Potential("choice_loglik", chosen_utility - (pt.logsumexp(utility, axis=-1) * panel.task).sum())
+        pm.Potential("choice_loglik", chosen_utility - (pt.logsumexp(utility, axis=1) * panel.task).sum())
     return model
-
-
-@dataclass(frozen=True)
-class _Panel:
-    x: np.ndarray  # respondent, task, slot, coefficient
-    pad: np.ndarray  # respondent, task, slot: 0 or PAD_UTILITY
-    chosen: np.ndarray  # respondent, task, slot: 1 for the chosen slot
-    task: np.ndarray  # respondent, task: 1 for a real task, 0 for padding
-
-
-def respondent_panel(arrays: ChoiceArrays, x: np.ndarray) -> _Panel:
-    """The tasks of each respondent side by side, padded to the largest number of tasks."""
-    n_respondents = len(arrays.respondents)
-    position = pd.Series(arrays.respondent).groupby(arrays.respondent).cumcount().to_numpy()
-    n_tasks = int(position.max()) + 1
-    shape = (n_respondents, n_tasks, *arrays.present.shape[1:])
-    panel_x = np.zeros((*shape, x.shape[-1]))
-    panel_x[arrays.respondent, position] = x
-    pad = np.full(shape, PAD_UTILITY)
-    pad[arrays.respondent, position] = np.where(arrays.present, 0.0, PAD_UTILITY)
-    chosen = np.zeros(shape)
-    chosen[arrays.respondent, position, arrays.chosen] = 1.0
-    task = np.zeros(shape[:2])
-    task[arrays.respondent, position] = 1.0
-    return _Panel(x=panel_x, pad=pad, chosen=chosen, task=task)
 
 
 def _derive(free: Mapping[str, np.ndarray], design: Design, spec: Specification, arrays: ChoiceArrays):
@@ -815,7 +708,6 @@ def fit_choice(
     chains: int = 4,
     seed: int = 0,
     cores: int | None = None,
-    nuts_sampler: str = "nutpie",
     target_ess: int | None = None,
     time_budget: float = DEFAULT_TIME_BUDGET,
     loo: bool = False,
@@ -835,10 +727,10 @@ def fit_choice(
         lambda > 0: WTP estimated directly, as logitr's ``modelSpace = "wtp"``).
     price_distribution : of a random price across respondents: ``"normal"`` (the default in preference
         space) or ``"lognormal"`` (sign-constrained; the only one in WTP space, where it is the default).
-    method : ``"nuts"`` (PyMC with `nuts_sampler`, default nutpie) or ``"map"`` (posterior mode by
-        `pymc.find_MAP`, polished with Newton steps on the exact Hessian, then the Laplace normal
-        approximation: ``chains * draws`` draws from Normal(mode, inverse Hessian of the negative
-        log-posterior) in the unconstrained space, mapped back through the variables' transforms).
+    method : ``"nuts"`` (nutpie's NUTS on the hand-written density `choice_likelihood.ChoiceDensity`:
+        nothing to compile) or ``"map"`` (posterior mode by L-BFGS, polished with Newton steps, then the
+        Laplace normal approximation: ``chains * draws`` draws from Normal(mode, inverse Hessian of the
+        negative log-posterior); `laplace_density`).
     priors : overrides of `DEFAULT_PRIORS`.
     draws, tune, chains, seed, cores : sampler settings; the same seed gives the same numbers. `draws`
         defaults to 1000 per chain, and to `MIXED_DRAWS` for a mixed logit fitted with NUTS (the sds of
@@ -870,27 +762,28 @@ def fit_choice(
             "degenerate (the sds run off); use method 'nuts', or 'map' without --random for a quick look"
         )
     priors = merge_priors(priors)
-    model = build_model(arrays, design, spec, priors, centred=centred)
+    mu, sigma = _coefficient_priors(design, priors, spec)
+    density = ChoiceDensity(arrays, design, spec, mu, sigma, float(priors["random_sd"]["sigma"]), centred)
     started = time.perf_counter()
     mode: dict[str, np.ndarray] = {}
     stopping: dict[str, Any] = {}
-    if method == "nuts":
-        free_vars = ["theta_scaled"] if not spec.random else ["mean_scaled", "sd_scaled", "fixed_scaled"]
+    # one BLAS thread: OpenBLAS' own threads spin on the density's small products (measured 10x slower
+    # under load) and would compete with the chains for the cores
+    with threadpool_limits(limits=1, user_api="blas"):
+        if method == "nuts":
+            free_vars = ["theta_scaled"] if not spec.random else ["mean_scaled", "sd_scaled", "fixed_scaled"]
 
-        def batch(index: int) -> az.InferenceData:
-            return _sample_nuts(
-                model, draws, tune, chains, seed + 7919 * index, cores, nuts_sampler, low_rank
-            )
+            def batch(index: int) -> az.InferenceData:
+                return sample_density(density, draws, tune, chains, seed + 7919 * index, cores, low_rank)
 
-        if target_ess is None:
-            idata = batch(0)
+            if target_ess is None:
+                idata = batch(0)
+            else:
+                idata, stopping = sample_until(batch, free_vars, target_ess, time_budget)
         else:
-            idata, stopping = sample_until(batch, free_vars, target_ess, time_budget)
-    else:
-        idata, mode = fit_laplace(model, {"draws": draws, "chains": chains, "seed": seed})
+            idata, mode = laplace_density(density, draws, chains, seed)
     elapsed = time.perf_counter() - started
-    free_names = ["theta_scaled", "mean_scaled", "sd_scaled", "z", "theta_respondent", "fixed_scaled"]
-    free = {n: idata.posterior[n].values for n in free_names if n in idata.posterior}
+    free = {n: idata.posterior[n].values for n in density.free_variables(np.zeros(density.size))}
     derived = _derive(free, design, spec, arrays)
     posterior = _contract_posterior(idata.posterior, derived, design, spec, arrays, seed, warn)
     idata = az.InferenceData(
@@ -917,7 +810,7 @@ def fit_choice(
     if method == "nuts":
         point = {k: v.mean(axis=(0, 1)) for k, v in derived.items() if k in ("theta", "sd")}
     else:
-        point = _derive({n: mode[n] for n in free}, design, spec, arrays)
+        point = _derive(mode, design, spec, arrays)
     likelihood = marginal_log_likelihood(arrays, design, spec, point["theta"], point.get("sd"), seed)
     if not spec.random:
         at = "posterior mode" if method == "map" else "posterior mean"
@@ -960,140 +853,122 @@ def fit_choice(
     )
 
 
-#: Halton draws per respondent of one randomised replicate of the marginal log-likelihood, the number of
-#: replicates (their spread estimates the Monte Carlo error) and the most draws per respondent tried.
-LL_DRAWS, LL_REPLICATES, LL_MAX_DRAWS, LL_MAX_ERROR = 250, 8, 4000, 0.5
-#: Halton draws per respondent and posterior draws used for PSIS-LOO's pointwise log-likelihood.
-LOO_DRAWS, LOO_POSTERIOR_DRAWS = 100, 1000
-
-
-def respondent_log_likelihood(
-    arrays: ChoiceArrays,
-    layout: Parametrisation,
-    theta: np.ndarray,
-    sd: np.ndarray | None,
-    z: np.ndarray,
-) -> np.ndarray:
-    """Log of each respondent's probability of their observed choices, integrated over the random
-    parameters by simulation: ``log mean_r prod_t P(y_nt | theta_segment + sd * z_nr)``.
-
-    theta : (S, segment, coefficient) native parameters (data units) of S posterior points; sd : (S,
-    random_coefficient) or None; z : (respondent, R, random_coefficient) standard normal points (for a
-    multinomial logit R = 1 and no random dims). Returns (S, respondent).
-    """
-    n_respondents, n_points = z.shape[0], z.shape[1]
-    r_index = list(layout.random_index)
-    pad = np.where(arrays.present, 0.0, PAD_UTILITY)[:, None, :]
-    tasks = np.arange(len(arrays.chosen))
-    of_respondent = np.zeros((n_respondents, len(tasks)))
-    of_respondent[arrays.respondent, tasks] = 1.0
-    result = np.empty((theta.shape[0], n_respondents))
-    for s in range(theta.shape[0]):  # one posterior point at a time bounds the (task, point, coef) array
-        own = np.repeat(theta[s][arrays.respondent_segment][:, None, :], n_points, axis=1)
-        if r_index:
-            own[..., r_index] += z * sd[s]
-        beta = layout.preference(own)  # respondent, point, coefficient
-        utility = np.einsum("tsk,trk->trs", arrays.x, beta[arrays.respondent]) + pad
-        chosen = log_softmax(utility, axis=-1)[tasks, :, arrays.chosen]  # task, point
-        result[s] = logsumexp(of_respondent @ chosen, axis=1) - np.log(n_points)
-    return result
-
-
-def _halton_normal(respondents: int, points: int, dims: int, seed: int) -> np.ndarray:
-    """(respondent, points, dims) standard normal points: consecutive stretches of one scrambled Halton
-    sequence per respondent (Train 2009, ch. 9), the same for the same seed."""
-    from pricing.customers import quasi_random_normal
-
-    if dims == 0:
-        return np.zeros((respondents, 1, 0))
-    return quasi_random_normal(respondents * points, dims, "halton", seed).reshape(respondents, points, dims)
-
-
-def marginal_log_likelihood(
-    arrays: ChoiceArrays,
-    design: Design,
-    spec: Specification,
-    theta: np.ndarray,
-    sd: np.ndarray | None,
+def sample_density(
+    density: ChoiceDensity,
+    draws: int,
+    tune: int,
+    chains: int,
     seed: int,
-) -> dict[str, Any]:
-    """The log-likelihood the reference packages report, at one point of the population parameters.
+    cores: int | None,
+    low_rank: bool | None = None,
+) -> az.InferenceData:
+    """NUTS (nutpie) on the hand-written density (`ChoiceDensity`): each chain calls its own copy from
+    its thread; InferenceData of the free variables under `build_model`'s names, no warm-up draws."""
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
 
-    Multinomial logit: the exact log-likelihood. Mixed logit: the marginal (simulated) log-likelihood
-    ``sum_n log mean_r prod_t P(y_nt | theta_n(z_nr))`` over `LL_REPLICATES` independently scrambled Halton
-    sequences of R draws per respondent (all pooled for the value); the replicates' spread estimates the
-    Monte Carlo error (sd / sqrt(replicates)), and R doubles from `LL_DRAWS` until that error is below
-    `LL_MAX_ERROR` (or R reaches `LL_MAX_DRAWS`). Returns value, mc_error, draws (per respondent, pooled),
-    and how (in words).
-    """
-    layout = Parametrisation.of(design, spec)
-    n_respondents, dims = len(arrays.respondents), len(spec.random)
-    if not dims:
-        value = float(
-            respondent_log_likelihood(
-                arrays, layout, theta[None], None, np.zeros((n_respondents, 1, 0))
-            ).sum()
-        )
-        return {
-            "value": value,
-            "mc_error": 0.0,
-            "draws": 0,
-            "how": "exact log-likelihood (no random coefficients)",
-        }
-    points = LL_DRAWS
-    while True:
-        pointwise = np.stack(
-            [
-                respondent_log_likelihood(
-                    arrays,
-                    layout,
-                    theta[None],
-                    sd[None],
-                    _halton_normal(n_respondents, points, dims, seed + rep),
-                )[0]
-                for rep in range(LL_REPLICATES)
-            ]
-        )  # replicate, respondent
-        replicates = pointwise.sum(axis=1)
-        error = float(replicates.std(ddof=1) / np.sqrt(LL_REPLICATES))
-        if error < LL_MAX_ERROR or points * 2 > LL_MAX_DRAWS:
+    # nutpie's low-rank mass matrix adapts to the strong correlation of constants with price-like columns
+    # (Heating model B: 4x fewer gradient evaluations than a diagonal one); by default only for small
+    # models, as its cost grows with the number of parameters.
+    if low_rank is None:
+        low_rank = density.size <= LOW_RANK_MAX
+    example = density.free_variables(np.zeros(density.size))
+
+    def make_logp_fn():
+        own = density.copy()
+
+        def logp(x):
+            with np.errstate(all="ignore"):  # a far-out leapfrog step is a divergence, not a warning
+                value, gradient = own.logp_dlogp(x)
+            return value, gradient
+
+        return logp
+
+    def make_expand_fn(seed1, seed2, chain):
+        return density.free_variables
+
+    def initial_point(chain_seed):
+        return density.initial_point(np.random.default_rng(int(chain_seed) % 2**32))
+
+    model = from_pyfunc(
+        density.size,
+        make_logp_fn,
+        make_expand_fn,
+        [np.dtype("float64")] * len(example),
+        [v.shape for v in example.values()],
+        list(example),
+        make_initial_point_fn=initial_point,
+    )
+    idata = nutpie.sample(
+        model,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores or min(chains, os.cpu_count() or 1),
+        seed=seed,
+        progress_bar=False,
+        low_rank_modified_mass_matrix=bool(low_rank),
+    )
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        delattr(idata, group)
+    return idata
+
+
+def laplace_density(
+    density: ChoiceDensity, draws: int, chains: int, seed: int
+) -> tuple[az.InferenceData, dict[str, np.ndarray]]:
+    """The posterior mode (L-BFGS, polished by Newton steps on a Hessian by central differences of the
+    exact gradient) and ``chains x draws`` draws of the Laplace approximation Normal(mode, inverse Hessian);
+    InferenceData of the free variables and their values at the mode."""
+    from scipy.optimize import minimize
+
+    def negative(x):
+        value, gradient = density.logp_dlogp(np.ascontiguousarray(x, dtype=float))
+        return -value, -gradient
+
+    def curvature(x):
+        step = 1e-5 * np.maximum(1.0, np.abs(x))
+        columns = []
+        for j in range(x.size):
+            e = np.zeros(x.size)
+            e[j] = step[j]
+            columns.append((negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j]))
+        hessian = np.column_stack(columns)
+        return (hessian + hessian.T) / 2
+
+    start = density.initial_point()
+    result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
+    mode, value = result.x, result.fun
+    for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
+        try:
+            step = np.linalg.solve(curvature(mode), negative(mode)[1])
+        except np.linalg.LinAlgError:
             break
-        points *= 2
-    pooled = float((logsumexp(pointwise, axis=0) - np.log(LL_REPLICATES)).sum())
-    how = (
-        "marginal simulated log-likelihood at the posterior mean of the population parameters (segment "
-        f"means, sds, fixed coefficients): each respondent's probability of their choices averaged over "
-        f"{points * LL_REPLICATES:,} scrambled Halton draws of their random coefficients ({LL_REPLICATES} "
-        f"independent sequences of {points:,}; Monte Carlo error {error:.2f}, from their spread)"
+        scale = 1.0
+        while scale > 1e-6 and negative(mode - scale * step)[0] > value + 1e-12 * abs(value):
+            scale /= 2
+        mode = mode - scale * step
+        value = negative(mode)[0]
+        if np.max(np.abs(scale * step)) < 1e-10 * (1 + np.max(np.abs(mode))):
+            break
+    try:
+        chol = np.linalg.cholesky(np.linalg.inv(curvature(mode)))
+    except np.linalg.LinAlgError:
+        raise DataError(
+            "method 'map': the posterior has no proper mode here (its curvature is not positive); use 'nuts'"
+        ) from None
+    rng = np.random.default_rng(seed)
+    points = mode + rng.standard_normal((chains, draws, mode.size)) @ chol.T
+    idata = az.InferenceData(
+        posterior=xr.Dataset(
+            {
+                name: ((CHAIN, DRAW, *(f"{name}_dim_{i}" for i in range(v.ndim - 2))), v)
+                for name, v in density.free_variables(points).items()
+            },
+            coords={CHAIN: np.arange(chains), DRAW: np.arange(draws)},
+        )
     )
-    return {"value": pooled, "mc_error": error, "draws": points * LL_REPLICATES, "how": how}
-
-
-def respondent_log_likelihood_draws(
-    arrays: ChoiceArrays, design: Design, spec: Specification, posterior: xr.Dataset, seed: int
-) -> xr.DataArray:
-    """Pointwise log-likelihood per respondent (chain, draw, respondent) for PSIS-LOO: each posterior
-    draw's population parameters, each respondent's choices integrated over their random coefficients with
-    `LOO_DRAWS` Halton draws (leave-one-respondent-out: a new respondent's coefficients are unknown). Draws
-    are thinned evenly to at most `LOO_POSTERIOR_DRAWS`."""
-    layout = Parametrisation.of(design, spec)
-    chains, draws = posterior.sizes[CHAIN], posterior.sizes[DRAW]
-    step = max(1, int(np.ceil(chains * draws / LOO_POSTERIOR_DRAWS)))
-    kept = posterior.isel({DRAW: slice(None, None, step)})
-    theta = kept["theta"].transpose(CHAIN, DRAW, SEGMENT, COEFFICIENT).values
-    flat_theta = theta.reshape(-1, *theta.shape[2:])
-    flat_sd = None
-    dims = len(spec.random)
-    if dims:
-        flat_sd = kept["sd"].transpose(CHAIN, DRAW, RANDOM_COEFFICIENT).values.reshape(len(flat_theta), dims)
-    z = _halton_normal(len(arrays.respondents), LOO_DRAWS if dims else 1, dims, seed)
-    values = respondent_log_likelihood(arrays, layout, flat_theta, flat_sd, z)
-    return xr.DataArray(
-        values.reshape(theta.shape[0], theta.shape[1], -1),
-        dims=(CHAIN, DRAW, RESPONDENT),
-        coords={CHAIN: kept[CHAIN].values, DRAW: kept[DRAW].values, RESPONDENT: arrays.respondents},
-        name="choice",
-    )
+    return idata, density.free_variables(mode)
 
 
 def _sample_nuts(

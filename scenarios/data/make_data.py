@@ -106,14 +106,19 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def write_surveys(folder: Path = HERE) -> None:
+    """Write the three survey CSVs into `folder` (the bundled ones: HERE), always from the same seed."""
+    rng = np.random.default_rng(SEED)
+    write_csv(folder / "stated_wtp.csv", stated_rows(rng))
+    write_csv(folder / "gabor_granger.csv", gabor_granger_rows(rng))
+    write_csv(folder / "van_westendorp.csv", van_westendorp_rows(rng))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="refit team_plan_wtp.nc from stated_wtp.csv")
     args = parser.parse_args()
-    rng = np.random.default_rng(SEED)
-    write_csv(HERE / "stated_wtp.csv", stated_rows(rng))
-    write_csv(HERE / "gabor_granger.csv", gabor_granger_rows(rng))
-    write_csv(HERE / "van_westendorp.csv", van_westendorp_rows(rng))
+    write_surveys()
     if args.fit:
         from pricing.wtp import fit_survey
 

@@ -18,10 +18,10 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 import numpy as np
+from make_data import write_csv  # this folder's: the scripts run as `python scenarios/data/...`
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261201
@@ -118,20 +118,18 @@ def satisfaction_rows(rng: np.random.Generator) -> list[dict]:
     return rows
 
 
-def write(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+def write_surveys(folder: Path = HERE) -> None:
+    """Write the two survey CSVs into `folder` (the bundled ones: HERE), always from the same seed."""
+    rng = np.random.default_rng(SEED)
+    write_csv(folder / "kano_team_plan.csv", kano_rows(rng))
+    write_csv(folder / "satisfaction_team_plan.csv", satisfaction_rows(rng))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", action="store_true", help="also refit the two saved posteriors")
     args = parser.parse_args()
-    rng = np.random.default_rng(SEED)
-    write(HERE / "kano_team_plan.csv", kano_rows(rng))
-    write(HERE / "satisfaction_team_plan.csv", satisfaction_rows(rng))
+    write_surveys()
     if args.fit:
         from pricing.wtp.kano import KanoModel
         from pricing.wtp.satisfaction import SatisfactionModel

@@ -1,0 +1,111 @@
+"""The hand-written choice density (`pricing.wtp.choice_likelihood.ChoiceDensity`) against the PyMC statement
+of the same model (`pricing.wtp.choice.build_model`): log density and gradient to 1e-9, in every
+specification the fit offers (multinomial / mixed, preference / WTP space, normal / lognormal price,
+centred / non-centred), on a panel with unequal numbers of tasks and a missing alternative (padding)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pricing.wtp.choice import _coefficient_priors, build_model, merge_priors, resolve_specification
+from pricing.wtp.choice_data import code_rows, learn_design
+from pricing.wtp.choice_likelihood import ChoiceDensity
+from pricing.wtp.data import read_survey
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
+from make_choice_data import COLUMNS, make_choice_data  # noqa: E402
+
+SPECIFICATIONS = [
+    ("preference", None, None, False),
+    ("wtp", None, None, False),
+    ("preference", "all", "normal", False),
+    ("preference", ("storage", "speed", "price"), "lognormal", False),
+    ("wtp", "all", "lognormal", False),
+    ("wtp", ("storage", "colour"), "lognormal", False),
+    ("preference", ("storage", "alt=none"), "normal", True),
+]
+
+
+@pytest.fixture(scope="module")
+def coded():
+    frame = make_choice_data(n_respondents=16, n_tasks=4, seed=3)
+    frame = frame[~((frame["id"] == frame["id"].iloc[0]) & (frame["task"] == 4))]  # fewer tasks for one
+    first = frame[(frame["id"] == frame["id"].iloc[-1]) & (frame["task"] == 1) & (frame["choice"] == 0)]
+    frame = frame.drop(index=first.index[0])  # one task with an alternative missing
+    data, label, _ = read_survey(frame)
+    design = learn_design(data, COLUMNS, label)
+    return design, code_rows(data, design, label)
+
+
+def pymc_density(model):
+    from pricing.wtp.model import compiled_model
+
+    compiled, values = compiled_model(model)
+    data = [values[name] for name in compiled.data_names]
+    return lambda x: compiled.logp_dlogp(x, *data)
+
+
+@pytest.mark.slow  # compiles a PyMC model per specification (a few seconds each)
+@pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
+def test_density_and_gradient_equal_the_pymc_models(coded, space, random, price, centred):
+    design, arrays = coded
+    spec = resolve_specification(design, random, space, price)
+    priors = merge_priors({"coefficients": {"mu": 0.1, "sigma": 2.0}, "random_sd": {"sigma": 0.7}})
+    mu, sigma = _coefficient_priors(design, priors, spec)
+    density = ChoiceDensity(arrays, design, spec, mu, sigma, priors["random_sd"]["sigma"], centred)
+    reference = pymc_density(build_model(arrays, design, spec, priors, centred=centred))
+    for seed in range(3):
+        x = density.initial_point(np.random.default_rng(seed))
+        value, gradient = density.logp_dlogp(x)
+        expected_value, expected_gradient = reference(x)
+        assert value == pytest.approx(float(expected_value), rel=1e-11)
+        np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
+def test_gradient_equals_central_differences(coded, space, random, price, centred):
+    design, arrays = coded
+    spec = resolve_specification(design, random, space, price)
+    priors = merge_priors(None)
+    mu, sigma = _coefficient_priors(design, priors, spec)
+    density = ChoiceDensity(arrays, design, spec, mu, sigma, 1.0, centred)
+    x = density.initial_point(np.random.default_rng(1))
+    _, gradient = density.logp_dlogp(x)
+    h = 1e-6
+    for j in np.random.default_rng(2).choice(x.size, size=min(x.size, 25), replace=False):
+        e = np.zeros(x.size)
+        e[j] = h
+        numeric = (density.logp_dlogp(x + e)[0] - density.logp_dlogp(x - e)[0]) / (2 * h)
+        assert gradient[j] == pytest.approx(numeric, rel=1e-5, abs=1e-5)
+
+
+def test_multinomial_log_likelihood_by_hand():
+    """Two tasks: utilities (1, 0) chosen first and (0.5, 2, -1e10 padded) chosen second."""
+    from pricing.wtp.choice_data import ChoiceArrays
+    from pricing.wtp.choice_likelihood import unit_panel
+
+    arrays = ChoiceArrays(
+        x=np.array([[[1.0], [0.0], [0.0]], [[0.5], [2.0], [0.0]]]),
+        present=np.array([[True, True, False], [True, True, False]]),
+        chosen=np.array([0, 1]),
+        alt=np.array([["a", "b", ""], ["a", "b", ""]], dtype=object),
+        respondent=np.array([0, 0]),
+        respondents=["r"],
+        respondent_segment=np.array([0]),
+        segments=["all"],
+    )
+    panel = unit_panel(arrays, arrays.x, arrays.respondent, 1)
+    density = ChoiceDensity.__new__(ChoiceDensity)  # only the likelihood: no design needed
+    density.panel, density.n_coefficients = panel, 1
+    density._buffers()
+    value, gradient = density.log_likelihood(np.array([[1.0]]))
+    expected = (1 - np.log(np.e + 1)) + (2 - np.log(np.exp(0.5) + np.exp(2)))
+    p_first = np.e / (np.e + 1)
+    p_second = np.exp(np.array([0.5, 2])) / np.exp(np.array([0.5, 2])).sum()
+    expected_gradient = (1 - p_first) * 1.0 + (0 - p_second[0]) * 0.5 + (1 - p_second[1]) * 2.0
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert gradient[0, 0] == pytest.approx(expected_gradient, rel=1e-12)
