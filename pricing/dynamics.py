@@ -64,6 +64,7 @@ import pandas as pd
 import xarray as xr
 from scipy.special import betaincinv
 
+from pricing import value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
 from pricing.errors import ScenarioError
 from pricing.market import purchase_table
@@ -71,7 +72,7 @@ from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_
 from pricing.simulate import (
     MAX_CELLS,
     MAX_THREADS,
-    logit_chooser,
+    differentiation_over_time,
     offering_levels,
     segment_expectations,
     segment_parameters,
@@ -244,51 +245,57 @@ def simulate_dynamics(
     margin = (prices[:, None] - unit_cost[None, :]).T  # variant, price
     discount = (1.0 + section.discount_rate) ** -np.arange(horizon)
 
-    # The state is laid out (draw, segment, class, offering, variant, price): our prices, the longest axis,
-    # innermost, so numpy's loops run over it (a trailing class axis of length 1 made them crawl).
-    theta = dynamics["churn"][:, :, :, None, None]  # d, s, k, 1, 1
-    weight = dynamics["class_weight"]  # k
-    k_ret = dynamics["retention_effect"][:, :, None, None, None]  # d, s, 1, 1, 1
-    rho, k_ref = dynamics["referral_rate"], dynamics["referral_effect"]
-    entering = dynamics["entry_rate"] * size  # d, s: customers entering the market per period
-    entrants = entering[:, :, None, None, None] * weight[:, None, None]  # d, s, k, 1, 1
+    # The state is laid out (draw, segment, class, offering, variant, price); `pricing.trajectory.advance`
+    # runs the periods of a block of draws in one compiled pass.
+    def per_draw(values: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(values, dtype=float)
+
+    weight = per_draw(dynamics["class_weight"])  # k
+    theta = per_draw(dynamics["churn"])  # d, s, k
+    k_ret, rho, k_ref = (
+        per_draw(dynamics[n]) for n in ("retention_effect", "referral_rate", "referral_effect")
+    )
+    entering = per_draw(dynamics["entry_rate"] * size)  # d, s: customers entering the market per period
+    entrants = entering[:, :, None] * weight  # d, s, k
     segment_size = size[:, None, None, None] * weight[:, None, None]  # s, k, 1, 1
 
     levels = offering_levels(scenario)  # o, v, a (NaN: meets the expectation)
-    expectations = np.broadcast_to(
-        segment_expectations(scenario)[None, :, None], (draws, n_seg, n_var, len(scenario.attributes))
-    ).copy()
-    adaptation = dynamics["adaptation"][:, None, None, :]  # d, s, v, a
-    best = np.full_like(expectations, -np.inf)
+    # The best level offered of each attribute: the offerings' highest, or the expectation itself where an
+    # offering leaves the attribute unlisted (it meets the expectation).
+    unlisted = np.isnan(levels).any(axis=0)  # v, a
+    top_level = np.where(np.isnan(levels), -np.inf, levels).max(axis=0)  # v, a
+    expectations = segment_expectations(scenario)[:, None]  # s, 1, a
+    adaptation = dynamics["adaptation"][:, None, None, :]  # d, 1, 1, a
 
-    def shares(market_share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(d, s, o, v, p) shares -> (d, s, 1, o, v, p) and the none option's (d, s, 1, v, p)."""
-        share = market_share[:, :, None]
-        return share, np.clip(1.0 - share.sum(axis=3), 0.0, None)
+    def expectation_path(b: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Expectations (d, t, s, v, a) of draws `b` over the periods (they follow the levels offered, not the
+        customers), and (d, t) whether each period's differ from the previous period's."""
+        adapt = adaptation[b]
+        expected = np.broadcast_to(expectations, (len(adapt), n_seg, n_var, expectations.shape[-1]))
+        best = np.full_like(expected, -np.inf)
+        path = np.empty((len(adapt), horizon, *expected.shape[1:]))
+        changed = np.zeros((len(adapt), horizon), dtype=bool)
+        path[:, 0] = expected
+        for t in range(1, horizon):
+            np.maximum(best, np.where(unlisted, np.maximum(top_level, expected), top_level), out=best)
+            drifted = expected + adapt * (best - expected)
+            changed[:, t] = (drifted != expected).any(axis=(1, 2, 3))
+            path[:, t] = expected = drifted
+        return path, changed
 
-    def state_layout(market_share: np.ndarray) -> np.ndarray:  # (d, s, o, p, v) -> (d, s, o, v, p)
-        return np.ascontiguousarray(market_share.transpose(0, 1, 2, 4, 3))
-
-    # Period 0 is the one-period simulator itself; a draw's later periods, once its expectations drift,
-    # read the purchase integral off one table per (draw, segment) over every inclusive value (only
-    # perceived values change), or rerun the simulator where that does not apply.
+    # Period 0 is the one-period simulator itself. A draw's later periods, once its expectations drift, get
+    # their shares from the compiled kernel reading one purchase table per (draw, segment) over every
+    # inclusive value (only perceived values change), or from the simulator rerun where that does not apply.
     today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
-    share_0, none_0 = shares(state_layout(today["share"].values))
-    satisfaction_0 = today["satisfaction"].values
+    share_0 = np.ascontiguousarray(today["share"].values.transpose(0, 1, 2, 4, 3))  # d, s, o, v, p
+    none_0 = np.clip(1.0 - share_0.sum(axis=2), 0.0, None)  # d, s, v, p
+    satisfaction_0 = today["satisfaction"].values  # d, s, o, v
     del today
     tabulated = tabulated_logit(scenario, parameters)
-    choose = logit_chooser(scenario, prices) if tabulated else None
-
-    def period_market(b: slice, expected: np.ndarray, table) -> tuple[np.ndarray, ...]:
-        """Shares, the none option's and satisfaction (d, s, o, v) of draws `b` with these expectations."""
-        own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
-        own["expectations"] = expected
-        if tabulated:
-            market_share, satisfaction = choose(own, table)
-        else:
-            market = simulate(scenario, seed=seed, parameters=own, prices=prices)
-            market_share, satisfaction = state_layout(market["share"].values), market["satisfaction"].values
-        return (*shares(market_share), satisfaction)
+    differentiate = differentiation_over_time(scenario)
+    offering_price = np.array([o.price for o in scenario.offerings], dtype=float)
+    money = (np.ascontiguousarray(margin), fixed_cost.astype(float), discount, prices, ours)
+    nothing_5 = np.zeros((1,) * 5)
 
     customers_start = np.empty((draws, n_seg, n_var, len(prices)))
     customers_end = np.empty_like(customers_start)
@@ -298,96 +305,91 @@ def simulate_dynamics(
         record = {name: np.zeros((draws, n_seg, n_off, n_var, len(prices), horizon)) for name in flows}
         record["revenue"] = np.zeros((draws, n_seg, n_var, len(prices), horizon))
         record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
-        record["expectations"] = np.zeros((*expectations.shape, horizon))
+        record["expectations"] = np.zeros((draws, n_seg, n_var, len(scenario.attributes), horizon))
     profit = np.zeros((draws, n_var, len(prices), horizon))
     clv = np.zeros((draws, n_seg, n_var, len(prices)))
-    refers = bool(np.any(rho > 0))
-    offered_levels = np.isnan(levels)[None, None]
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        share, none_share, satisfaction = share_0[b], none_0[b], satisfaction_0[b]
-        expected, best_b, adapt = expectations[b], best[b], adaptation[b]
-        theta_b, k_ret_b, rho_b, k_ref_b = theta[b], k_ret[b], rho[b], k_ref[b]
-        entering_b, entrants_b = entering[b], entrants[b]
-        margin_b = margin  # variant, price
-        market_size = np.broadcast_to(size.astype(float), (len(theta_b), n_seg))  # d, s: M_t
-        active = share * segment_size[:, :, None]  # d, s, k, o, v, p
-        idle = none_share * segment_size  # d, s, k, v, p
+        from pricing.trajectory import advance, drifting_choices  # numba: compiled or read from cache
+
+        own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
+        path, changed = expectation_path(b)
+        n_b = len(path)
+        share, none_share = share_0[b].copy(), none_0[b].copy()
+        # each period's satisfaction: the last period's unless the expectations changed
+        satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
+        drifts = bool(changed.any())
+        if drifts:
+            differentiation = differentiate(own, path)  # d, t, s, o, v
+            fresh = value.satisfaction_index(
+                differentiation, np.exp(own["wtp_log_median"])[:, None, :, None, None]
+            )
+            fresh[:, 0] = satisfaction_0[b]
+            latest = np.maximum.accumulate(np.where(changed, np.arange(horizon), 0), axis=1)
+            satisfaction[...] = np.take_along_axis(fresh, latest[:, :, None, None, None], axis=1)
+        else:
+            satisfaction[...] = satisfaction_0[b][:, None]
+        choices = (False, nothing_5, nothing_5, nothing_5)
+        recompute = tabulated and drifts
+        if recompute:  # one table per (draw, segment) for every period: mu, sigma and the logit scale stay
+            wide = purchase_table(
+                own["wtp_log_median"].ravel(),
+                own["wtp_log_sd"].ravel(),
+                own["logit_scale"].ravel(),
+                scenario.market.integration_nodes,
+            )
+            linear = wide.stretch is None
+            edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)
+            table = (linear, *(per_draw(x.ravel()) for x in edges), wide.size, *wide.prob)
+            scale = per_draw(own["logit_scale"])
+            choices = (True, *drifting_choices(differentiation, scale, prices, offering_price, ours, table))
+        active = share[:, :, None] * segment_size[:, :, None]  # d, s, k, o, v, p
+        idle = none_share[:, :, None] * segment_size  # d, s, k, v, p
         customers_start[b] = active[:, :, :, ours].sum(axis=2)
+        empty = np.zeros((0,) * 6)
+        records = (False, empty, empty, empty, empty, np.zeros((0,) * 5))
         if per_period:
             rec = {name: values[b] for name, values in record.items()}
             rec["acquired"][..., 0] = active.sum(axis=2)  # in period 0 every customer is acquired
-        survival = np.ones((len(theta_b), n_seg, len(weight), n_var))  # ours, from period 0
-        churned, moved = np.empty_like(active), np.empty_like(active)  # reused every period
-        churn, table = None, None
-        for t in range(horizon):
-            if churn is None:  # once per set of shares: satisfaction changes only with the expectations
-                churn = churn_probability(theta_b, k_ret_b, satisfaction[:, :, None])  # d, s, k, o, v
-                referral = np.minimum(
-                    1.0, rho_b[:, :, None, None] * np.exp(k_ref_b[:, :, None, None] * satisfaction / 100)
-                )
-            ours_active = active[:, :, :, ours].sum(axis=2)  # d, s, v, p
-            profit[b, ..., t] = (ours_active * margin_b).sum(axis=1) - fixed_cost[:, None]
-            clv[b] += margin_b * (weight @ survival)[..., None] * discount[t]
-            survival *= 1.0 - churn[:, :, :, ours]
-            if per_period:
-                rec["active"][..., t] = active.sum(axis=2)
-                rec["revenue"][..., t] = ours_active * prices
-                rec["satisfaction"][..., t] = satisfaction
-                rec["expectations"][..., t] = expected
-            if t == horizon - 1:
-                break
-            np.multiply(active, churn[..., None], out=churned)
-            if refers:
-                np.multiply(active, referral[:, :, None, :, :, None], out=moved)
-                moved *= (idle / np.maximum(market_size, 1e-300)[:, :, None, None, None])[
-                    :, :, :, None
-                ]  # U_t/M_t
-                idle -= moved.sum(axis=3)
-                active += moved
-                if per_period:
-                    rec["referred"][..., t + 1] = moved.sum(axis=2)
-            reconsider = theta_b * idle
-            pool = churned.sum(axis=3)  # d, s, k, v, p
-            pool += reconsider
-            pool += entrants_b
-            idle -= reconsider
-            active -= churned
-            market_size = market_size + entering_b
-
-            offered = np.where(offered_levels, expected[:, :, None], levels[None, None])
-            np.maximum(best_b, offered.max(axis=2), out=best_b)
-            drifted = expected + adapt * (best_b - expected)
-            changed = (drifted != expected).any(axis=(1, 2, 3))  # per draw
-            if changed.any():
-                expected = drifted
-                if tabulated and table is None:  # once: mu, sigma and the logit scale stay
-                    table = purchase_table(
-                        parameters["wtp_log_median"][b].ravel(),
-                        parameters["wtp_log_sd"][b].ravel(),
-                        parameters["logit_scale"][b].ravel(),
-                        scenario.market.integration_nodes,
-                    )
-                new = period_market(b, expected, table)
-                # draws whose expectations stay keep their shares, however the draws are split in blocks
-                share, none_share, satisfaction = (
-                    fresh
-                    if changed.all()
-                    else np.where(changed.reshape(-1, *[1] * (old.ndim - 1)), fresh, old)
-                    for fresh, old in zip(new, (share, none_share, satisfaction), strict=True)
-                )
-                churn = None
-            np.multiply(share, pool[:, :, :, None], out=moved)  # acquired
-            active += moved
-            idle += none_share * pool
-            if per_period:
-                rec["churned"][..., t + 1] = churned.sum(axis=2)
-                rec["acquired"][..., t + 1] = moved.sum(axis=2)
+            rec["satisfaction"][...] = satisfaction.transpose(0, 2, 3, 4, 1)
+            rec["expectations"][...] = path.transpose(0, 2, 3, 4, 1)
+            records = (True, *(rec[n] for n in ("active", "acquired", "referred", "churned", "revenue")))
+        state = (
+            active,
+            idle,
+            share,
+            none_share,
+            np.ones((n_b, n_seg, len(weight), n_var)),  # survival of our customers since period 0
+            np.array(np.broadcast_to(size, (n_b, n_seg)), dtype=float),  # the markets' sizes M_t
+        )
+        inputs = (theta[b], rho[b], entrants[b], entering[b], weight)
+        felt = satisfaction[:, :, :, None]  # d, t, s, 1, o, v
+        churn = churn_probability(
+            theta[b][:, None, :, :, None, None], k_ret[b][:, None, :, None, None, None], felt
+        )
+        referral = np.minimum(
+            1.0,
+            rho[b][:, None, :, None, None] * np.exp(k_ref[b][:, None, :, None, None] * satisfaction / 100),
+        )
+        rates = (churn, referral)
+        out = (profit[b], clv[b])
+        if recompute or not drifts:
+            advance(0, horizon, horizon, state, rates, changed, inputs, money, choices, out, records)
+        else:  # another choice rule: the simulator rerun for each period whose expectations changed
+            for t in range(horizon):
+                if t + 1 < horizon and changed[:, t + 1].any():
+                    own["expectations"] = path[:, t + 1]
+                    market = simulate(scenario, seed=seed, parameters=own, prices=prices)
+                    fresh = market["share"].values.transpose(0, 1, 2, 4, 3)
+                    moved = changed[:, t + 1]  # draws whose expectations stay keep their shares
+                    share[moved] = fresh[moved]
+                    none_share[moved] = np.clip(1.0 - fresh[moved].sum(axis=2), 0.0, None)
+                advance(t, t + 1, horizon, state, rates, changed, inputs, money, choices, out, records)
         customers_end[b] = active[:, :, :, ours].sum(axis=2)
 
-    # Blocks of draws in threads (numpy releases the GIL in its loops); the simulator's random first choice
-    # draws its trips per block of rows, so it runs as one block.
+    # Blocks of draws in threads (the kernel releases the GIL); the simulator's random first choice draws
+    # its trips per block of rows, so it runs as one block.
     block = draws if not tabulated else max(1, DYNAMICS_BLOCK_CELLS // share_0[0].size)
     starts = range(0, draws, block)
     threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)

@@ -416,8 +416,8 @@ def simulate(
 
 
 def tabulated_logit(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bool:
-    """Whether `logit_choices` computes this scenario's choices: logit with a none option, the WTP spread
-    integrated, no simulated customers."""
+    """Whether this scenario's choices are logit with a none option, the WTP spread integrated and no
+    simulated customers: the rule `pricing.trajectory.logit_shares` computes off a purchase table."""
     rule = scenario.market
     return (
         rule.choice_rule == "logit"
@@ -427,32 +427,23 @@ def tabulated_logit(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bo
     )
 
 
-def logit_chooser(scenario: Scenario, prices: np.ndarray):
-    """A function ``(parameters, table) -> (share, satisfaction)``: the simulator's shares (draw, segment,
-    offering, variant, price: prices innermost, as the dynamics' state) and satisfaction (draw, segment,
-    offering, variant) under logit with a none option (`tabulated_logit`), the purchase integral read off
-    `table` (`market.purchase_table` of the rows draw x segment over every inclusive value). What
-    `pricing.dynamics` recomputes each period its expectations drift, with one table for all periods; equal
-    to `simulate`'s within the table's accuracy (`pricing.market`). The level design is built once."""
+def differentiation_over_time(scenario: Scenario):
+    """A function ``(parameters, expectations) -> differentiation``: each offering's differentiation value
+    (draw, period, segment, offering, variant) to each segment from per-draw `parameters` (draw, segment,
+    ...) under `expectations` (draw, period, segment, variant, attribute) that change over the periods
+    (`pricing.dynamics`); the level design is built once. The numbers `simulate` computes with each
+    period's expectations."""
     design = _LevelDesign(scenario)
-    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
-    offering_price = np.array([o.price for o in scenario.offerings])
 
-    def choose(parameters: dict[str, np.ndarray], table: market.PurchaseTable):
-        mu, sigma, scale = parameters["wtp_log_median"], parameters["wtp_log_sd"], parameters["logit_scale"]
-        differentiation = design.differentiation(
-            parameters["value_per_unit"],
-            _numeric_expectations(design, parameters),
-            parameters.get("kano_weights"),
+    def differentiate(parameters: dict[str, np.ndarray], expectations: np.ndarray) -> np.ndarray:
+        weights = parameters.get("kano_weights")
+        return design.differentiation(
+            parameters["value_per_unit"][:, None],
+            expectations[..., design.numeric_attributes][..., None, :, :],
+            None if weights is None else weights[:, None],
         )
-        n_draws, n_seg, n_off, n_var = differentiation.shape
-        share = np.empty((n_draws, n_seg, n_off, n_var, len(prices)))
-        view = share.transpose(0, 1, 2, 4, 3)  # written in place: no copy to the state's layout
-        rule = scenario.market
-        _choices(differentiation, mu, sigma, scale, prices, offering_price, ours, rule, view, None, table)
-        return share, value.satisfaction_index(differentiation, np.exp(mu)[:, :, None, None])
 
-    return choose
+    return differentiate
 
 
 def _check_finite(results: xr.Dataset) -> None:
@@ -548,12 +539,10 @@ def _choices(
     rule: Market,
     share: np.ndarray,
     surplus_out: np.ndarray,
-    table: market.PurchaseTable | None = None,
 ) -> None:
     """Fill `share` (draw, segment, offering, price, variant) and `surplus_out`, the surplus per customer
     (draw, segment, price, variant), for a block of draws; `differentiation` is (draw, segment, offering,
-    variant). Under logit with a none option the purchase integral is read off `table` (rows draw x
-    segment, `market.purchase_table`) when given, and with it `surplus_out` may be None (not computed)."""
+    variant). `pricing.trajectory.logit_shares` repeats the logit rule for the dynamics' drifting periods."""
     # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
     their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
     our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
@@ -596,22 +585,17 @@ def _choices(
             inclusive, rival_weight = our_net, np.zeros_like(their_net)
         if rule.none_option:
             flat = inclusive.reshape(n_draws * n_seg, -1)
-            if table is None:
-                buy, surplus = market.logit_purchase(
-                    flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
-                )
-            else:
-                buy, surplus = market.read_purchase(table, flat, surplus_out is not None)
-            buy = buy.reshape(shape)
-            surplus = None if surplus is None else surplus.reshape(shape)
+            buy, surplus = market.logit_purchase(
+                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
+            )
+            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
         else:
             buy = np.ones(shape)
             surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
         np.multiply((buy * rivals_given_buy)[:, :, None], rival_weight, out=share)
         share[:, :, ours] = buy * our_given_buy
 
-    if surplus_out is not None:
-        surplus_out[...] = surplus
+    surplus_out[...] = surplus
 
 
 #: Relative tolerance under which our utility equals a rival's (a product identical to ours at our price).

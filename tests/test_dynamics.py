@@ -367,3 +367,86 @@ def test_per_period_table_and_cli_horizon(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_status:
         main(["simulate", str(tmp_path / "s.yaml"), "--horizon", "-1"])
     assert exit_status.value.code == 2
+
+
+def state_equations_by_hand(scenario, parameters, rates, horizon):
+    """The module docstring's state equations written out in numpy, one period at a time (one loyalty class),
+    each period's shares and satisfaction from `simulate` rerun at that period's expectations (the
+    drift written out too). Returns our customers (draw, segment, price, variant, period) and NPV."""
+    sizes = np.array([s.size for s in scenario.segments])[None, :, None, None, None]
+    theta = rates["churn"][:, :, 0][:, :, None, None, None]  # d, s, 1, 1, 1
+    k_ret, rho, k_ref = (
+        rates[n][:, :, None, None, None] for n in ("retention_effect", "referral_rate", "referral_effect")
+    )
+    entry = rates["entry_rate"][:, :, None, None] * sizes[:, :, 0]  # d, s, 1, 1
+    levels = dynamics.offering_levels(scenario)  # o, v, a
+    expected = np.broadcast_to(
+        dynamics.segment_expectations(scenario)[None, :, None],
+        (len(theta), len(scenario.segments), *levels.shape[1:]),
+    ).copy()
+    best = np.full_like(expected, -np.inf)
+
+    def market(expected):
+        one = simulate(scenario, parameters=parameters | {"expectations": expected})
+        share = one.share.values  # d, s, o, p, v
+        return share, 1 - share.sum(axis=2), one.satisfaction.values[:, :, :, None, :]  # d, s, o, 1, v
+
+    share, none, satisfaction = market(expected)
+    active, idle, size = share * sizes, none * sizes[:, :, 0], sizes[:, :, 0] + 0.0
+    ours, npv = [], 0.0
+    margin = (
+        np.array(scenario.price_grid())[:, None]
+        - scenario.our_offering.median_unit_cost
+        - np.array([v.extra_unit_cost for v in scenario.variants])
+    )
+    fixed = np.array([v.fixed_cost for v in scenario.variants])
+    for t in range(horizon):
+        ours.append(active[:, :, 0])
+        npv = (
+            npv
+            + ((active[:, :, 0] * margin).sum(axis=1) - fixed) / (1 + scenario.dynamics.discount_rate) ** t
+        )
+        odds = theta / (1 - theta) * np.exp(-k_ret * satisfaction / 100)
+        churned = active * odds / (1 + odds)
+        referred = (
+            np.minimum(1, rho * np.exp(k_ref * satisfaction / 100)) * active * (idle / size)[:, :, None]
+        )
+        idle = idle - referred.sum(axis=2)
+        pool = churned.sum(axis=2) + theta[:, :, 0] * idle + entry
+        offered = np.where(np.isnan(levels)[None, None], expected[:, :, None], levels[None, None])
+        best = np.maximum(best, offered.max(axis=2))
+        expected = expected + rates["adaptation"][:, None, None, :] * (best - expected)
+        share, none, satisfaction = market(expected)
+        active = active - churned + referred + share * pool[:, :, None]
+        idle = idle * (1 - theta[:, :, 0]) + none * pool
+        size = size + entry
+    return np.stack(ours, axis=-1), npv
+
+
+@pytest.mark.parametrize("rule", ["first_choice", "logit"])
+def test_every_flow_together_follows_the_state_equations_by_hand(rule):
+    # churn with a satisfaction effect, referral, entry and drift at once, against the equations written
+    # out in numpy: exact (round-off) where each period reruns the simulator (first choice), within the
+    # purchase table's accuracy where the compiled kernel reads it (logit)
+    data = drifting_scenario(draws=6)
+    data["market"] |= {"choice_rule": rule, "price_grid": {"min": 20, "max": 120, "steps": 5}}
+    data["dynamics"] = {
+        "horizon": 5,
+        "discount_rate": 0.02,
+        "retention": {"churn": [0.05, 0.3], "satisfaction_effect": [1, 4]},
+        "referral": {"rate": [0.05, 0.2], "satisfaction_effect": 2},
+        "entry_rate": [0.01, 0.05],
+        "adaptation": {"speed": [0.2, 0.7], "warranty": [0.1, 0.5]},
+    }
+    scenario = scenario_from_dict(data)
+    parameters = segment_parameters(scenario, 6, np.random.default_rng(scenario.seed))
+    rates = dynamics.dynamics_parameters(
+        scenario, 6, np.random.default_rng([scenario.seed, dynamics.RNG_STREAM])
+    )
+    result = simulate_dynamics(scenario, parameters=parameters, dynamics=rates)
+    ours, npv = state_equations_by_hand(scenario, parameters, rates, 5)
+    assert float(np.abs(np.diff(ours, axis=-1)).max()) > 1.0  # the customers do move
+    tolerance = 1e-10 if rule == "first_choice" else 2e-4
+    active = result.active.isel(offering=0).transpose("draw", "segment", "price", "variant", "period").values
+    np.testing.assert_allclose(active, ours, rtol=tolerance)
+    np.testing.assert_allclose(result.npv.values, npv, rtol=tolerance)
