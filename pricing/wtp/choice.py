@@ -973,6 +973,8 @@ def laplace_density(
     return idata, density.free_variables(mode)
 
 
+# PyMC's sampler and Laplace approximation of a PyMC model: used by `pricing.wtp.retention` only (the choice
+# models sample `ChoiceDensity` with `sample_density` / `laplace_density` above)
 def _sample_nuts(
     model,
     draws: int,
