@@ -184,6 +184,7 @@ def test_opening_warms_every_variants_table_and_a_step_shows_the_librarys_number
     assert metric(at, "Profit") == pytest.approx(expected["profit"], abs=51)  # shown as €x.xk
     assert metric(at, "Market share") == pytest.approx(expected["share"], abs=0.0006)  # shown as x.x%
     # an edited scenario (a rival's price) is not warmed: its steps are computed one price at a time
-    competitor_input(at, "TaskHub").set_value(9.0).run()
-    edited = scenario_hash(with_changes(scenario, {"offerings[TaskHub].price": 9}))
+    competitor_input(at, "TaskHub").set_value(9.37).run()  # a price no other test opens or pins
+    edited = scenario_hash(with_changes(scenario, {"offerings[TaskHub].price": 9.37}))
+    assert scenario_hash(at.session_state["scenario"]) == edited
     assert not any(key.startswith(edited) for key, _ in state._metrics_tables())
