@@ -263,25 +263,9 @@ def simulate_dynamics(
     # The best level offered of each attribute: the offerings' highest, or the expectation itself where an
     # offering leaves the attribute unlisted (it meets the expectation).
     unlisted = np.isnan(levels).any(axis=0)  # v, a
-    top_level = np.where(np.isnan(levels), -np.inf, levels).max(axis=0)  # v, a
-    expectations = segment_expectations(scenario)[:, None]  # s, 1, a
-    adaptation = dynamics["adaptation"][:, None, None, :]  # d, 1, 1, a
-
-    def expectation_path(b: slice) -> tuple[np.ndarray, np.ndarray]:
-        """Expectations (d, t, s, v, a) of draws `b` over the periods (they follow the levels offered, not the
-        customers), and (d, t) whether each period's differ from the previous period's."""
-        adapt = adaptation[b]
-        expected = np.broadcast_to(expectations, (len(adapt), n_seg, n_var, expectations.shape[-1]))
-        best = np.full_like(expected, -np.inf)
-        path = np.empty((len(adapt), horizon, *expected.shape[1:]))
-        changed = np.zeros((len(adapt), horizon), dtype=bool)
-        path[:, 0] = expected
-        for t in range(1, horizon):
-            np.maximum(best, np.where(unlisted, np.maximum(top_level, expected), top_level), out=best)
-            drifted = expected + adapt * (best - expected)
-            changed[:, t] = (drifted != expected).any(axis=(1, 2, 3))
-            path[:, t] = expected = drifted
-        return path, changed
+    top_level = per_draw(np.where(np.isnan(levels), -np.inf, levels).max(axis=0))  # v, a
+    expectations = per_draw(segment_expectations(scenario))  # s, a
+    adaptation = per_draw(dynamics["adaptation"])  # d, a
 
     # Period 0 is the one-period simulator itself. A draw's later periods, once its expectations drift, get
     # their shares from the compiled kernel reading one purchase table per (draw, segment) over every
@@ -311,11 +295,18 @@ def simulate_dynamics(
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import advance, drifting_choices  # numba: compiled or read from cache
+        from pricing.trajectory import (
+            advance,
+            drifting_choices,
+            expectation_path,
+        )  # numba: compiled or cached
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
-        path, changed = expectation_path(b)
-        n_b = len(path)
+        n_b = len(own["wtp_log_median"])
+        # expectations follow the levels offered, not the customers: every period's up front
+        path = np.empty((n_b, horizon, n_seg, n_var, expectations.shape[-1]))
+        changed = np.empty((n_b, horizon), dtype=bool)
+        expectation_path(expectations, top_level, unlisted, adaptation[b], path, changed)
         share, none_share = share_0[b].copy(), none_0[b].copy()
         # each period's satisfaction: the last period's unless the expectations changed
         satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
@@ -363,7 +354,7 @@ def simulate_dynamics(
             np.ones((n_b, n_seg, len(weight), n_var)),  # survival of our customers since period 0
             np.array(np.broadcast_to(size, (n_b, n_seg)), dtype=float),  # the markets' sizes M_t
         )
-        inputs = (theta[b], rho[b], entrants[b], entering[b], weight)
+        inputs = (theta[b], entrants[b], entering[b], weight)
         felt = satisfaction[:, :, :, None]  # d, t, s, 1, o, v
         churn = churn_probability(
             theta[b][:, None, :, :, None, None], k_ret[b][:, None, :, None, None, None], felt
