@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def expectation_path(expectations, top_level, unlisted, adaptation, path, changed):  # pragma: no cover
     """Each draw's expectations over the periods (into `path`, d, t, s, v, a) and whether each period's
     differ from the previous period's (into `changed`, d, t): toward the best level offered so far
@@ -75,7 +75,7 @@ def drifting_choices(differentiation, scale, prices, offering_price, ours, table
     return softplus, ours_given_buy, rival_weight
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _advantage(
     differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight
 ):  # pragma: no cover - compiled
@@ -106,7 +106,7 @@ def _advantage(
                         advantage[d, s, t, v, p] = (ours_net - prices[p] - logsum) / lam
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _inclusive_point(
     advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy
 ):  # pragma: no cover - compiled
@@ -137,7 +137,7 @@ def _inclusive_point(
     return point
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _read_table(point, table, buy):  # pragma: no cover - compiled
     """The purchase probability at each point (in the table's coordinate before its scaling, d, s, t, v, p)
     into `buy`: one Hermite cubic per interval (`pricing.market.read_purchase`)."""
@@ -159,7 +159,7 @@ def _read_table(point, table, buy):  # pragma: no cover - compiled
                         buy[d, s, t, v, p] = min(max(value, 0.0), 1.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # pragma: no cover - compiled
     """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays."""
     n_off, n_var, n_price = share.shape
@@ -175,7 +175,7 @@ def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # p
             none_share[v, p] = max(1.0 - bought, 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance(
     first,
     stop,
