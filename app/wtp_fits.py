@@ -145,11 +145,17 @@ def fit(
     label: str,
     fit_method: str = "nuts",
     random: tuple[str, ...] = (),
+    space: str = "preference",
+    price_distribution: str | None = None,
 ) -> dict[str, Any]:
     """Fit a survey and return the app's record of the fit (see the module docstring); `fit_method` is
-    nuts (the posterior) or map (mode + Laplace approximation, a quick look)."""
+    nuts (the posterior) or map (mode + Laplace approximation, a quick look); `space` and
+    `price_distribution` are the choice model's (`pricing.wtp.choice.fit_choice`)."""
     digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()[:16]
-    settings = f"{method}|{sorted(columns.items())}|{draws}|{tune}|{chains}|{seed}|{fit_method}|{random}"
+    settings = (
+        f"{method}|{sorted(columns.items())}|{draws}|{tune}|{chains}|{seed}|{fit_method}|{random}|{space}|"
+        f"{price_distribution}"
+    )
     key = hashlib.sha256(f"{digest}|{settings}".encode()).hexdigest()[:16]
     record: dict[str, Any] = {"label": label, "method": method, "key": key}
     if method == "choice":
@@ -167,7 +173,9 @@ def fit(
             segment=columns.get("segment"),
             asc=bool(columns.get("asc")),
         )
-        model = ChoiceModel(columns=spec, random=list(random) or None)
+        model = ChoiceModel(
+            columns=spec, random=list(random) or None, space=space, price_distribution=price_distribution
+        )
         with warnings.catch_warnings():  # the page shows the diagnostics and warnings itself
             warnings.simplefilter("ignore")
             model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)

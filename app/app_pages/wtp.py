@@ -228,15 +228,39 @@ else:
             horizontal=True,
             key=state.sticky("wtp_fit_method", "nuts"),
         )
+        space, price_distribution = "preference", None
         if method == "choice":
+            price_column = mapping.get("price")
             random = tuple(
                 right.multiselect(
                     "Random coefficients (vary across respondents)",
-                    mapping.get("attributes") or [],
+                    [c for c in [price_column, *(mapping.get("attributes") or [])] if c],
                     key=f"wtp_random_{stored['name']}",
                     disabled=fit_method == "map",
                 )
             )
+            space = left.radio(
+                "Utility space",
+                ["preference", "wtp"],
+                format_func={
+                    "preference": "Preference (coefficients; WTP as their ratio)",
+                    "wtp": "WTP (money per unit estimated directly)",
+                }.get,
+                horizontal=True,
+                key=state.sticky("wtp_space", "preference"),
+            )
+            # a random price scale is lognormal in WTP space (it must stay > 0); normal is the references'
+            # default in preference space
+            price_distribution = right.radio(
+                "A random price across respondents",
+                ["normal", "lognormal"],
+                format_func={"normal": "Normal", "lognormal": "Lognormal (always negative)"}.get,
+                horizontal=True,
+                key=state.sticky("wtp_price_distribution", "normal"),
+                disabled=space == "wtp" or price_column not in random,
+            )
+            if space == "wtp":
+                price_distribution = "lognormal"
         label = f"{wtp_fits.METHODS[method]}: {stored['name']}"
         if st.button("Fit", type="primary", key=f"wtp_fit_{method}", disabled=bool(missing)):
             with st.status(f"Fitting {label} ...", expanded=True) as status:
@@ -256,6 +280,8 @@ else:
                         label=label,
                         fit_method=fit_method,
                         random=random,
+                        space=space,
+                        price_distribution=price_distribution,
                     )
                 except PricingError as error:
                     status.update(label="The fit failed", state="error")

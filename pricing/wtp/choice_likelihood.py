@@ -197,6 +197,7 @@ class ChoiceDensity:
         self.mu, self.sigma, self.sd_sigma = np.asarray(mu, float), np.asarray(sigma, float), float(sd_sigma)
         self.segment_of = np.asarray(arrays.respondent_segment)
         self.n_segments, self.n_respondents = len(arrays.segments), len(arrays.respondents)
+        self._by_segment = (self.segment_of[None, :] == np.arange(self.n_segments)[:, None]).astype(float)
         x_scaled = arrays.x / np.array(design.scales)
         self.n_coefficients = x_scaled.shape[-1]
         if self.random:  # one unit per respondent
@@ -293,10 +294,15 @@ class ChoiceDensity:
         utility = self._utility.reshape(units, slots, tasks)
         utility += panel.pad
         top, total, expu = self._top, self._total, self._exp
-        np.max(utility, axis=1, out=top)
+        # over the few slots one by one: numpy reduces a short middle axis several times slower
+        np.copyto(top, utility[:, 0])
+        for s in range(1, slots):
+            np.maximum(top, utility[:, s], out=top)
         np.subtract(utility, top[:, None, :], out=expu)
         np.exp(expu, out=expu)
-        np.sum(expu, axis=1, out=total)
+        np.copyto(total, expu[:, 0])
+        for s in range(1, slots):
+            np.add(total, expu[:, s], out=total)
         value = float(np.einsum("ust,ust->", utility, panel.chosen))
         value -= float(np.einsum("ut,ut->", np.log(total) + top, panel.task))
         np.divide(panel.task, total, out=total)
@@ -341,13 +347,13 @@ class ChoiceDensity:
             own = blocks["theta_n"]
             standard = (own - mean[self.segment_of]) / sd
             value += float((-0.5 * standard**2 - log_sd - 0.5 * _LOG_2PI).sum())
-            np.add.at(g_mean, self.segment_of, standard / sd)
+            g_mean += self._by_segment @ (standard / sd)
             g_log_sd += (standard**2 - 1.0).sum(axis=0)
             gradient[where["theta_n"]] = (g_own - standard / sd).ravel()
         else:
             z = blocks["z"]
             value += float(-0.5 * np.einsum("nr,nr->", z, z) - 0.5 * _LOG_2PI * z.size)
-            np.add.at(g_mean, self.segment_of, g_own)
+            g_mean += self._by_segment @ g_own
             g_log_sd += (g_own * z).sum(axis=0) * sd
             gradient[where["z"]] = (g_own * sd - z).ravel()
         gradient[where["mean"]] = g_mean.ravel()
@@ -357,7 +363,7 @@ class ChoiceDensity:
             mu_f, sigma_f = self.mu[self.fixed], self.sigma[self.fixed]
             value += _normal(fixed, mu_f, sigma_f)
             g_fixed = -(fixed - mu_f) / sigma_f**2
-            np.add.at(g_fixed, self.segment_of, g_theta[:, self.fixed])
+            g_fixed += self._by_segment @ g_theta[:, self.fixed]
             gradient[where["fixed"]] = g_fixed.ravel()
         return value, gradient
 

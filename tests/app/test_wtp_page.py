@@ -222,6 +222,35 @@ def test_conjoint_quick_fit_shows_attribute_wtp_and_opens_a_starter_scenario():
     assert not at.exception and at.metric
 
 
+@pytest.mark.slow
+def test_conjoint_fit_in_wtp_space_with_a_lognormal_price_from_the_page():
+    frame = pd.read_csv(
+        ROOT / "scenarios" / "data" / "conjoint_example.csv", dtype=str, keep_default_na=False
+    )
+    small = frame[frame["id"].astype(int) <= 30].to_csv(index=False).encode()
+    at = open_wtp("choice")
+    at.file_uploader(key="wtp_upload_choice").upload("cbc.csv", small, "text/csv").run()
+    at.radio(key="wtp_fit_method").set_value("map")
+    at.radio(key="wtp_space").set_value("preference").run()
+    fit_tiny(at, "choice")
+    preference = at.session_state["fits"]["Choice-based conjoint: cbc.csv"]["choice_fit"]
+    at.radio(key="wtp_space").set_value("wtp").run()
+    assert at.radio(key="wtp_price_distribution").disabled  # WTP space: the price scale is lognormal
+    fit_tiny(at, "choice")
+    fit = at.session_state["fits"]["Choice-based conjoint: cbc.csv"]["choice_fit"]
+    assert (fit.space, fit.price_distribution) == ("wtp", "lognormal")
+    # the same likelihood reparametrised: WTP medians close to the preference-space ratios (priors differ)
+    ours = fit.wtp_summary()["q50"]
+    ratio = preference.wtp_summary()["q50"]
+    assert np.allclose(ours, ratio, rtol=0.1, atol=0.5), (ours, ratio)
+    # preference space with a random price: the price distribution can be chosen
+    at.radio(key="wtp_space").set_value("preference").run()
+    at.radio(key="wtp_fit_method").set_value("nuts").run()
+    at.multiselect(key="wtp_random_cbc.csv").set_value(["price", "storage"]).run()
+    assert not at.radio(key="wtp_price_distribution").disabled
+    assert not at.exception
+
+
 def test_survey_mapping_and_settings_survive_a_page_switch():
     at = open_wtp("van_westendorp")
     at.file_uploader(key="wtp_upload_van_westendorp").upload(
