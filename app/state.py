@@ -315,10 +315,22 @@ def base_metrics() -> pd.DataFrame | None:
 
 def against_base(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> pd.DataFrame:
     """Our headline metrics for one segment (default the market) next to the base case's: columns metric,
-    mean, q05, q95, base (the base case's mean, NaN when the base case has no such segment) and change."""
-    own = metrics(current, price, variant)
+    mean, q05, q95, base (the base case's mean, NaN when the base case has no such segment) and change.
+    Cached per results, price, variant, segment and base case (every price step draws it)."""
+    own, own_key = results_at(current, price)
+    case = base_case()
+    base, base_key = results_at(case.scenario, case.price)
+    return _against_base(
+        (own_key, float(price), variant, segment, base_key, float(case.price), case.variant), own, base
+    )
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _against_base(key: tuple, _own: xr.Dataset, _base: xr.Dataset) -> pd.DataFrame:
+    own_key, price, variant, segment, base_key, base_price, base_variant = key
+    own = metrics_at(own_key, price, variant, _own)
     own = own[own["segment"] == segment].set_index("metric")[["mean", "q05", "q95"]]
-    base = base_metrics()
+    base = metrics_at(base_key, base_price, base_variant, _base)
     base = base[base["segment"] == segment].set_index("metric")["mean"]
     table = own.assign(base=base.reindex(own.index))
     return table.assign(change=table["mean"] - table["base"]).reset_index()
@@ -542,10 +554,24 @@ def price_curves(key: str, variant: str, _results: xr.Dataset, segment: str = an
     return analysis.price_curves(_results, variant, segment=segment)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _metrics_table(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
+    return analysis.metrics_table(_results, variant)
+
+
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def metrics_at(key: str, price: float, variant: str, _results: xr.Dataset) -> pd.DataFrame:
-    """`analysis.metrics_at`, cached per results, price and variant."""
-    return analysis.metrics_at(_results, price, variant)
+    """`analysis.metrics_at`, cached per results, price and variant. A price of the results' grid is read
+    off `analysis.metrics_table` (every price of the variant at once: a price step never seen before then
+    costs no sort over the draws)."""
+    prices = _results["price"].values
+    on_grid = np.flatnonzero(np.isclose(prices, price, rtol=0, atol=1e-9))
+    if not on_grid.size or len(prices) == 1:
+        return analysis.metrics_at(_results, price, variant)
+    table = _metrics_table(key, variant, _results)
+    rows = len(table) // len(prices)
+    block = table.iloc[on_grid[0] * rows : (on_grid[0] + 1) * rows]
+    return block.drop(columns="price").reset_index(drop=True)
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)

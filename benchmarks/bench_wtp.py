@@ -1,17 +1,21 @@
 """Fit speed of the WTP models (issue 8 §5): cold in a fresh process, warm in this one, against a reference.
 
-Run ``python benchmarks/bench_wtp.py``. One table, with the machine's load:
+Run ``python benchmarks/bench_wtp.py`` (``--interval-only``: without the MNL rows). One table, with the
+machine's load:
 
 - stated, Gabor-Granger and Van Westendorp fits of the bundled examples (``scenarios/data/``; default
   settings: 1000 tuning + 1000 draws, 2 chains), and a multinomial logit of the size the issue measured
   (361 respondents, 4,308 tasks, 4 alternatives, 5 coefficients) with ``fit_method="map"`` and "nuts";
-- **cold**: a fresh ``python`` process that imports ``pricing``, reads the file, fits (what ``pricing fit``
-  costs; PyTensor's on-disk cache of compiled C code is as any earlier run left it);
-- **warm**: a second fit in this process of a model of the same structure (the compiled model is reused:
-  `pricing.wtp.model.COMPILED` must not move, checked here);
-- **reference**, side by side in the same run: the way fits ran before (the same PyMC model compiled by
-  nutpie's numba backend and sampled by nutpie), cold in a fresh process and warm in this one (a second
-  compile of the same model); for the multinomial logit's map, scipy's L-BFGS maximum likelihood on a plain
+- **cold**: a fresh ``python`` process that imports ``pricing``, reads the file, fits and exits (what
+  ``pricing fit`` costs); for the interval fits with an empty numba cache (``NUMBA_CACHE_DIR`` a new
+  folder: the log-density's C callbacks are compiled), then again in a fresh process with that cache on
+  disk (the row below it); for the MNL PyTensor's on-disk cache is as any earlier run left it;
+- **warm**: a second fit in this process (interval fits: nothing to compile, the callbacks are loaded; the
+  MNL reuses its compiled model: `pricing.wtp.model.COMPILED` must not move, checked here);
+- **reference**, side by side in the same run: the PyMC model of the same fit compiled by nutpie's numba
+  backend and sampled by nutpie (how fits ran two versions ago), cold in a fresh process (PyTensor's and
+  numba's caches as earlier runs left them) and warm in this one (a second compile of the same model); for
+  the multinomial logit's map, scipy's L-BFGS maximum likelihood on a plain
   numpy log-likelihood (the floor any fit pays).
 
 Targets: interval fits < 8 s cold and < 3 s warm; MNL < 3 s (map) and < 10 s (NUTS).
@@ -64,18 +68,21 @@ model = survey_model(sys.argv[1], json.loads(sys.argv[3]))
 intervals, _, _ = model.read(sys.argv[2])
 pymc_model = model.build_model(intervals, resolve_priors(None, model.default_model_config, intervals))
 compiled = nutpie.compile_pymc_model(pymc_model)
+accept = model.default_sampler_config["target_accept"]
 nutpie.sample(
-    compiled, draws=1000, tune=1000, chains=2, cores=2, seed=1, target_accept=0.95, progress_bar=False
+    compiled, draws=1000, tune=1000, chains=2, cores=2, seed=1, target_accept=accept, progress_bar=False
 )
 print(json.dumps(time.perf_counter() - start))
 """
 
 
-def fresh(script: str, *args: str) -> float:
-    """Wall time of `script` in a fresh Python process (start-up and imports included)."""
+def fresh(script: str, *args: str, numba_cache: str | None = None) -> float:
+    """Wall time of `script` in a fresh Python process (start-up, imports and exit included); with
+    `numba_cache`, numba's on-disk cache is that folder (an empty one: nothing compiled before)."""
+    env = dict(os.environ) | ({"NUMBA_CACHE_DIR": numba_cache} if numba_cache else {})
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True, env=os.environ
+        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True, env=env
     )
     json.loads(out.stdout.strip().splitlines()[-1])  # the script finished its fit
     return time.perf_counter() - start
@@ -101,8 +108,16 @@ def reference_warm(kind: str, path: Path, columns: dict) -> float:
         intervals, _, _ = model.read(path)
         priors = resolve_priors(None, model.default_model_config, intervals)
         compiled = nutpie.compile_pymc_model(model.build_model(intervals, priors))
+        accept = model.default_sampler_config["target_accept"]
         nutpie.sample(
-            compiled, draws=1000, tune=1000, chains=2, cores=2, seed=1, target_accept=0.95, progress_bar=False
+            compiled,
+            draws=1000,
+            tune=1000,
+            chains=2,
+            cores=2,
+            seed=1,
+            target_accept=accept,
+            progress_bar=False,
         )
 
     timed(run)  # numba's own warm-up
@@ -171,14 +186,23 @@ def main() -> None:
     )
     for kind, name, columns in SURVEYS:
         path = DATA / name
-        cold = fresh(OURS_COLD, kind, str(path), json.dumps(columns), "nuts")
-        timed(fit_survey, kind, path, columns, seed=1)  # this process's first fit of the structure
-        compiled = COMPILED["count"]
+        with tempfile.TemporaryDirectory() as cache:  # nothing compiled before, then cached on disk
+            args = (kind, str(path), json.dumps(columns), "nuts")
+            cold, disk = (fresh(OURS_COLD, *args, numba_cache=cache) for _ in range(2))
+        timed(fit_survey, kind, path, columns, seed=1)  # this process's first fit
         warm = timed(fit_survey, kind, path, columns, seed=2)
-        assert COMPILED["count"] == compiled, "a warm fit compiled its model again"
+        checks = fit_survey(kind, path, columns).diagnostics  # the default settings (seed 0)
         ref_cold = fresh(REFERENCE_COLD, kind, str(path), json.dumps(columns))
         ref_warm = reference_warm(kind, path, columns)
         print(row(f"{kind} ({name})", cold, warm, ref_cold, ref_warm, TARGETS["survey"]))
+        print(row("  fresh process, numba cache on disk", disk, None, ref_cold, None, TARGETS["survey"]))
+        print(
+            f"  defaults: {checks['divergences']} divergences, R-hat max {checks['rhat_max']:.3f}, "
+            f"bulk ESS min {checks['ess_bulk_min']:.0f}"
+        )
+    print(f"load average {os.getloadavg()[0]:.1f} after the interval fits")
+    if "--interval-only" in sys.argv:
+        return
     try:
         from pricing.wtp.choice import ChoiceColumns, ChoiceModel
     except ImportError:  # the choice model without the API yet

@@ -155,6 +155,39 @@ def test_summary_table_is_tidy_and_totals_add_up(small_scenario):
     assert row["q95"] == pytest.approx(float(values.quantile(0.95)))
 
 
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+def test_interval_matches_xarrays_quantiles_with_and_without_missing_values():
+    rng = np.random.default_rng(3)
+    values = xr.DataArray(
+        rng.normal(size=(101, 4, 3)), dims=(DRAW, SEGMENT, PRICE), coords={PRICE: [1.0, 2.0, 3.0]}
+    ).transpose(SEGMENT, DRAW, PRICE)
+    holes = values.copy()
+    holes[0, :50, 1] = np.nan  # half of one cell's draws missing: skipped, as xarray skips them
+    holes[1, :, 2] = np.nan  # every draw missing: NaN
+    for data in (values, holes):
+        fast = analysis.interval(data)
+        q = data.quantile([0.05, 0.5, 0.95], dim=DRAW)
+        assert fast["mean"].dims == (SEGMENT, PRICE)
+        xr.testing.assert_allclose(fast["mean"], data.mean(DRAW), rtol=1e-12)
+        for name, level in (("q05", 0.05), ("q50", 0.5), ("q95", 0.95)):
+            xr.testing.assert_allclose(fast[name], q.sel(quantile=level, drop=True), rtol=1e-12)
+    assert np.isnan(analysis.interval(holes)["q95"].values[1, 2])
+
+
+def test_metrics_table_is_metrics_at_of_every_price(small_scenario):
+    results = simulate(small_scenario)
+    for variant in ("base", "faster"):
+        table = analysis.metrics_table(results, variant)
+        prices = results[PRICE].values
+        assert list(table.columns) == [PRICE, SEGMENT, "metric", "mean", "q05", "q50", "q95"]
+        assert len(table) == len(prices) * 3 * len(analysis.METRICS)
+        for price, block in table.groupby(PRICE, sort=False):
+            one = analysis.metrics_at(results, float(price), variant)
+            pd.testing.assert_frame_equal(
+                block.drop(columns=PRICE).reset_index(drop=True), one, rtol=1e-12, check_dtype=False
+            )
+
+
 def test_summary_table_at_chosen_prices(small_scenario):
     results = simulate(small_scenario)
     table = analysis.summary_table(results, prices=[45.0, 60.0])

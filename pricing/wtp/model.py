@@ -17,11 +17,18 @@ shape of the terms) share one compiled log-density and gradient; a second fit on
 `COMPILED` counts the compilations. PyTensor keeps the compiled C code on disk (its compiledir), so a new
 process pays for the graph rewrites but not for a C compiler.
 
-Sampler, chosen by measurement (`benchmarks/bench_wtp.py`): nutpie's NUTS (the Rust sampler) driven through
-``nutpie.from_pyfunc`` by the PyTensor C function. nutpie's own numba backend samples these small models
-faster (0.3 s against about 1.5 s) but compiles for 12 s in every new process (its C callbacks cannot be
-cached) and 6 s for every new model in a process; PyMC's Python NUTS pays about 100 us per leapfrog step.
-``fit_method="map"``: the posterior mode in the unconstrained space (L-BFGS on the same compiled function),
+Samplers, chosen by measurement (`benchmarks/bench_wtp.py`). The interval fits (stated, Gabor-Granger, Van
+Westendorp) sample their log-density compiled once by numba into C callbacks
+(`pricing.wtp.interval_density`, checked against the PyMC model in the tests) that nutpie's Rust NUTS
+calls from its threads (`sample_density`): no PyMC import, no graph rewrites, numba's on-disk cache serves
+every later process and every model of the family. Measured against the alternatives on the stated
+example: this PyMC model compiled by PyTensor's C backend costs ~4 s of graph rewrites and ~2 s of C
+module cache at start and again at exit in every process, plus ~20 us per gradient through
+``nutpie.from_pyfunc`` (the GIL serialises the chains); nutpie's numba backend compiles for 12 s in every
+process (its callbacks are not cacheable); PyMC's Python NUTS costs ~100 us per leapfrog step; a numpy
+log-density through ``from_pyfunc`` costs ~100 us per gradient; JAX is not installed. Other PyMC models
+(`sample_nuts`): nutpie through ``from_pyfunc`` on their compiled PyTensor C function.
+``fit_method="map"`` (`laplace`): the posterior mode in the unconstrained space (L-BFGS on the same density),
 then the Laplace approximation: draws from Normal(mode, inverse Hessian) (Hessian by central differences of
 the exact gradient), mapped back through the variables' transforms; it says it did not sample.
 """
@@ -195,13 +202,6 @@ def compiled_model(model, point: Mapping[str, np.ndarray] | None = None) -> tupl
     return compiled, values
 
 
-def _initial_point(model) -> dict[str, np.ndarray]:
-    """The model's initial point (value variables), unjittered: where the mode search starts."""
-    from pymc.initial_point import make_initial_point_fn
-
-    return make_initial_point_fn(model=model, jitter_rvs=set(), return_transformed=True)(0)
-
-
 def _flat(model, point: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.concatenate([np.ravel(point[v.name]) for v in model.value_vars]).astype(float)
 
@@ -214,19 +214,6 @@ def _dims(model, names) -> dict[str, tuple[str, ...]]:
         if value.name in dims:
             dims[value.name] = tuple(model.named_vars_to_dims.get(rv.name, ()))
     return dims
-
-
-def _to_idata(model, compiled: CompiledModel, draws: np.ndarray, **groups):
-    """InferenceData of traced variables from (chain, draw, traced values) lists."""
-    import arviz as az
-
-    posterior = {
-        name: np.stack([np.stack([d[i] for d in chain]) for chain in draws])
-        for i, name in enumerate(compiled.traced)
-    }
-    dims = {name: list(d) for name, d in _dims(model, posterior).items()}
-    coords = {k: list(v) for k, v in model.coords.items() if v is not None}
-    return az.from_dict(posterior=posterior, dims=dims, coords=coords, **groups)
 
 
 def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
@@ -310,18 +297,54 @@ def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
     return idata
 
 
-def fit_laplace(model, config: Mapping[str, Any]):
-    """Posterior mode + Laplace approximation on the compiled model (see the module docstring): returns
+def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
+    """NUTS with nutpie on a log-density compiled by numba (`pricing.wtp.interval_density.IntervalDensity`):
+    the sampler's threads call its C callbacks directly, without Python or the GIL. Each chain starts from
+    the point its own seed gives (the same seed, the same draws). Returns InferenceData without warm-up
+    draws."""
+    import nutpie
+
+    try:
+        model = density.nutpie_model()
+    except (ImportError, TypeError):  # another nutpie's internals: its Python interface (slower, same draws)
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        model = from_pyfunc(
+            density.n_dim,
+            lambda: density.logp_dlogp,
+            lambda seed1, seed2, chain: density.expand,
+            [np.dtype("float64")] * len(density.traced),
+            density.shapes,
+            list(density.traced),
+            coords=density.coords,
+            dims={name: list(dims) for name, dims in density.dims.items()},
+            make_initial_point_fn=lambda seed: density.initial_point(int(seed)),
+        )
+    idata = nutpie.sample(
+        model,
+        draws=config["draws"],
+        tune=config["tune"],
+        chains=config["chains"],
+        cores=config["cores"] or min(config["chains"], os.cpu_count() or 1),
+        seed=config["seed"],
+        target_accept=config.get("target_accept", 0.8),
+        progress_bar=False,
+        **nutpie_options,
+    )
+    for group in [g for g in idata.groups() if g.startswith("warmup")]:
+        delattr(idata, group)
+    return idata
+
+
+def laplace(target, config: Mapping[str, Any]):
+    """Posterior mode + Laplace approximation (see the module docstring) of `target` (``logp_dlogp``,
+    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity`): returns
     InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
+    import arviz as az
     from scipy.optimize import minimize
 
-    point = _initial_point(model)
-    compiled, values = compiled_model(model, point)
-    data = [values[name] for name in compiled.data_names]
-    start = _flat(model, point)
-
     def negative(x):
-        value, gradient = compiled.logp_dlogp(np.ascontiguousarray(x, dtype=float), *data)
+        value, gradient = target.logp_dlogp(x)
         return -float(value), -np.asarray(gradient)
 
     def curvature(x):  # Hessian of the negative log-posterior: central differences of the exact gradient
@@ -334,6 +357,7 @@ def fit_laplace(model, config: Mapping[str, Any]):
             hessian[:, j] = (negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j])
         return (hessian + hessian.T) / 2
 
+    start = target.start()
     result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
     mode, value = result.x, result.fun
     for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
@@ -358,16 +382,19 @@ def fit_laplace(model, config: Mapping[str, Any]):
     rng = np.random.default_rng(config["seed"])
     chains, draws = config["chains"], config["draws"]
     points = mode + rng.standard_normal((chains, draws, len(mode))) @ chol.T
-    traced = [[compiled.expand(np.ascontiguousarray(p), *data) for p in chain] for chain in points]
-    at_mode = dict(zip(compiled.traced, compiled.expand(mode, *data), strict=True))
-    return _to_idata(model, compiled, traced), at_mode
+    traced = [[target.expand(np.ascontiguousarray(p)) for p in chain] for chain in points]
+    names = list(traced[0][0])
+    posterior = {name: np.array([[d[name] for d in chain] for chain in traced]) for name in names}
+    dims = {name: list(target.dims.get(name, ())) for name in names}
+    idata = az.from_dict(posterior=posterior, dims=dims, coords=target.coords)
+    return idata, target.expand(mode)
 
 
 MAP_DIAGNOSTICS_NOTE = "posterior mode + Laplace approximation: independent draws, no MCMC diagnostics"
 
 
 def map_diagnostics(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What a fit by `fit_laplace` reports instead of MCMC diagnostics."""
+    """What a fit by `laplace` reports instead of MCMC diagnostics."""
     return {
         "rhat_max": None,
         "ess_bulk_min": None,

@@ -46,11 +46,13 @@ from scipy.special import ndtr
 from pricing.dims import RESPONDENT, SEGMENT
 from pricing.errors import DataError, PricingError
 from pricing.wtp import data as survey
-from pricing.wtp.model import WTPModel, fit_laplace, map_diagnostics, options_error, sample_nuts
+from pricing.wtp.model import WTPModel, laplace, map_diagnostics, options_error, sample_density
 from pricing.wtp.priors import check_depth, prior_value
 
-if TYPE_CHECKING:  # ArviZ takes seconds to import: the functions that need it import it
+if TYPE_CHECKING:  # ArviZ takes seconds to import, numba too: the functions that need them import them
     import arviz as az
+
+    from pricing.wtp.interval_density import IntervalDensity, LognormalBlock
 
 DEFAULT_PRIORS: dict[str, float | None] = {
     "log_wtp_center": None,
@@ -260,6 +262,20 @@ def interval_loglik(mu, sigma, parts: Mapping[str, np.ndarray], prefix: str = "w
     return total
 
 
+def pymc_model(blocks: list[LognormalBlock], coords: Mapping[str, list]):
+    """The PyMC model of `blocks`: each a hierarchical lognormal per segment with its likelihood."""
+    import pymc as pm
+
+    with pm.Model(coords=coords) as model:
+        for block in blocks:
+            dims = block.dims if len(block.dims) > 1 else block.dims[0]
+            priors = {**block.priors, "log_wtp_center": block.median_center}
+            log_median, log_sd = _hierarchical_lognormal(pm, block.prefix, priors, dims)
+            loglik = interval_loglik(log_median, log_sd, block.parts, prefix=block.data_prefix)
+            pm.Potential(f"{block.data_prefix}loglik", loglik)
+    return model
+
+
 # ---- the fit object ------------------------------------------------------------------------------------
 
 
@@ -335,14 +351,25 @@ class IntervalWTPModel(WTPModel):
         raise NotImplementedError
 
     # -- model
-    def build_model(self, intervals: Intervals, priors: Mapping[str, float]):
-        """The PyMC model: hierarchical lognormal WTP per segment, interval-censored likelihood."""
-        import pymc as pm
+    def model_blocks(self, intervals: Intervals, priors: Mapping[str, Any]) -> list[LognormalBlock]:
+        """The model, as blocks: hierarchical lognormal WTP per segment, interval-censored likelihood."""
+        from pricing.wtp.interval_density import LognormalBlock
 
-        with pm.Model(coords={SEGMENT: intervals.segments}) as model:
-            log_median, log_sd = _hierarchical_lognormal(pm, "wtp_", priors, SEGMENT)
-            pm.Potential("wtp_loglik", interval_loglik(log_median, log_sd, _aggregate(intervals)))
-        return model
+        center = np.asarray(priors["log_wtp_center"], dtype=float)
+        return [LognormalBlock("wtp_", "wtp_", (SEGMENT,), center, priors, _aggregate(intervals))]
+
+    def model_coords(self, intervals: Intervals) -> dict[str, list]:
+        return {SEGMENT: list(intervals.segments)}
+
+    def build_model(self, intervals: Intervals, priors: Mapping[str, Any]):
+        """The PyMC model of `model_blocks` (see `pymc_model`)."""
+        return pymc_model(self.model_blocks(intervals, priors), self.model_coords(intervals))
+
+    def density(self, intervals: Intervals, priors: Mapping[str, Any]) -> IntervalDensity:
+        """The same model's log-density, what NUTS samples (`pricing.wtp.interval_density`)."""
+        from pricing.wtp.interval_density import IntervalDensity
+
+        return IntervalDensity(self.model_blocks(intervals, priors), self.model_coords(intervals))
 
     def diagnostic_vars(self, idata: az.InferenceData) -> list[str]:
         """Variables whose R-hat and ESS are checked: every sampled and contract variable."""
@@ -363,11 +390,10 @@ class IntervalWTPModel(WTPModel):
             priors = resolve_priors(self.model_config, self.default_model_config, intervals)
         except PricingError as error:
             raise options_error(error) from None
-        model = self.build_model(intervals, priors)
         if fit_method == "nuts":
-            idata = sample_nuts(model, config)
+            idata = sample_density(self.density(intervals, priors), config)
         else:
-            idata, _ = fit_laplace(model, config)
+            idata, _ = laplace(self.density(intervals, priors), config)
         # transformed (``*_log__``) copies are not needed: half the file
         transformed = [v for v in idata.posterior.data_vars if v.endswith("__")]
         idata.posterior = idata.posterior.drop_vars(transformed)

@@ -63,8 +63,6 @@ from pricing.wtp.stated import (
     Intervals,
     IntervalWTPModel,
     _aggregate,
-    _hierarchical_lognormal,
-    interval_loglik,
 )
 
 if TYPE_CHECKING:  # ArviZ takes seconds to import: not needed by the classic read-out
@@ -455,11 +453,13 @@ class VanWestendorpWTP(IntervalWTPModel):
         )
         return intervals, sha256, used
 
-    def build_model(self, intervals, priors):
-        import pymc as pm
+    def model_coords(self, intervals):
+        return super().model_coords(intervals) | {ANSWER: list(ANSWER_ROLES)}
 
-        model = super().build_model(intervals, priors)
-        model.add_coord(ANSWER, ANSWER_ROLES)
+    def model_blocks(self, intervals, priors):
+        """WTP's block, then one (answer, segment) block for the four answers: exact amounts only."""
+        from pricing.wtp.interval_density import LognormalBlock
+
         valid = self.answers.valid
         stats = []
         for role in ANSWER_ROLES:
@@ -473,16 +473,11 @@ class VanWestendorpWTP(IntervalWTPModel):
                 respondent=intervals.respondent,
             )
             stats.append(_aggregate(exact))
-        # one (answer, segment) block for the four answers: exact amounts only, no interval terms
         parts = {key: np.stack([part[key] for part in stats]) for key in stats[0] if key.startswith("exact")}
         parts |= {key: np.zeros(0) for key in stats[0] if key.startswith("interval")}
-        centres = [float(np.median(np.log(getattr(self.answers, role)[valid]))) for role in ANSWER_ROLES]
-        with model:
-            log_median, log_sd = _hierarchical_lognormal(
-                pm, "answer_", {**priors, "log_wtp_center": np.array(centres)}, (ANSWER, SEGMENT)
-            )
-            pm.Potential("answers_loglik", interval_loglik(log_median, log_sd, parts, prefix="answers_"))
-        return model
+        centres = np.array([np.median(np.log(getattr(self.answers, role)[valid])) for role in ANSWER_ROLES])
+        answers = LognormalBlock("answer_", "answers_", (ANSWER, SEGMENT), centres, priors, parts)
+        return [*super().model_blocks(intervals, priors), answers]
 
     def price_points(self, grid_size: int = 512) -> pd.DataFrame:
         """The four price points per segment with credible intervals (see `price_points`)."""
