@@ -1,9 +1,9 @@
 """Value over time: retention, referral, market entry and expectation drift over a horizon of periods.
 
-Every posterior draw runs its own trajectory; all arrays are vectorised over (draw, segment, offering, price,
-variant) and the only Python loop is over periods. Each period's choices are the one-period simulator's
-(`pricing.simulate.simulate`, the scenario's choice rule with its none option), run with that period's
-expectations; our price and every offering's price stay fixed over the horizon.
+Every posterior draw runs its own trajectory, vectorised over (draw, segment, offering, price, variant): the
+periods of a block of draws run in compiled kernels (`pricing.trajectory`, numba). Each period's choices are
+the one-period simulator's (`pricing.simulate.simulate`, the scenario's choice rule with its none option)
+with that period's expectations; our price and every offering's price stay fixed over the horizon.
 
 State of a segment in period t (per draw, price of ours and variant):
 
@@ -297,11 +297,7 @@ def simulate_dynamics(
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import (
-            advance,
-            drifting_choices,
-            expectation_path,
-        )  # numba: compiled or cached
+        from pricing.trajectory import advance, drifting_choices, expectation_path  # numba: compiled, cached
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
         n_b = len(own["wtp_log_median"])
@@ -317,9 +313,7 @@ def simulate_dynamics(
             differentiation = np.empty_like(satisfaction)  # d, t, s, o, v
             fresh = np.empty_like(satisfaction)
             reference = np.exp(own["wtp_log_median"])[:, None, :, None, None]
-            for t in range(
-                0, horizon, PERIODS_AT_ONCE
-            ):  # a few periods at once: the temporaries stay in cache
+            for t in range(0, horizon, PERIODS_AT_ONCE):  # a few periods at once: temporaries stay in cache
                 at = slice(t, t + PERIODS_AT_ONCE)
                 differentiation[:, at] = differentiate(own, path[:, at])
                 fresh[:, at] = value.satisfaction_index(differentiation[:, at], reference)
