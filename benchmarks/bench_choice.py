@@ -4,7 +4,7 @@ likelihood, side by side on the same simulated panel.
 Panel: 360 respondents x 12 tasks x 4 alternatives (3 products + none), six random coefficients (price
 included, all normal: what ``--random all`` means in mlogit, xlogit and gmnl). xlogit: ``MixedLogit`` with
 1500 Halton draws per respondent, panel structure, every coefficient random normal. Ours: `fit_choice` with
-the default settings (``random="all"``: 2 chains on 2 cores, 1000 tuning steps and 2500 draws each).
+the default settings (``random="all"``: 2 chains on 2 cores, 1000 tuning steps and 4000 draws each).
 
 Targets (issue 8 §4): our wall time (model build, compile and sampling; the import of nutpie and ArviZ is
 printed apart) at most 2x xlogit's; R-hat <= 1.01 and bulk ESS >= 400 on every population mean and sd; and
@@ -63,7 +63,7 @@ def run_ours(data, columns, seed: int, **options) -> dict:
     started, cpu = time.perf_counter(), cpu_seconds()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # the CLI's defaults (pricing fit choice): 2 chains, 1000 tuning steps, fit_choice's draws (2500 for
+        # the CLI's defaults (pricing fit choice): 2 chains, 1000 tuning steps, fit_choice's draws (4000 for
         # a mixed logit)
         settings = {"tune": 1000, "chains": 2} | options
         fit = fit_choice(data, columns, random="all", seed=seed, cores=2, **settings)

@@ -9,9 +9,9 @@ machine's load:
 - **cold**: a fresh ``python`` process that imports ``pricing``, reads the file, fits and exits (what
   ``pricing fit`` costs); for the interval fits with an empty numba cache (``NUMBA_CACHE_DIR`` a new
   folder: the log-density's C callbacks are compiled), then again in a fresh process with that cache on
-  disk (the row below it); for the MNL PyTensor's on-disk cache is as any earlier run left it;
+  disk (the row below it); the MNL compiles nothing (a numpy density, `pricing.wtp.choice_likelihood`);
 - **warm**: a second fit in this process (interval fits: nothing to compile, the callbacks are loaded; the
-  MNL reuses its compiled model: `pricing.wtp.model.COMPILED` must not move, checked here);
+  MNL neither: `pricing.wtp.model.COMPILED` must not move, checked here);
 - **reference**, side by side in the same run: the PyMC model of the same fit compiled by nutpie's numba
   backend and sampled by nutpie (how fits ran two versions ago), cold in a fresh process (PyTensor's and
   numba's caches as earlier runs left them) and warm in this one (a second compile of the same model); for

@@ -910,7 +910,7 @@ def _add_fit_choice(fit_commands) -> None:
         metavar="'NAME: ATTR=LEVEL, ..., price=P'",
         help="a product of the starter scenario instead of the most chosen ones (repeat; the first is ours)",
     )
-    _add_sampling_options(choice, draws_default="1000, a mixed logit with nuts 2500")
+    _add_sampling_options(choice, draws_default="1000, a mixed logit with nuts 4000")
     choice.set_defaults(run=_fit_choice, draws=None)  # None: fit_choice's default (more for a mixed logit)
 
 

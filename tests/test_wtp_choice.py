@@ -1,7 +1,8 @@
 """Choice-based conjoint: Train's Heating data against mlogit's published results; coding, formulas by hand.
 
-The MAP fits here run no MCMC (posterior mode + Laplace) but compile a model each (a few seconds), so the
-tests that use them are marked slow; NUTS fits are in test_wtp_choice_nuts.py.
+The MAP fits here run no MCMC (posterior mode + Laplace on the hand-written density: no compile, well under
+a second each); the tests that use them are still marked slow, as fits. NUTS fits are in
+test_wtp_choice_nuts.py.
 """
 
 from __future__ import annotations

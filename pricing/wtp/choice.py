@@ -106,9 +106,11 @@ MIN_LOG_SD = 1e-3
 #: nutpie's low-rank mass matrix by default up to this many free parameters (larger: diagonal, measured
 #: cheaper per effective draw on a 360-respondent panel with six random coefficients)
 LOW_RANK_MAX = 200
-#: default draws per chain of a mixed logit: 2 chains x 2500 reach bulk ESS >= 400 on every population mean
-#: and sd of the benchmark panel (360 x 12 x 4, six random coefficients; 1000 gave 160)
-MIXED_DRAWS = 2500
+#: default draws per chain of a mixed logit with NUTS: on the benchmark panel (360 x 12 x 4, six random
+#: coefficients) 2 chains x 2500 reached bulk ESS >= 400 on every population mean and sd on one seed of
+#: three (408, 265, 326); 2 x 4000 (after 500 tuning steps) gave 751, 991 and 410 on seeds 7, 8, 9 (410:
+#: little margin)
+MIXED_DRAWS = 4000
 WTP_CUSTOMERS = 4096
 _UPPER_QUARTILE_Z = 0.6744897501960817
 _PREDICT_CHUNK = 64
@@ -971,6 +973,8 @@ def laplace_density(
     return idata, density.free_variables(mode)
 
 
+# PyMC's sampler and Laplace approximation of a PyMC model: used by `pricing.wtp.retention` only (the choice
+# models sample `ChoiceDensity` with `sample_density` / `laplace_density` above)
 def _sample_nuts(
     model,
     draws: int,
