@@ -1,9 +1,9 @@
 """Value over time: retention, referral, market entry and expectation drift over a horizon of periods.
 
-Every posterior draw runs its own trajectory; all arrays are vectorised over (draw, segment, offering, price,
-variant) and the only Python loop is over periods. Each period's choices are the one-period simulator's
-(`pricing.simulate.simulate`, the scenario's choice rule with its none option), run with that period's
-expectations; our price and every offering's price stay fixed over the horizon.
+Every posterior draw runs its own trajectory, vectorised over (draw, segment, offering, price, variant): the
+periods of a block of draws run in compiled kernels (`pricing.trajectory`, numba). Each period's choices are
+the one-period simulator's (`pricing.simulate.simulate`, the scenario's choice rule with its none option)
+with that period's expectations; our price and every offering's price stay fixed over the horizon.
 
 State of a segment in period t (per draw, price of ours and variant):
 
@@ -82,6 +82,8 @@ from pricing.simulate import (
 
 #: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
 DYNAMICS_BLOCK_CELLS = 1 << 16  # 512 KiB per state array: best of 2^14..2^18 measured
+#: Periods whose differentiation values are computed at once (more spill the temporaries out of cache).
+PERIODS_AT_ONCE = 16
 #: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
 NOT_PER_DRAW = ("customer_weight",)
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
@@ -263,25 +265,9 @@ def simulate_dynamics(
     # The best level offered of each attribute: the offerings' highest, or the expectation itself where an
     # offering leaves the attribute unlisted (it meets the expectation).
     unlisted = np.isnan(levels).any(axis=0)  # v, a
-    top_level = np.where(np.isnan(levels), -np.inf, levels).max(axis=0)  # v, a
-    expectations = segment_expectations(scenario)[:, None]  # s, 1, a
-    adaptation = dynamics["adaptation"][:, None, None, :]  # d, 1, 1, a
-
-    def expectation_path(b: slice) -> tuple[np.ndarray, np.ndarray]:
-        """Expectations (d, t, s, v, a) of draws `b` over the periods (they follow the levels offered, not the
-        customers), and (d, t) whether each period's differ from the previous period's."""
-        adapt = adaptation[b]
-        expected = np.broadcast_to(expectations, (len(adapt), n_seg, n_var, expectations.shape[-1]))
-        best = np.full_like(expected, -np.inf)
-        path = np.empty((len(adapt), horizon, *expected.shape[1:]))
-        changed = np.zeros((len(adapt), horizon), dtype=bool)
-        path[:, 0] = expected
-        for t in range(1, horizon):
-            np.maximum(best, np.where(unlisted, np.maximum(top_level, expected), top_level), out=best)
-            drifted = expected + adapt * (best - expected)
-            changed[:, t] = (drifted != expected).any(axis=(1, 2, 3))
-            path[:, t] = expected = drifted
-        return path, changed
+    top_level = per_draw(np.where(np.isnan(levels), -np.inf, levels).max(axis=0))  # v, a
+    expectations = per_draw(segment_expectations(scenario))  # s, a
+    adaptation = per_draw(dynamics["adaptation"])  # d, a
 
     # Period 0 is the one-period simulator itself. A draw's later periods, once its expectations drift, get
     # their shares from the compiled kernel reading one purchase table per (draw, segment) over every
@@ -311,23 +297,32 @@ def simulate_dynamics(
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import advance, drifting_choices  # numba: compiled or read from cache
+        from pricing.trajectory import advance, drifting_choices, expectation_path  # numba: compiled, cached
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
-        path, changed = expectation_path(b)
-        n_b = len(path)
+        n_b = len(own["wtp_log_median"])
+        # expectations follow the levels offered, not the customers: every period's up front
+        path = np.empty((n_b, horizon, n_seg, n_var, expectations.shape[-1]))
+        changed = np.empty((n_b, horizon), dtype=bool)
+        expectation_path(expectations, top_level, unlisted, adaptation[b], path, changed)
         share, none_share = share_0[b].copy(), none_0[b].copy()
         # each period's satisfaction: the last period's unless the expectations changed
         satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
         drifts = bool(changed.any())
         if drifts:
-            differentiation = differentiate(own, path)  # d, t, s, o, v
-            fresh = value.satisfaction_index(
-                differentiation, np.exp(own["wtp_log_median"])[:, None, :, None, None]
-            )
+            differentiation = np.empty_like(satisfaction)  # d, t, s, o, v
+            fresh = np.empty_like(satisfaction)
+            reference = np.exp(own["wtp_log_median"])[:, None, :, None, None]
+            for t in range(0, horizon, PERIODS_AT_ONCE):  # a few periods at once: temporaries stay in cache
+                at = slice(t, t + PERIODS_AT_ONCE)
+                differentiation[:, at] = differentiate(own, path[:, at])
+                fresh[:, at] = value.satisfaction_index(differentiation[:, at], reference)
             fresh[:, 0] = satisfaction_0[b]
-            latest = np.maximum.accumulate(np.where(changed, np.arange(horizon), 0), axis=1)
-            satisfaction[...] = np.take_along_axis(fresh, latest[:, :, None, None, None], axis=1)
+            if changed[:, 1:].all():
+                satisfaction = fresh
+            else:
+                latest = np.maximum.accumulate(np.where(changed, np.arange(horizon), 0), axis=1)
+                satisfaction[...] = np.take_along_axis(fresh, latest[:, :, None, None, None], axis=1)
         else:
             satisfaction[...] = satisfaction_0[b][:, None]
         choices = (False, nothing_5, nothing_5, nothing_5)
@@ -363,7 +358,7 @@ def simulate_dynamics(
             np.ones((n_b, n_seg, len(weight), n_var)),  # survival of our customers since period 0
             np.array(np.broadcast_to(size, (n_b, n_seg)), dtype=float),  # the markets' sizes M_t
         )
-        inputs = (theta[b], rho[b], entrants[b], entering[b], weight)
+        inputs = (theta[b], entrants[b], entering[b], weight)
         felt = satisfaction[:, :, :, None]  # d, t, s, 1, o, v
         churn = churn_probability(
             theta[b][:, None, :, :, None, None], k_ret[b][:, None, :, None, None, None], felt

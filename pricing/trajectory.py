@@ -18,6 +18,32 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def expectation_path(expectations, top_level, unlisted, adaptation, path, changed):  # pragma: no cover
+    """Each draw's expectations over the periods (into `path`, d, t, s, v, a) and whether each period's
+    differ from the previous period's (into `changed`, d, t): toward the best level offered so far
+    (`top_level` (v, a), or the expectation itself where an offering leaves the attribute `unlisted`), at
+    the draw's `adaptation` (d, a) per period, from the segments' `expectations` (s, a)."""
+    n_draws, horizon, n_seg, n_var, n_attr = path.shape
+    for d in range(n_draws):
+        changed[d, 0] = False
+        for t in range(1, horizon):
+            changed[d, t] = False
+        for s in range(n_seg):
+            for v in range(n_var):
+                for a in range(n_attr):
+                    expected, best, rate = expectations[s, a], -np.inf, adaptation[d, a]
+                    path[d, 0, s, v, a] = expected
+                    for t in range(1, horizon):
+                        offered = max(top_level[v, a], expected) if unlisted[v, a] else top_level[v, a]
+                        best = max(best, offered)
+                        drifted = expected + rate * (best - expected)
+                        if drifted != expected:
+                            changed[d, t] = True
+                        expected = drifted
+                        path[d, t, s, v, a] = expected
+
+
 def drifting_choices(differentiation, scale, prices, offering_price, ours, table):
     """What each period's shares need under logit with a none option, for a block of draws whose
     expectations drift: the purchase probability ``buy`` and our share of purchases ``ours_given_buy``
@@ -49,7 +75,7 @@ def drifting_choices(differentiation, scale, prices, offering_price, ours, table
     return softplus, ours_given_buy, rival_weight
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _advantage(
     differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight
 ):  # pragma: no cover - compiled
@@ -80,7 +106,7 @@ def _advantage(
                         advantage[d, s, t, v, p] = (ours_net - prices[p] - logsum) / lam
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _inclusive_point(
     advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy
 ):  # pragma: no cover - compiled
@@ -111,7 +137,7 @@ def _inclusive_point(
     return point
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _read_table(point, table, buy):  # pragma: no cover - compiled
     """The purchase probability at each point (in the table's coordinate before its scaling, d, s, t, v, p)
     into `buy`: one Hermite cubic per interval (`pricing.market.read_purchase`)."""
@@ -133,7 +159,7 @@ def _read_table(point, table, buy):  # pragma: no cover - compiled
                         buy[d, s, t, v, p] = min(max(value, 0.0), 1.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # pragma: no cover - compiled
     """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays."""
     n_off, n_var, n_price = share.shape
@@ -149,7 +175,7 @@ def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # p
             none_share[v, p] = max(1.0 - bought, 0.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def advance(
     first,
     stop,
@@ -171,8 +197,7 @@ def advance(
     rates : (churn (d, t, s, k, o, v), referral (d, t, s, o, v)) each period's, from its satisfaction;
         changed : (d, t) whether period t's expectations differ from the previous period's (its shares are
         then new).
-    parameters : (theta (d, s, k), referral rate (d, s), entrants (d, s, k), entering (d, s), class
-        weight (k,)).
+    parameters : (theta (d, s, k), entrants (d, s, k), entering (d, s), class weight (k,)).
     money : (margin (v, p), fixed cost (v,), discount (t,), prices (p,), ours).
     choices : (recompute, buy, ours_given_buy, rival_weight) of `drifting_choices`: with `recompute`, a
         period whose expectations changed gets its shares from them; without, the shares in `state` serve
@@ -182,7 +207,7 @@ def advance(
     """
     active, idle, share, none_share, survival, market = state
     churn_rate, referral_rate = rates
-    theta, rho, entrants, entering, weight = parameters
+    theta, entrants, entering, weight = parameters
     margin, fixed_cost, discount, prices, ours = money
     recompute, buy, ours_given_buy, rival_weight = choices
     profit, clv = out
@@ -192,7 +217,6 @@ def advance(
     share_idle, leaving, referred = np.empty(n_price), np.empty(n_price), np.empty(n_price)
     for d in range(n_draws):
         for s in range(n_seg):
-            refers = rho[d, s] > 0.0  # else nobody is referred (skipped)
             for t in range(first, stop):
                 churn, referral = churn_rate[d, t, s], referral_rate[d, t, s]
                 # money of period t
@@ -230,17 +254,18 @@ def advance(
                             leaving[p] = 0.0
                             referred[p] = 0.0
                         for o in range(n_off):
-                            leave, refer = churn[k, o, v], referral[o, v]
+                            leave, refer = churn[k, o, v], referral[o, v]  # refer 0: nobody referred
                             customers = active[d, s, k, o, v]
+                            if per_period:  # the same products as below, recorded
+                                for p in range(n_price):
+                                    rec_churned[d, s, o, v, p, t + 1] += customers[p] * leave
+                                    rec_referred[d, s, o, v, p, t + 1] += customers[p] * refer * share_idle[p]
                             for p in range(n_price):
                                 churned = customers[p] * leave
-                                brought = customers[p] * refer * share_idle[p] if refers else 0.0
+                                brought = customers[p] * refer * share_idle[p]
                                 leaving[p] += churned
                                 referred[p] += brought
                                 customers[p] = customers[p] + brought - churned
-                                if per_period:
-                                    rec_churned[d, s, o, v, p, t + 1] += churned
-                                    rec_referred[d, s, o, v, p, t + 1] += brought
                         for p in range(n_price):
                             buying_nothing = idle[d, s, k, v, p] - referred[p]
                             reconsider = theta[d, s, k] * buying_nothing
@@ -261,11 +286,11 @@ def advance(
                         gained = pool[k, v]
                         for o in range(n_off):
                             customers, chosen = active[d, s, k, o, v], share[d, s, o, v]
+                            if per_period:
+                                for p in range(n_price):
+                                    rec_acquired[d, s, o, v, p, t + 1] += chosen[p] * gained[p]
                             for p in range(n_price):
-                                acquired = chosen[p] * gained[p]
-                                customers[p] += acquired
-                                if per_period:
-                                    rec_acquired[d, s, o, v, p, t + 1] += acquired
+                                customers[p] += chosen[p] * gained[p]
                         for p in range(n_price):
                             idle[d, s, k, v, p] += none_share[d, s, v, p] * gained[p]
         for v in range(n_var):
