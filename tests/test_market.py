@@ -134,7 +134,7 @@ def test_the_long_upper_tail_of_a_wide_wtp_against_a_wider_logit(sigma):
         for points in (slice(0, 200, 10), slice(None)):  # 20 points: direct; 200: off the table
             prob, _ = logit_purchase(inclusive[None, points], *rows)
             # log-sd 2: the table's cubics add up to 1.5e-3 where the two node sets blend
-            atol = 3e-3 if sigma <= 1.5 else 5e-3
+            atol = 3.5e-3 if sigma <= 1.5 else 5e-3
             np.testing.assert_allclose(prob[0], true_prob[points], atol=atol, err_msg=f"ratio {ratio}")
 
 

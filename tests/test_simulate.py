@@ -383,16 +383,6 @@ def test_shares_are_probabilities_summing_to_at_most_one(data):
         np.testing.assert_allclose(total, 1.0, rtol=1e-9)
 
 
-@PROPERTY_SETTINGS
-@given(markets())
-def test_raising_our_price_never_raises_our_share(data):
-    results = simulate(scenario_from_dict(data))
-    ours = results.share.sel({OFFERING: "us"}).transpose(DRAW, SEGMENT, VARIANT, PRICE).values
-    # exact under first choice; under logit up to rounding in the integral over customers
-    tolerance = 1e-12 if data["market"]["choice_rule"] == "first_choice" else 1e-6
-    assert (np.diff(ours, axis=-1) <= tolerance).all()
-
-
 def _wide_grid_market() -> dict:
     """A market whose price grid spans far beyond segment s1's WTP: the interpolation table over the range of
     inclusive values read off it was too coarse (our share in s1 at 263.9, variant "more", fell 0.8853 ->
@@ -454,6 +444,33 @@ def _long_tail_market() -> dict:
     data["offerings"][1] = {"name": "r0", "price": 186.0, "levels": {"a": 0.0, "b": 0.0}}
     data["variants"][1]["levels"] = {"a": 4.0, "b": 0.0}
     return data
+
+
+def _steep_blend_market() -> dict:
+    """One segment (log-sd 1.5, logit scale 41) whose purchase thresholds, far up its WTP's tail, sit where
+    the integral blends two node sets: with a steeper blend our share rose 1e-6 as our price went 5 -> 53."""
+    data = _long_tail_market()
+    data["segments"] = data["segments"][:1]
+    data["segments"][0].update(
+        wtp={"median": 5.0, "spread": 1.5, "uncertainty": 0.0},
+        logit_scale=41.0,
+        expectations={"a": 7.75, "b": 0.0},
+        value_per_unit={"a": 33.0, "b": 1.0},
+    )
+    data["offerings"][1]["price"] = 260.0
+    data["variants"][1]["levels"] = {"a": 0.0, "b": 8.0}
+    return data
+
+
+@PROPERTY_SETTINGS
+@given(markets())
+@example(_steep_blend_market())
+def test_raising_our_price_never_raises_our_share(data):
+    results = simulate(scenario_from_dict(data))
+    ours = results.share.sel({OFFERING: "us"}).transpose(DRAW, SEGMENT, VARIANT, PRICE).values
+    # exact under first choice; under logit up to rounding in the integral over customers
+    tolerance = 1e-12 if data["market"]["choice_rule"] == "first_choice" else 1e-6
+    assert (np.diff(ours, axis=-1) <= tolerance).all()
 
 
 @PROPERTY_SETTINGS
