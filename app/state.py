@@ -554,24 +554,44 @@ def price_curves(key: str, variant: str, _results: xr.Dataset, segment: str = an
     return analysis.price_curves(_results, variant, segment=segment)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _metrics_table(key: str, variant: str, _results: xr.Dataset) -> pd.DataFrame:
-    return analysis.metrics_table(_results, variant)
+TABLES_KEPT = 64  # metrics tables (`warm_up`) kept, each ~0.1 MB
+
+
+@st.cache_resource(show_spinner=False)
+def _metrics_tables() -> dict[tuple[str, str], pd.DataFrame]:
+    """`analysis.metrics_table` by (results key, variant), made by `warm_up`; shared read-only."""
+    return {}
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)
 def metrics_at(key: str, price: float, variant: str, _results: xr.Dataset) -> pd.DataFrame:
-    """`analysis.metrics_at`, cached per results, price and variant. A price of the results' grid is read
-    off `analysis.metrics_table` (every price of the variant at once: a price step never seen before then
-    costs no sort over the draws)."""
+    """`analysis.metrics_at`, cached per results, price and variant. A price of the grid is read off the
+    variant's `analysis.metrics_table` when `warm_up` made it (a price step never seen before then costs no
+    sort over the draws); else computed alone (a few ms; the whole table takes ~50)."""
+    table = _metrics_tables().get((key, variant))
     prices = _results["price"].values
     on_grid = np.flatnonzero(np.isclose(prices, price, rtol=0, atol=1e-9))
-    if not on_grid.size or len(prices) == 1:
+    if table is None or not on_grid.size:
         return analysis.metrics_at(_results, price, variant)
-    table = _metrics_table(key, variant, _results)
     rows = len(table) // len(prices)
     block = table.iloc[on_grid[0] * rows : (on_grid[0] + 1) * rows]
     return block.drop(columns="price").reset_index(drop=True)
+
+
+def warm_up(current: Scenario, key: str, results: xr.Dataset) -> None:
+    """For the base case's scenario (as opened, or pinned), compute what a first price step or variant
+    switch would otherwise wait for: every variant's metrics table and curves. Call it after the page is
+    drawn. Not for an edited scenario (a rival's price): the user may not step through it, and the work
+    would compete with the browser's redraw on a small machine."""
+    if scenario_hash(current) != scenario_hash(base_case().scenario):
+        return
+    tables = _metrics_tables()
+    for variant in (str(v) for v in results["variant"].values):
+        if (key, variant) not in tables:
+            tables[(key, variant)] = analysis.metrics_table(results, variant)
+            while len(tables) > TABLES_KEPT:
+                tables.pop(next(iter(tables)))
+        price_curves(key, variant, results, analysis.ALL)  # as Simulate calls it: the same cache key
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)

@@ -99,3 +99,5 @@ with st.container(border=True):
         key="export_svg",
         on_click="ignore",
     )
+
+state.summary_table(key, results)  # made after the page is drawn, so the first download does not wait for it

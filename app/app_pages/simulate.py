@@ -338,6 +338,7 @@ def explore(drawn: str) -> None:
             st.caption("Each variant at its own best price (the price maximising expected profit).")
     sidebar.share_link()  # a rerun of this alone does not reach the app's sidebar and its own sync_url
     state.sync_url()
+    state.warm_up(current, key, results)  # after everything is drawn: the next change reads caches
 
 
 explore(scenario_hash(current))

@@ -164,3 +164,27 @@ def test_a_short_edit_gives_a_short_link():
     competitor_input(at, "TaskHub").set_value(8.0).run()
     link = at.sidebar.code[0].value
     assert link.endswith("?scenario=saas_team_plan&offerings%5BTaskHub%5D.price=8") and len(link) < 80
+
+
+def test_opening_warms_every_variants_table_and_a_step_shows_the_librarys_numbers():
+    import state
+
+    from pricing.scenario import scenario_hash
+
+    at = open_app()
+    scenario = load_scenario(SAAS)
+    opened = scenario_hash(scenario)
+    warmed = {variant for key, variant in state._metrics_tables() if key.startswith(opened)}
+    assert warmed == {v.name for v in scenario.variants}
+    # a grid price never shown before, in another variant: read off the warmed table, the library's numbers
+    next(r for r in at.radio if r.label == "Delivery variant").set_value("delight").run()
+    next(s for s in at.select_slider if s.label.startswith("Price of")).set_value(14.0).run()
+    expected = analysis.metrics_at(simulate(scenario), 14.0, "delight").query("segment == 'all'")
+    expected = expected.set_index("metric")["mean"]
+    assert metric(at, "Profit") == pytest.approx(expected["profit"], abs=51)  # shown as €x.xk
+    assert metric(at, "Market share") == pytest.approx(expected["share"], abs=0.0006)  # shown as x.x%
+    # an edited scenario (a rival's price) is not warmed: its steps are computed one price at a time
+    competitor_input(at, "TaskHub").set_value(9.37).run()  # a price no other test opens or pins
+    edited = scenario_hash(with_changes(scenario, {"offerings[TaskHub].price": 9.37}))
+    assert scenario_hash(at.session_state["scenario"]) == edited
+    assert not any(key.startswith(edited) for key, _ in state._metrics_tables())
