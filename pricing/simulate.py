@@ -417,7 +417,7 @@ def simulate(
 
 def tabulated_logit(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bool:
     """Whether this scenario's choices are logit with a none option, the WTP spread integrated and no
-    simulated customers: the rule `pricing.trajectory.logit_shares` computes off a purchase table."""
+    simulated customers: the rule `pricing.trajectory.drifting_choices` computes off a purchase table."""
     rule = scenario.market
     return (
         rule.choice_rule == "logit"
@@ -542,7 +542,8 @@ def _choices(
 ) -> None:
     """Fill `share` (draw, segment, offering, price, variant) and `surplus_out`, the surplus per customer
     (draw, segment, price, variant), for a block of draws; `differentiation` is (draw, segment, offering,
-    variant). `pricing.trajectory.logit_shares` repeats the logit rule for the dynamics' drifting periods."""
+    variant). `pricing.trajectory.drifting_choices` repeats the logit rule for the dynamics' drifting
+    periods."""
     # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
     their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
     our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
