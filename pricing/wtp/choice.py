@@ -82,6 +82,7 @@ from pricing.wtp.model import (
     OptionsError,
     WTPModel,
     options_error,
+    posterior_mode,
 )
 from pricing.wtp.posterior import (
     DEFAULT_TIME_BUDGET,
@@ -919,42 +920,12 @@ def sample_density(
 def laplace_density(
     density: ChoiceDensity, draws: int, chains: int, seed: int
 ) -> tuple[az.InferenceData, dict[str, np.ndarray]]:
-    """The posterior mode (L-BFGS, polished by Newton steps on a Hessian by central differences of the
-    exact gradient) and ``chains x draws`` draws of the Laplace approximation Normal(mode, inverse Hessian);
+    """The posterior mode (`model.posterior_mode`) and ``chains x draws`` draws of the Laplace approximation
+    Normal(mode, inverse Hessian);
     InferenceData of the free variables and their values at the mode."""
-    from scipy.optimize import minimize
-
-    def negative(x):
-        value, gradient = density.logp_dlogp(np.ascontiguousarray(x, dtype=float))
-        return -value, -gradient
-
-    def curvature(x):
-        step = 1e-5 * np.maximum(1.0, np.abs(x))
-        columns = []
-        for j in range(x.size):
-            e = np.zeros(x.size)
-            e[j] = step[j]
-            columns.append((negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j]))
-        hessian = np.column_stack(columns)
-        return (hessian + hessian.T) / 2
-
-    start = density.initial_point()
-    result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
-    mode, value = result.x, result.fun
-    for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
-        try:
-            step = np.linalg.solve(curvature(mode), negative(mode)[1])
-        except np.linalg.LinAlgError:
-            break
-        scale = 1.0
-        while scale > 1e-6 and negative(mode - scale * step)[0] > value + 1e-12 * abs(value):
-            scale /= 2
-        mode = mode - scale * step
-        value = negative(mode)[0]
-        if np.max(np.abs(scale * step)) < 1e-10 * (1 + np.max(np.abs(mode))):
-            break
+    mode, hessian = posterior_mode(density.logp_dlogp, density.initial_point())
     try:
-        chol = np.linalg.cholesky(np.linalg.inv(curvature(mode)))
+        chol = np.linalg.cholesky(np.linalg.inv(hessian))
     except np.linalg.LinAlgError:
         raise DataError(
             "method 'map': the posterior has no proper mode here (its curvature is not positive); use 'nuts'"

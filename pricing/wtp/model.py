@@ -336,18 +336,17 @@ def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
     return idata
 
 
-def laplace(target, config: Mapping[str, Any]):
-    """Posterior mode + Laplace approximation (see the module docstring) of `target` (``logp_dlogp``,
-    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity`): returns
-    InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
-    import arviz as az
+def posterior_mode(logp_dlogp, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mode of a log-density (`logp_dlogp(x)` -> value, gradient) from `start`, and the Hessian of the
+    negative log-density there: L-BFGS, polished by Newton steps on a Hessian by central differences of the
+    exact gradient (L-BFGS stops at a loose tolerance). The mode search of every Laplace fit."""
     from scipy.optimize import minimize
 
     def negative(x):
-        value, gradient = target.logp_dlogp(x)
+        value, gradient = logp_dlogp(np.ascontiguousarray(x, dtype=float))
         return -float(value), -np.asarray(gradient)
 
-    def curvature(x):  # Hessian of the negative log-posterior: central differences of the exact gradient
+    def curvature(x):
         n = len(x)
         step = 1e-5 * np.maximum(1.0, np.abs(x))
         hessian = np.empty((n, n))
@@ -357,10 +356,9 @@ def laplace(target, config: Mapping[str, Any]):
             hessian[:, j] = (negative(x + e)[1] - negative(x - e)[1]) / (2 * step[j])
         return (hessian + hessian.T) / 2
 
-    start = target.start()
     result = minimize(negative, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-9})
     mode, value = result.x, result.fun
-    for _ in range(20):  # Newton polish: L-BFGS stops at a loose tolerance
+    for _ in range(20):
         try:
             step = np.linalg.solve(curvature(mode), negative(mode)[1])
         except np.linalg.LinAlgError:
@@ -368,10 +366,20 @@ def laplace(target, config: Mapping[str, Any]):
         scale = 1.0
         while scale > 1e-6 and negative(mode - scale * step)[0] > value + 1e-12 * abs(value):
             scale /= 2
-        mode, value = mode - scale * step, negative(mode - scale * step)[0]
+        mode = mode - scale * step
+        value = negative(mode)[0]
         if np.max(np.abs(scale * step)) < 1e-10 * (1 + np.max(np.abs(mode))):
             break
-    hessian = curvature(mode)
+    return mode, curvature(mode)
+
+
+def laplace(target, config: Mapping[str, Any]):
+    """Posterior mode + Laplace approximation (see the module docstring) of `target` (``logp_dlogp``,
+    ``expand``, ``start``, ``dims``, ``coords``: an `IntervalDensity`): returns
+    InferenceData of ``chains x draws`` independent draws, and the traced values at the mode."""
+    import arviz as az
+
+    mode, hessian = posterior_mode(target.logp_dlogp, target.start())
     try:
         chol = np.linalg.cholesky(np.linalg.inv(hessian))
     except np.linalg.LinAlgError:
