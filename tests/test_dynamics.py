@@ -450,3 +450,43 @@ def test_every_flow_together_follows_the_state_equations_by_hand(rule):
     active = result.active.isel(offering=0).transpose("draw", "segment", "price", "variant", "period").values
     np.testing.assert_allclose(active, ours, rtol=tolerance)
     np.testing.assert_allclose(result.npv.values, npv, rtol=tolerance)
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0, 400.0])  # asinh-stretched tables; a linear one over a span
+@pytest.mark.parametrize("rivals", [True, False])
+def test_drifting_choices_kernel_matches_numpy_and_the_table_reader(scale, rivals):
+    # The compiled pass (scalar exp, log(1 + e) and an asinh by its logarithm) against the same quantities
+    # in plain numpy/scipy: our share expit(a), the inclusive value logsum + scale softplus(a) read off
+    # `market.read_purchase`; the same numbers to round-off (1e-12 absolute).
+    from pricing.market import purchase_table, read_purchase
+    from pricing.trajectory import drifting_choices, kernel_table
+
+    rng = np.random.default_rng(5)
+    n_draws, n_periods, n_seg, n_off, n_var = 3, 4, 2, 3 if rivals else 1, 2
+    prices = np.linspace(5.0, 80.0, 7)
+    offering_price = rng.uniform(10, 40, n_off)
+    differentiation = rng.normal(0, 15, (n_draws, n_periods, n_seg, n_off, n_var))
+    mu, sigma = rng.uniform(2.5, 4.0, (n_draws, n_seg)), rng.uniform(0.1, 1.5, (n_draws, n_seg))
+    lam = np.full((n_draws, n_seg), scale)
+    span = (np.full(lam.size, -150.0), np.full(lam.size, 100.0)) if scale == 400.0 else None
+    wide = purchase_table(mu.ravel(), sigma.ravel(), lam.ravel(), 16, span=span)
+    assert (wide.stretch is None) == (scale == 400.0)
+    buy, ours_given_buy, rival_weight = drifting_choices(
+        differentiation, lam, prices, offering_price, 0, kernel_table(wide)
+    )
+    value = np.moveaxis(differentiation - offering_price[:, None], 1, 2)  # d, s, t, o, v
+    lam5 = lam[:, :, None, None, None]
+    rival = value[:, :, :, 1:]
+    logsum = lam[:, :, None, None] * np.log(np.exp(rival / lam5).sum(axis=3)) if rivals else 0.0
+    ours = value[:, :, :, 0] + offering_price[0]  # our differentiation: our price is each of `prices`
+    a = (ours[..., None] - prices - np.asarray(logsum)[..., None]) / lam5
+    inclusive = np.asarray(logsum)[..., None] + lam5 * np.logaddexp(0.0, a) if rivals else a * lam5
+    rows = inclusive.reshape(n_draws * n_seg, -1)
+    expected, _ = read_purchase(wide, rows, surplus=False)
+    np.testing.assert_allclose(buy, expected.reshape(buy.shape), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours_given_buy, expit(a) if rivals else 1.0, rtol=0, atol=1e-12)
+    if rivals:
+        weights = np.exp(rival / lam5) / np.exp(rival / lam5).sum(axis=3, keepdims=True)
+        np.testing.assert_allclose(rival_weight[:, :, :, 1:], weights, rtol=1e-12)
+    assert 0.01 < buy.mean() < 0.99  # the points reach where the probability moves
+    assert (buy > 0.02).any() and (buy < 0.98).any()
