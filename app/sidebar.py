@@ -13,7 +13,8 @@ from pricing.scenario import Scenario, dump_scenario, scenario_from_dict
 
 UPLOAD_KEY = "scenario_upload"
 PICK_KEY = "scenario_pick"
-LINK_SLOT = "sidebar_link_slot"  # the sidebar's place for the share link (an st.empty of this session's run)
+#: Pages that draw the share link themselves (from a fragment, so it follows the view; see `share_link`).
+PAGES_WITH_OWN_LINK = ("Simulate",)
 
 
 def _pick() -> None:
@@ -110,18 +111,20 @@ def render() -> None:
             on_click="ignore",
         )
         zip_download(current, "sidebar_download_zip")
-        st.session_state[LINK_SLOT] = st.empty()
-        share_link()
 
 
 def share_link() -> None:
-    """The share link of the current scenario and view, and what it cannot carry, in the sidebar's place for
-    it (a page fragment that changes the view calls this to keep it current)."""
-    slot = st.session_state.get(LINK_SLOT)
-    if slot is None:
-        return
+    """The share link of the current scenario and view, and what it cannot carry, at the sidebar's end. Call
+    it once per run, after the page: from the app, or from a page's fragment that changes the view (those in
+    `PAGES_WITH_OWN_LINK`), so that a rerun of the fragment alone redraws it.
+
+    A fragment writes `with st.sidebar:` directly, as `st.fragment` documents (its writes there are cleared
+    and redrawn on each fragment rerun). It always writes the container, even empty: an outside container a
+    fragment did not write to in the full run cannot be written to in its reruns. (Keeping an `st.empty` of
+    a full run in the session state for the fragment to fill left a blank page now and then, a frontend
+    "Cannot set a node at a delta path", when a rival's price reran the app.)"""
     query, caveats = state.share_link()
-    with slot.container():
+    with st.sidebar.container():
         if query is not None:
             st.caption("Link to this scenario and view (copy from the address bar, or here):")
             st.code(_link(query), language=None, wrap_lines=True)

@@ -336,7 +336,7 @@ def explore(drawn: str) -> None:
                 )
             st.dataframe(rows, width="stretch", hide_index=True)
             st.caption("Each variant at its own best price (the price maximising expected profit).")
-    sidebar.share_link()  # a rerun of this alone does not reach the app's sidebar and its own sync_url
+    sidebar.share_link()  # here, not by the app (`sidebar.PAGES_WITH_OWN_LINK`): a rerun of this redraws it
     state.sync_url()
     state.warm_up(current, key, results)  # after everything is drawn: the next change reads caches
 

@@ -255,3 +255,23 @@ def test_export_offers_every_download():
     for name in ("value map", "segment shares", "variant probabilities"):
         at.selectbox(key="export_chart").set_value(name).run()
         assert not at.exception, name
+
+
+def test_the_session_keeps_no_element_of_a_past_run_and_the_sidebar_one_share_link():
+    """An element kept in the session state outlives its run: the Simulate fragment once filled the share
+    link into an `st.empty` of the last full run, which blanked the page now and then ("Cannot set a node at
+    a delta path") when a rival's price reran the app. The fragment writes to the sidebar itself; every page
+    shows one link."""
+    from streamlit.delta_generator import DeltaGenerator
+
+    at = open_app()
+    competitor_input(at, "TaskHub").set_value(14.0).run()
+    price_slider(at).set_value(13.0).run()
+    assert not at.exception
+    kept = [key for key, value in at.session_state.to_dict().items() if isinstance(value, DeltaGenerator)]
+    assert kept == []
+    links = [c.value for c in at.sidebar.code]
+    assert len(links) == 1 and "offerings%5BTaskHub%5D.price=14" in links[0] and "price=13" in links[0], links
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception
+    assert len(at.sidebar.code) == 1

@@ -401,3 +401,27 @@ def test_a_reload_keeps_a_saved_option(server, page):
     _settled(page)
     names = page.locator("[data-testid=stTextInput] input").evaluate_all("es => es.map(e => e.value)")
     assert "kept across reloads" in names
+
+
+def test_quick_rival_price_changes_leave_the_curves_and_the_link(server, page):
+    """Rival prices typed faster than the app reruns (each a full run and a new simulation): the page still
+    shows both curves, no frontend error, and the link and the input end at the last price. A share link kept
+    in an `st.empty` of a past run once blanked the page here ("Cannot set a node at a delta path")."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server}/?scenario=it_managed_service")
+    _settled(page)
+    rival = page.locator("[data-testid=stNumberInput]").filter(has_not_text="Exact price").locator("input").first
+    start = float(rival.input_value())
+    for step in range(8):
+        rival.fill(f"{start * (1.02 + 0.01 * step):.2f}")
+        rival.press("Enter")
+        time.sleep(0.15)
+    last = f"{start * 1.09:.2f}"
+    _settled(page)
+    assert errors == []
+    assert page.locator("[data-testid=stException]").count() == 0
+    drawn = page.locator("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg")
+    assert drawn.count() >= 2, "the curves are gone"
+    assert page.locator("[data-testid=stSidebar] code").count() == 1
+    assert float(rival.input_value()) == float(last)
