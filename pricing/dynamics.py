@@ -297,12 +297,7 @@ def simulate_dynamics(
 
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import (  # numba: compiled, cached
-            advance,
-            drifting_choices,
-            expectation_path,
-            kernel_table,
-        )
+        from pricing.trajectory import advance, drifting_choices, expectation_path  # numba: compiled, cached
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
         n_b = len(own["wtp_log_median"])
@@ -339,8 +334,10 @@ def simulate_dynamics(
                 own["logit_scale"].ravel(),
                 scenario.market.integration_nodes,
             )
+            linear = wide.stretch is None
+            edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)
+            table = (linear, *(per_draw(x.ravel()) for x in edges), wide.size, *wide.prob)
             scale = per_draw(own["logit_scale"])
-            table = kernel_table(wide)
             choices = (True, *drifting_choices(differentiation, scale, prices, offering_price, ours, table))
         active = share[:, :, None] * segment_size[:, :, None]  # d, s, k, o, v, p
         idle = none_share[:, :, None] * segment_size  # d, s, k, v, p

@@ -44,14 +44,6 @@ def expectation_path(expectations, top_level, unlisted, adaptation, path, change
                         path[d, t, s, v, a] = expected
 
 
-def kernel_table(wide):
-    """A `pricing.market.PurchaseTable`'s purchase probability as the tuple `drifting_choices` reads:
-    linear, the scaling to the table's coordinate, inverse, offset, low, high (rows,), size, c0..c3."""
-    linear = wide.stretch is None
-    edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)
-    return (linear, *(np.ascontiguousarray(x.ravel(), dtype=float) for x in edges), wide.size, *wide.prob)
-
-
 def drifting_choices(differentiation, scale, prices, offering_price, ours, table):
     """What each period's shares need under logit with a none option, for a block of draws whose
     expectations drift: the purchase probability ``buy`` and our share of purchases ``ours_given_buy``
@@ -61,15 +53,26 @@ def drifting_choices(differentiation, scale, prices, offering_price, ours, table
     The simulator's rule (`pricing.simulate._choices`): our share is logistic in our advantage over the
     rivals' logsum, the purchase probability is read at the inclusive value off the draw and segment's
     `market.PurchaseTable` (`table`: linear, stretch, inverse, offset, low, high (rows,), size, c0..c3).
+    Compiled passes do the arithmetic; the exponentials and logarithms run between them as numpy's
+    vectorised functions (several times faster than the scalar ones in a compiled loop).
     """
     n_draws, n_periods, n_seg, n_off, n_var = differentiation.shape
     advantage = np.empty((n_draws, n_seg, n_periods, n_var, len(prices)))
     rival_inclusive = np.empty((n_draws, n_seg, n_periods, n_var))
     rival_weight = np.empty((n_draws, n_seg, n_periods, n_off, n_var))
     _advantage(differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight)
-    buy, ours_given_buy = np.empty_like(advantage), np.empty_like(advantage)
-    _purchase(advantage, rival_inclusive, scale, n_off > 1, table, buy, ours_given_buy)
-    return buy, ours_given_buy, rival_weight
+    tail = np.abs(advantage)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)  # exp(-|a|)
+    softplus = np.log1p(tail)  # softplus(a) - max(a, 0)
+    ours_given_buy = np.empty_like(advantage)
+    point = _inclusive_point(
+        advantage, tail, softplus, rival_inclusive, scale, n_off > 1, table, ours_given_buy
+    )
+    if not table[0]:
+        np.arcsinh(point, out=point)
+    _read_table(point, table, softplus)
+    return softplus, ours_given_buy, rival_weight
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -103,48 +106,52 @@ def _advantage(
                         advantage[d, s, t, v, p] = (ours_net - prices[p] - logsum) / lam
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _asinh(x):  # pragma: no cover - compiled
-    """asinh by its logarithm, to about 2e-16 absolute: several times faster than the library's scalar
-    asinh (and numpy's) in a compiled loop; the absolute error is what a table coordinate needs."""
-    y = abs(x)
-    r = math.log(y) + math.log(2.0) if y > 1e150 else math.log(y + math.sqrt(y * y + 1.0))
-    return r if x >= 0.0 else -r
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
-def _purchase(advantage, rival_inclusive, scale, rivals, table, buy, ours_given_buy):  # pragma: no cover
-    """Our share of purchases (into `ours_given_buy`) and the purchase probability (into `buy`), d, s, t,
-    v, p, in one pass per point: the inclusive value ``logsum + lam softplus(a)``, clipped to the table,
-    read off its Hermite cubics (`pricing.market.read_purchase`). One pass with scalar exp and log (the
-    softplus as ``log(1 + e)``, ``e = exp(-|a|) <= 1``: 2e-16 absolute) does not write the four
-    intermediate arrays numpy's vectorised exp, log1p and arcsinh needed, at a fraction of their time."""
+def _inclusive_point(
+    advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy
+):  # pragma: no cover - compiled
+    """Our share of purchases (into `ours_given_buy`) and the inclusive value, clipped to the table and
+    scaled to its coordinate before the asinh (returned, d, s, t, v, p)."""
     linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3 = table
     n_draws, n_seg, n_periods, n_var, n_price = advantage.shape
+    point = np.empty_like(advantage)
     for d in range(n_draws):
         for s in range(n_seg):
             row = d * n_seg + s
             lam, lowest, highest = scale[d, s], low[row], high[row]
             spread = inverse[row] if linear else stretch[row]
-            to_node = 1.0 if linear else inverse[row]
-            start, first = offset[row], row * size
             for t in range(n_periods):
                 for v in range(n_var):
                     logsum = rival_inclusive[d, s, t, v]
                     for p in range(n_price):
                         a = advantage[d, s, t, v, p]
                         if rivals:  # logistic in our advantage over the rivals' logsum
-                            e = math.exp(-abs(a))
+                            e = tail[d, s, t, v, p]
                             larger = 1.0 / (1.0 + e)  # max(expit(a), expit(-a))
                             ours_given_buy[d, s, t, v, p] = larger if a >= 0.0 else e * larger
-                            inclusive = logsum + lam * (max(a, 0.0) + math.log(1.0 + e))
+                            inclusive = logsum + lam * (max(a, 0.0) + softplus[d, s, t, v, p])
                         else:  # ours is the only offering: its net value (a is it over the scale)
                             ours_given_buy[d, s, t, v, p] = 1.0
                             inclusive = a * lam
-                        u = min(max(inclusive, lowest), highest) * spread
-                        if not linear:
-                            u = _asinh(u)
-                        u = u * to_node - start
+                        point[d, s, t, v, p] = min(max(inclusive, lowest), highest) * spread
+    return point
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _read_table(point, table, buy):  # pragma: no cover - compiled
+    """The purchase probability at each point (in the table's coordinate before its scaling, d, s, t, v, p)
+    into `buy`: one Hermite cubic per interval (`pricing.market.read_purchase`)."""
+    linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3 = table
+    n_draws, n_seg, n_periods, n_var, n_price = point.shape
+    for d in range(n_draws):
+        for s in range(n_seg):
+            row = d * n_seg + s
+            to_node = 1.0 if linear else inverse[row]
+            start, first = offset[row], row * size
+            for t in range(n_periods):
+                for v in range(n_var):
+                    for p in range(n_price):
+                        u = point[d, s, t, v, p] * to_node - start
                         j = min(int(u), size - 2)
                         u -= j
                         at = first + j
