@@ -411,7 +411,8 @@ def test_quick_rival_price_changes_leave_the_curves_and_the_link(server, page):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{server}/?scenario=it_managed_service")
     _settled(page)
-    rival = page.locator("[data-testid=stNumberInput]").filter(has_not_text="Exact price").locator("input").first
+    rivals = page.locator("[data-testid=stNumberInput]").filter(has_not_text="Exact price")
+    rival = rivals.locator("input").first
     start = float(rival.input_value())
     for step in range(8):
         rival.fill(f"{start * (1.02 + 0.01 * step):.2f}")
@@ -423,5 +424,7 @@ def test_quick_rival_price_changes_leave_the_curves_and_the_link(server, page):
     assert page.locator("[data-testid=stException]").count() == 0
     drawn = page.locator("[data-testid=stVegaLiteChart] canvas, [data-testid=stVegaLiteChart] svg")
     assert drawn.count() >= 2, "the curves are gone"
-    assert page.locator("[data-testid=stSidebar] code").count() == 1
+    link = page.locator("[data-testid=stSidebar] code")
+    assert link.count() == 1
+    assert re.search(rf"\.price={re.escape(f'{float(last):g}')}(&|$)", link.inner_text()), link.inner_text()
     assert float(rival.input_value()) == float(last)
