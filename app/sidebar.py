@@ -8,7 +8,7 @@ import streamlit as st
 import tables
 
 from pricing import bundle
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import Scenario, dump_scenario, scenario_from_dict
 
 UPLOAD_KEY = "scenario_upload"
@@ -130,6 +130,12 @@ def share_link() -> None:
             st.code(_link(query), language=None, wrap_lines=True)
         for caveat in caveats:
             st.caption(f"🔗 {caveat}")
+
+
+def cannot_show(error: PricingError) -> None:
+    """Say in one line why the page (or the part of it that failed) cannot be shown: a problem with what the
+    user gave us, not a bug, so no traceback; the rest of the app stays usable."""
+    st.error(f"This page cannot be shown: {error}", icon="⚠️")
 
 
 def zip_download(current: Scenario, key: str) -> None:

@@ -44,7 +44,7 @@ if page.title != "Scenario":
 try:
     page.run()
 except PricingError as error:  # a problem with what the user gave us: say so, keep the app alive
-    st.error(f"This page cannot be shown: {error}", icon="⚠️")
+    sidebar.cannot_show(error)
 if page.title not in sidebar.PAGES_WITH_OWN_LINK:
     sidebar.share_link()
 state.sync_url()

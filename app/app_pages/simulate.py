@@ -10,9 +10,10 @@ import helptext as help_texts
 import sidebar
 import state
 import streamlit as st
+import xarray as xr
 
 from pricing import analysis, charts
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import scenario_hash, with_changes
 
 LABELS = charts.HEADLINE_METRICS
@@ -76,9 +77,25 @@ def explore(drawn: str) -> None:
     """Everything a control changes: the controls, the headline cards, the curves and the details. A change
     of our price, the variant, a tab or the segment reruns only this (`st.fragment`), not the sidebar and
     navigation. Rivals' prices are drawn above, outside it: a new scenario reruns the whole app, whose
-    sidebar describes the scenario (and so does anything else that changes the scenario: the guard)."""
+    sidebar describes the scenario (and so does anything else that changes the scenario: the guard).
+
+    A `PricingError` is caught here, not by the app: a rerun of the fragment alone never reaches the app's
+    handler (it would show a traceback), and the share link, which this fragment draws, is still drawn."""
     if scenario_hash(state.scenario()) != drawn:
         st.rerun(scope="app")
+    try:
+        drawn_results = _explore()
+    except PricingError as error:
+        sidebar.cannot_show(error)
+        drawn_results = None
+    sidebar.share_link()  # here, not by the app (`sidebar.PAGES_WITH_OWN_LINK`): a rerun of this redraws it
+    state.sync_url()
+    if drawn_results is not None:  # after everything is drawn: the next change reads caches
+        state.warm_up(state.scenario(), *drawn_results)
+
+
+def _explore() -> tuple[str, xr.Dataset]:
+    """Draw the page's controls, cards, curves and details; returns the results' cache key and results."""
     current = state.scenario()
     currency = current.currency
     period = current.period
@@ -336,9 +353,7 @@ def explore(drawn: str) -> None:
                 )
             st.dataframe(rows, width="stretch", hide_index=True)
             st.caption("Each variant at its own best price (the price maximising expected profit).")
-    sidebar.share_link()  # here, not by the app (`sidebar.PAGES_WITH_OWN_LINK`): a rerun of this redraws it
-    state.sync_url()
-    state.warm_up(current, key, results)  # after everything is drawn: the next change reads caches
+    return key, results
 
 
 explore(scenario_hash(current))

@@ -275,3 +275,31 @@ def test_the_session_keeps_no_element_of_a_past_run_and_the_sidebar_one_share_li
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert len(at.sidebar.code) == 1
+
+
+def test_a_pricing_error_in_the_simulate_fragment_is_one_line_and_keeps_the_share_link(monkeypatch):
+    """A `PricingError` raised inside Simulate's fragment (`explore`) showed a traceback on a rerun of the
+    fragment alone, which the app's handler never sees: the fragment says it in the app's one line and still
+    draws the share link it owns (without it, the full run drew none)."""
+    import sys
+
+    from pricing.errors import PricingError
+
+    at = open_app()
+    assert len(at.sidebar.code) == 1
+
+    def fails(current=None):
+        raise PricingError("segments[SMB].wtp: the posterior file went missing")
+
+    monkeypatch.setattr(sys.modules["state"], "results", fails)
+    price_slider(at).set_value(13.0).run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert errors == ["This page cannot be shown: segments[SMB].wtp: the posterior file went missing"], errors
+    links = [c.value for c in at.sidebar.code]
+    assert len(links) == 1 and "scenario=saas_team_plan" in links[0], links
+    monkeypatch.undo()  # the cause gone, the page is back, with its link
+    at.run()
+    assert not at.exception and not at.error
+    assert price_slider(at).value == 13.0
+    assert len(at.sidebar.code) == 1 and "price=13" in at.sidebar.code[0].value
