@@ -17,13 +17,16 @@ import pytest
 
 from pricing.errors import DataError
 from pricing.wtp.choice import (
+    WTP_CUSTOMERS,
     ChoiceColumns,
     fit_choice,
     load_choice_fit,
     merge_priors,
+    reference_vector,
     reference_wtp,
 )
 from pricing.wtp.choice_data import alternative_shares, code_rows, learn_design
+from pricing.wtp.choice_likelihood import Parametrisation, Specification
 from pricing.wtp.data import read_survey
 from pricing.wtp.posterior import load_posterior, posterior_draws
 
@@ -293,6 +296,36 @@ def test_reference_wtp_by_hand():
     simulated = reference_wtp(beta, np.array([0.0, 0.1, 0.5]), design, random_price, seed=0)
     assert np.exp(simulated[0]) == pytest.approx(20.0, abs=0.05 * spread)
     assert simulated[1] == pytest.approx(log_sd, rel=0.1)
+
+
+@pytest.mark.parametrize("price_distribution", ["normal", "lognormal"])
+def test_reference_wtp_with_a_random_price_matches_customers_simulated_one_by_one(price_distribution):
+    design, _ = coded()
+    spec = Specification("preference", ("price", "size", "alt=none"), price_distribution)
+    layout = Parametrisation.of(design, spec)
+    rng = np.random.default_rng(3)
+    # (chain 2, draw 3, segment 2, coefficient) native parameters: price -0.1 (log 0.1 when lognormal)
+    theta = np.array([-0.1, 0.5, 0.3, -0.2, 0.4, -1.0]) + 0.02 * rng.standard_normal((2, 3, 2, 6))
+    if price_distribution == "lognormal":
+        theta[..., 0] = np.log(0.1) + 0.2 * rng.standard_normal((2, 3, 2))
+    sd = np.abs(np.array([0.03, 0.1, 0.5]) + 0.01 * rng.standard_normal((2, 3, 2, 3)))
+    log_median, log_sd, clipped = reference_wtp(theta, sd, design, spec, seed=11)
+    z = np.random.default_rng(11).standard_normal((WTP_CUSTOMERS, 3))  # the customers reference_wtp draws
+    x_ref = reference_vector(design)
+    expected_median, expected_sd = np.empty(theta.shape[:-1]), np.empty(theta.shape[:-1])
+    for index in np.ndindex(*theta.shape[:-1]):
+        w = np.empty(WTP_CUSTOMERS)
+        for c in range(WTP_CUSTOMERS):
+            native = theta[index].copy()
+            native[[0, 1, 5]] += z[c] * sd[index]
+            beta = layout.preference(native)
+            w[c] = beta @ x_ref / -beta[0]
+        q50, q75 = np.quantile(w, [0.5, 0.75])
+        expected_median[index] = np.log(q50)
+        expected_sd[index] = max(np.log(q75 / q50) / 0.6744897501960817, 1e-3)
+    np.testing.assert_allclose(log_median, expected_median, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(log_sd, expected_sd, rtol=0, atol=1e-12)
+    assert clipped == 0
 
 
 @pytest.mark.parametrize(
