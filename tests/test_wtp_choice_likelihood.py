@@ -109,3 +109,38 @@ def test_multinomial_log_likelihood_by_hand():
     expected_gradient = (1 - p_first) * 1.0 + (0 - p_second[0]) * 0.5 + (1 - p_second[1]) * 2.0
     assert value == pytest.approx(expected, rel=1e-12)
     assert gradient[0, 0] == pytest.approx(expected_gradient, rel=1e-12)
+
+
+@pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
+def test_respondent_log_likelihood_equals_a_loop_over_respondents_points_and_tasks(
+    coded, space, random, price, centred
+):
+    """The batched simulated log-likelihood per respondent against the formula evaluated one respondent,
+    Halton point and task at a time (one respondent has a task fewer, one task an alternative fewer)."""
+    from scipy.special import logsumexp
+
+    from pricing.wtp.choice_likelihood import Parametrisation, _halton_normal, respondent_log_likelihood
+
+    design, arrays = coded
+    spec = resolve_specification(design, random, space, price)
+    layout = Parametrisation.of(design, spec)
+    rng = np.random.default_rng(5)
+    n_points, n_random = (7, len(spec.random)) if spec.random else (1, 0)
+    theta = layout.data_units(0.3 * rng.standard_normal((3, len(arrays.segments), len(design.coefficients))))
+    sd = layout.sd_data_units(0.5 * rng.random((3, n_random))) if spec.random else None
+    z = _halton_normal(len(arrays.respondents), n_points, n_random, seed=4)
+    result = respondent_log_likelihood(arrays, layout, theta, sd, z)
+    expected = np.empty_like(result)
+    for s in range(theta.shape[0]):
+        for n in range(len(arrays.respondents)):
+            per_point = np.zeros(n_points)
+            for r in range(n_points):
+                native = theta[s, arrays.respondent_segment[n]].copy()
+                if spec.random:
+                    native[list(layout.random_index)] += z[n, r] * sd[s]
+                beta = layout.preference(native)
+                for t in np.flatnonzero(arrays.respondent == n):
+                    utility = arrays.x[t][arrays.present[t]] @ beta
+                    per_point[r] += utility[arrays.chosen[t]] - logsumexp(utility)
+            expected[s, n] = logsumexp(per_point) - np.log(n_points)
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12)

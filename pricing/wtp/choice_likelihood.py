@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.special import log_softmax, logsumexp
+from scipy.special import logsumexp
 
 from pricing.dims import CHAIN, DRAW, RESPONDENT, SEGMENT
 from pricing.wtp.choice_data import PAD_UTILITY, ChoiceArrays, Design
@@ -396,19 +396,33 @@ def respondent_log_likelihood(
     """
     n_respondents, n_points = z.shape[0], z.shape[1]
     r_index = list(layout.random_index)
-    pad = np.where(arrays.present, 0.0, PAD_UTILITY)[:, None, :]
-    tasks = np.arange(len(arrays.chosen))
-    of_respondent = np.zeros((n_respondents, len(tasks)))
-    of_respondent[arrays.respondent, tasks] = 1.0
+    # each respondent's tasks side by side (respondent, slot x task, coefficient): one batched product per
+    # posterior point gives every utility of every Halton point, with no (task, point, coefficient) array
+    panel = unit_panel(arrays, arrays.x, arrays.respondent, n_respondents)
+    _, n_slots, n_tasks = panel.pad.shape
+    chosen_slot = panel.chosen.argmax(axis=1)[:, None, :, None]  # respondent, 1, task, 1
+    pad = panel.pad[..., None]
+    task = panel.task[..., None]  # respondent, task, 1: 0 on padding
     result = np.empty((theta.shape[0], n_respondents))
-    for s in range(theta.shape[0]):  # one posterior point at a time bounds the (task, point, coef) array
+    for s in range(theta.shape[0]):  # one posterior point at a time bounds the (respondent, ..., point) array
         own = np.repeat(theta[s][arrays.respondent_segment][:, None, :], n_points, axis=1)
         if r_index:
             own[..., r_index] += z * sd[s]
         beta = layout.preference(own)  # respondent, point, coefficient
-        utility = np.einsum("tsk,trk->trs", arrays.x, beta[arrays.respondent]) + pad
-        chosen = log_softmax(utility, axis=-1)[tasks, :, arrays.chosen]  # task, point
-        result[s] = logsumexp(of_respondent @ chosen, axis=1) - np.log(n_points)
+        utility = np.matmul(panel.x, beta.transpose(0, 2, 1)).reshape(n_respondents, n_slots, n_tasks, -1)
+        utility += pad
+        # log P(chosen) = (V_chosen - max) - log sum exp(V - max), over the few slots one by one
+        top = utility[:, 0].copy()
+        for slot in range(1, n_slots):
+            np.maximum(top, utility[:, slot], out=top)
+        total = np.exp(utility[:, 0] - top)
+        for slot in range(1, n_slots):
+            total += np.exp(utility[:, slot] - top)
+        chosen = np.take_along_axis(utility, chosen_slot, axis=1)[:, 0]  # respondent, task, point
+        chosen -= top
+        chosen -= np.log(total)
+        chosen *= task
+        result[s] = logsumexp(chosen.sum(axis=1), axis=1) - np.log(n_points)
     return result
 
 
