@@ -144,3 +144,23 @@ def test_respondent_log_likelihood_equals_a_loop_over_respondents_points_and_tas
                     per_point[r] += utility[arrays.chosen[t]] - logsumexp(utility)
             expected[s, n] = logsumexp(per_point) - np.log(n_points)
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("space, random, price, centred", [s for s in SPECIFICATIONS if s[1]])
+def test_derived_respondent_coefficients_equal_the_density_draw_by_draw(coded, space, random, price, centred):
+    """`_derive`'s respondent coefficients (written in blocks of draws) against the density's own mapping of
+    each free vector to respondents' parameters, one draw at a time, over more draws than one block."""
+    from pricing.wtp.choice import _DERIVE_CHUNK, _derive
+    from pricing.wtp.choice_likelihood import Parametrisation
+
+    design, arrays = coded
+    spec = resolve_specification(design, random, space, price)
+    layout = Parametrisation.of(design, spec)
+    mu, sigma = _coefficient_priors(design, merge_priors(None), spec)
+    density = ChoiceDensity(arrays, design, spec, mu, sigma, 1.0, centred)
+    x = 0.5 * np.random.default_rng(8).standard_normal((2, _DERIVE_CHUNK + 9, density.size))
+    derived = _derive(density.free_variables(x), design, spec, arrays)
+    for chain, draw in np.ndindex(*x.shape[:2]):
+        native = density._native(density.unpack(x[chain, draw]))  # respondent, coefficient (scaled)
+        expected = layout.preference(layout.data_units(native))
+        np.testing.assert_allclose(derived["beta_respondent"][chain, draw], expected, rtol=1e-13, atol=0)

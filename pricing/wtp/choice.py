@@ -117,6 +117,8 @@ _UPPER_QUARTILE_Z = 0.6744897501960817
 _PREDICT_CHUNK = 64
 #: posterior draws per block of `reference_wtp`'s simulated customers
 _WTP_CHUNK = 128
+#: posterior draws per block of `_respondent_coefficients`
+_DERIVE_CHUNK = 64
 
 
 @dataclass
@@ -598,18 +600,36 @@ def _derive(free: Mapping[str, np.ndarray], design: Design, spec: Specification,
     if not spec.random:
         theta = layout.data_units(free["theta_scaled"])
         return {"theta": theta, "beta": layout.preference(theta)}
-    segment_parts, respondent_parts = [free["mean_scaled"]], [_own_scaled(free, arrays)]
-    if "fixed_scaled" in free:
-        segment_parts.append(free["fixed_scaled"])
-        respondent_parts.append(free["fixed_scaled"][..., arrays.respondent_segment, :])
+    segment_parts = [free["mean_scaled"]] + ([free["fixed_scaled"]] if "fixed_scaled" in free else [])
     theta = layout.data_units(np.concatenate(segment_parts, axis=-1)[..., layout.order])
-    theta_respondent = layout.data_units(np.concatenate(respondent_parts, axis=-1)[..., layout.order])
     return {
         "theta": theta,
         "beta": layout.preference(theta),
         "sd": layout.sd_data_units(free["sd_scaled"]),
-        "beta_respondent": layout.preference(theta_respondent),
+        "beta_respondent": _respondent_coefficients(free, layout, arrays),
     }
+
+
+def _respondent_coefficients(
+    free: Mapping[str, np.ndarray], layout: Parametrisation, arrays: ChoiceArrays
+) -> np.ndarray:
+    """Each respondent's preference coefficients (draw dims..., respondent, coefficient) in data units.
+
+    Written block by block of draws into one array: the whole-posterior temporaries (respondent parameters,
+    segment values per respondent, the reordered and rescaled copies) would each be as large as the result,
+    and allocating fresh memory costs more than the arithmetic; the numbers are the same."""
+    lead = free["sd_scaled"].shape[:-1]
+    flat = {name: value.reshape(-1, *value.shape[len(lead) :]) for name, value in free.items()}
+    total = int(np.prod(lead, dtype=int))
+    result = np.empty((total, len(arrays.respondent_segment), len(layout.to_data)))
+    for start in range(0, total, _DERIVE_CHUNK):
+        block = {name: value[start : start + _DERIVE_CHUNK] for name, value in flat.items()}
+        parts = [_own_scaled(block, arrays)]
+        if "fixed_scaled" in block:
+            parts.append(block["fixed_scaled"][..., arrays.respondent_segment, :])
+        own = layout.data_units(np.concatenate(parts, axis=-1)[..., layout.order])
+        result[start : start + _DERIVE_CHUNK] = layout.preference(own)
+    return result.reshape(*lead, *result.shape[1:])
 
 
 def _own_scaled(free: Mapping[str, np.ndarray], arrays: ChoiceArrays) -> np.ndarray:
