@@ -39,7 +39,6 @@ Without a none alternative ``w`` is not identified and the two variables are lef
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -84,6 +83,7 @@ from pricing.wtp.model import (
     options_error,
     posterior_mode,
 )
+from pricing.wtp.model import sample_density as sample_compiled
 from pricing.wtp.posterior import (
     DEFAULT_TIME_BUDGET,
     attach_metadata,
@@ -947,56 +947,18 @@ def sample_density(
     cores: int | None,
     low_rank: bool | None = None,
 ) -> az.InferenceData:
-    """NUTS (nutpie) on the hand-written density (`ChoiceDensity`): each chain calls its own copy from
-    its thread; InferenceData of the free variables under `build_model`'s names, no warm-up draws."""
-    import nutpie
-    from nutpie.compiled_pyfunc import from_pyfunc
+    """NUTS (nutpie) on the density compiled by numba (`choice_kernel.ChoiceKernel`: the chains call its C
+    callbacks from their threads, without the GIL; `pricing.wtp.model.sample_density`); InferenceData of the
+    free variables under `build_model`'s names, no warm-up draws."""
+    from pricing.wtp.choice_kernel import ChoiceKernel
 
     # nutpie's low-rank mass matrix adapts to the strong correlation of constants with price-like columns
     # (Heating model B: 4x fewer gradient evaluations than a diagonal one); by default only for small
     # models, as its cost grows with the number of parameters.
     if low_rank is None:
         low_rank = density.size <= LOW_RANK_MAX
-    example = density.free_variables(np.zeros(density.size))
-
-    def make_logp_fn():
-        own = density.copy()
-
-        def logp(x):
-            with np.errstate(all="ignore"):  # a far-out leapfrog step is a divergence, not a warning
-                value, gradient = own.logp_dlogp(x)
-            return value, gradient
-
-        return logp
-
-    def make_expand_fn(seed1, seed2, chain):
-        return density.free_variables
-
-    def initial_point(chain_seed):
-        return density.initial_point(np.random.default_rng(int(chain_seed) % 2**32))
-
-    model = from_pyfunc(
-        density.size,
-        make_logp_fn,
-        make_expand_fn,
-        [np.dtype("float64")] * len(example),
-        [v.shape for v in example.values()],
-        list(example),
-        make_initial_point_fn=initial_point,
-    )
-    idata = nutpie.sample(
-        model,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores or min(chains, os.cpu_count() or 1),
-        seed=seed,
-        progress_bar=False,
-        low_rank_modified_mass_matrix=bool(low_rank),
-    )
-    for group in [g for g in idata.groups() if g.startswith("warmup")]:
-        delattr(idata, group)
-    return idata
+    config = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, "cores": cores}
+    return sample_compiled(ChoiceKernel(density), config, low_rank_modified_mass_matrix=bool(low_rank))
 
 
 def laplace_density(

@@ -23,7 +23,6 @@ logit; padded tasks and slots weigh nothing)::
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +177,9 @@ class ChoiceDensity:
 
     mu, sigma : prior mean and sd of each native (scaled) parameter; sd_sigma : the HalfNormal prior scale
     of the random sds; centred : sample each respondent's random parameters directly instead of ``z``.
-    `logp_dlogp` works in buffers of its own: give each thread its own `copy`.
+    `logp_dlogp` works in buffers of its own (one thread at a time). The definition of the density: NUTS
+    samples the same density compiled by numba (`pricing.wtp.choice_kernel.ChoiceKernel`, held to this one
+    to 1e-9 in the tests); `fit_method="map"` uses this one.
     """
 
     def __init__(
@@ -229,12 +230,6 @@ class ChoiceDensity:
         self._top = np.empty((units, tasks))
         self._total = np.empty((units, tasks))
         self._gradient = np.empty((units, 1, self.n_coefficients))
-
-    def copy(self) -> ChoiceDensity:
-        """The same density with buffers of its own (the data are shared, read only)."""
-        other = copy.copy(self)
-        other._buffers()
-        return other
 
     # -- the free vector
     def unpack(self, x: np.ndarray) -> dict[str, np.ndarray]:

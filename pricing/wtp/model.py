@@ -298,7 +298,8 @@ def sample_nuts(model, config: Mapping[str, Any], **nutpie_options: Any):
 
 
 def sample_density(density, config: Mapping[str, Any], **nutpie_options: Any):
-    """NUTS with nutpie on a log-density compiled by numba (`pricing.wtp.interval_density.IntervalDensity`):
+    """NUTS with nutpie on a log-density compiled by numba (`pricing.wtp.interval_density.IntervalDensity`,
+    `pricing.wtp.choice_kernel.ChoiceKernel`):
     the sampler's threads call its C callbacks directly, without Python or the GIL. Each chain starts from
     the point its own seed gives (the same seed, the same draws). Returns InferenceData without warm-up
     draws."""

@@ -1,0 +1,462 @@
+"""The choice models' log posterior density and gradient, compiled by numba: what NUTS samples.
+
+The same density as `pricing.wtp.choice_likelihood.ChoiceDensity` (the definition: free vector, blocks,
+priors and their constants are documented there; the tests hold this kernel to it to 1e-9 in every
+specification, and to central differences), in one loop over the units that never builds a (unit, slot,
+task) array. Why a second implementation: ChoiceDensity is numpy, about 225 us per gradient on a 360 x 12
+x 4 panel with six random coefficients, and through ``nutpie.from_pyfunc`` the GIL lets only one chain run
+at a time; this kernel is called by nutpie's Rust threads through C callbacks (`ChoiceKernel.nutpie_model`,
+`pricing.wtp.model.sample_density`), without Python or the GIL, and compiled once per machine (numba's disk
+cache) for every choice model.
+
+The model's flat description (one float64 array: the C callbacks get only a pointer): a header of
+`_HEADER` values (see the ``_AT_*`` names), then x (unit, task, slot, coefficient) scaled, present (unit,
+task, slot) 1 or 0, the chosen slot (unit, task; -1 for a padded task), each respondent's segment, the
+random and the fixed coefficients' positions, and the prior means and sds (coefficient).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numba
+import numpy as np
+
+from pricing.wtp.choice_likelihood import ChoiceDensity
+from pricing.wtp.interval_density import _EXPAND_SIGNATURE, _LOGP_SIGNATURE, _model_data
+
+_LOG_2PI = math.log(2 * math.pi)
+_LOG_HALF_NORMAL = math.log(2.0) - 0.5 * math.log(2 * math.pi)
+
+# kinds of model: multinomial logit (unit = segment), mixed non-centred (z), mixed centred (theta_n)
+_MNL, _NON_CENTRED, _CENTRED = 0, 1, 2
+# header slots
+(
+    _AT_LENGTH,
+    _AT_KIND,
+    _AT_UNITS,
+    _AT_TASKS,
+    _AT_SLOTS,
+    _AT_COEFFICIENTS,
+    _AT_SEGMENTS,
+    _AT_RANDOM,
+    _AT_FIXED,
+    _AT_LOG_PRICE,
+    _AT_WTP,
+    _AT_PRICE,
+    _AT_SD_SIGMA,
+    _AT_X,
+    _AT_PAD,
+    _AT_TASK_COUNT,
+    _AT_CHOSEN,
+    _AT_SEGMENT_OF,
+    _AT_RANDOM_INDEX,
+    _AT_FIXED_INDEX,
+    _AT_MU,
+    _AT_SIGMA,
+    _AT_BLOCK_THETA,
+    _AT_BLOCK_MEAN,
+    _AT_BLOCK_LOG_SD,
+    _AT_BLOCK_OWN,
+    _AT_BLOCK_FIXED,
+    _AT_SIZE,
+) = range(28)
+_HEADER = 28
+
+
+# exp by Cody and Waite's reduction and a Taylor polynomial, in loops LLVM vectorises (libm's exp, one
+# call per value, took half the kernel's time): exp(v) = 2^k exp(r), k = round(v / log 2), |r| <= log(2) / 2,
+# where the degree-13 polynomial's error (r^14 / 14! < 5e-18) is below a double's rounding
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of log 2: k * _LN2_HI is exact for |k| < 2^21
+_LN2_LO = 1.90821492927058770002e-10
+_SHIFTER = 6755399441055744.0  # 1.5 * 2^52: v / log 2 + _SHIFTER holds round(v / log 2) in its low bits
+_SHIFTER_BITS = 0x4338000000000000
+_EXP_MIN = -708.0  # below: 0 (exp(-708) = 3e-308, nothing next to the 1 of the task's best slot)
+_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
+def _exp_into(values, out, rounded, n) -> None:
+    """out[:n] = exp(values[:n]) (to a double's precision; 0 below `_EXP_MIN`); `rounded` is scratch."""
+    c = _TAYLOR
+    for i in range(n):
+        v = values[i]
+        v = _EXP_MIN if v < _EXP_MIN else v
+        t = v * _LOG2E + _SHIFTER
+        k = t - _SHIFTER
+        r = (v - k * _LN2_HI) - k * _LN2_LO
+        p = c[13]
+        p = p * r + c[12]
+        p = p * r + c[11]
+        p = p * r + c[10]
+        p = p * r + c[9]
+        p = p * r + c[8]
+        p = p * r + c[7]
+        p = p * r + c[6]
+        p = p * r + c[5]
+        p = p * r + c[4]
+        p = p * r + c[3]
+        p = p * r + c[2]
+        p = p * r + c[1]
+        p = p * r + c[0]
+        out[i] = p
+        rounded[i] = t
+    bits = rounded.view(np.int64)
+    for i in range(n):  # 2^k: k + 1023 in the exponent bits
+        bits[i] = (bits[i] - _SHIFTER_BITS + 1023) << 52
+    scale = bits.view(np.float64)
+    for i in range(n):
+        out[i] = 0.0 if values[i] < _EXP_MIN else out[i] * scale[i]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
+def _unit_log_likelihood(x, pad, chosen, n_tasks, n_slots, beta, g_beta, utility, weight, scratch) -> float:
+    """log L of one unit's first `n_tasks` tasks at `beta`; its gradient in beta into `g_beta`.
+
+    x : (coefficient, task * slot), task-major; pad : (task * slot) 0 or `PAD_UTILITY`; chosen : (task,)
+    the chosen slot; utility, weight, scratch : buffers of at least task * slot."""
+    n = n_tasks * n_slots
+    for i in range(n):
+        utility[i] = 0.0
+    for k in range(beta.shape[0]):
+        b, row = beta[k], x[k]
+        for i in range(n):
+            utility[i] += row[i] * b
+    value = 0.0
+    for t in range(n_tasks):  # V - max over the task's slots (log-sum-exp), and V_chosen - max
+        base = t * n_slots
+        top = utility[base] + pad[base]
+        for s in range(base, base + n_slots):
+            utility[s] += pad[s]
+            top = utility[s] if utility[s] > top else top
+        for s in range(base, base + n_slots):
+            utility[s] -= top
+        value += utility[base + int(chosen[t])]
+    _exp_into(utility, weight, scratch, n)
+    product = 1.0  # of the tasks' sums of exp, each in [1, slots]: one log per unit, not per task
+    for t in range(n_tasks):
+        base = t * n_slots
+        total = 0.0
+        for s in range(base, base + n_slots):
+            total += weight[s]
+        product *= total
+        if product > 1e250:
+            value -= math.log(product)
+            product = 1.0
+        inverse = 1.0 / total
+        for s in range(base, base + n_slots):  # y - P
+            weight[s] = -weight[s] * inverse
+        weight[base + int(chosen[t])] += 1.0
+    value -= math.log(product)
+    for k in range(beta.shape[0]):  # sum over task and slot of (y - P) x, in four partial sums
+        row = x[k]
+        a0 = a1 = a2 = a3 = 0.0
+        i = 0
+        while i + 4 <= n:
+            a0 += weight[i] * row[i]
+            a1 += weight[i + 1] * row[i + 1]
+            a2 += weight[i + 2] * row[i + 2]
+            a3 += weight[i + 3] * row[i + 3]
+            i += 4
+        while i < n:
+            a0 += weight[i] * row[i]
+            i += 1
+        g_beta[k] = (a0 + a1) + (a2 + a3)
+    return value
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
+def _logp_dlogp(x, gradient, data) -> float:
+    """The log density at `x`; its gradient is written into `gradient` (`data`: the module docstring)."""
+    kind = int(data[_AT_KIND])
+    n_units, n_tasks, n_slots = int(data[_AT_UNITS]), int(data[_AT_TASKS]), int(data[_AT_SLOTS])
+    k_all, n_segments = int(data[_AT_COEFFICIENTS]), int(data[_AT_SEGMENTS])
+    n_random, n_fixed = int(data[_AT_RANDOM]), int(data[_AT_FIXED])
+    log_price, wtp, price = data[_AT_LOG_PRICE] > 0, data[_AT_WTP] > 0, int(data[_AT_PRICE])
+    sd_sigma = data[_AT_SD_SIGMA]
+    at_x, at_pad, at_chosen = int(data[_AT_X]), int(data[_AT_PAD]), int(data[_AT_CHOSEN])
+    at_count = int(data[_AT_TASK_COUNT])
+    at_segment, at_mu, at_sigma = int(data[_AT_SEGMENT_OF]), int(data[_AT_MU]), int(data[_AT_SIGMA])
+    at_random, at_fixed = int(data[_AT_RANDOM_INDEX]), int(data[_AT_FIXED_INDEX])
+    b_theta, b_mean, b_log_sd = (
+        int(data[_AT_BLOCK_THETA]),
+        int(data[_AT_BLOCK_MEAN]),
+        int(data[_AT_BLOCK_LOG_SD]),
+    )
+    b_own, b_fixed = int(data[_AT_BLOCK_OWN]), int(data[_AT_BLOCK_FIXED])
+    cells = n_tasks * n_slots
+    panel_x = data[at_x : at_x + n_units * k_all * cells].reshape((n_units, k_all, cells))
+    pad = data[at_pad : at_pad + n_units * cells].reshape((n_units, cells))
+    chosen = data[at_chosen : at_chosen + n_units * n_tasks].reshape((n_units, n_tasks))
+
+    for j in range(gradient.shape[0]):
+        gradient[j] = 0.0
+    total = 0.0
+    # the population parameters' priors
+    if kind == _MNL:
+        for s in range(n_segments):
+            for k in range(k_all):
+                mu, sigma = data[at_mu + k], data[at_sigma + k]
+                d = x[b_theta + s * k_all + k] - mu
+                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
+                gradient[b_theta + s * k_all + k] = -d / sigma**2
+    else:
+        for s in range(n_segments):
+            for r in range(n_random):
+                k = int(data[at_random + r])
+                mu, sigma = data[at_mu + k], data[at_sigma + k]
+                d = x[b_mean + s * n_random + r] - mu
+                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
+                gradient[b_mean + s * n_random + r] = -d / sigma**2
+            for f in range(n_fixed):
+                k = int(data[at_fixed + f])
+                mu, sigma = data[at_mu + k], data[at_sigma + k]
+                d = x[b_fixed + s * n_fixed + f] - mu
+                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
+                gradient[b_fixed + s * n_fixed + f] = -d / sigma**2
+        for r in range(n_random):  # HalfNormal(sd_sigma) on sd, through log sd (with its Jacobian)
+            log_sd = x[b_log_sd + r]
+            ratio = math.exp(log_sd) / sd_sigma
+            total += _LOG_HALF_NORMAL - math.log(sd_sigma) - 0.5 * ratio * ratio + log_sd
+            gradient[b_log_sd + r] = 1.0 - ratio * ratio
+
+    sd = np.empty(n_random)
+    for r in range(n_random):
+        sd[r] = math.exp(x[b_log_sd + r])
+    theta = np.empty(k_all)
+    beta = np.empty(k_all)
+    g_beta = np.empty(k_all)
+    utility, weight, scratch = np.empty(cells), np.empty(cells), np.empty(cells)
+    for u in range(n_units):
+        # the unit's native parameters
+        segment = 0
+        if kind == _MNL:
+            for k in range(k_all):
+                theta[k] = x[b_theta + u * k_all + k]
+        else:
+            segment = int(data[at_segment + u])
+            for r in range(n_random):
+                k = int(data[at_random + r])
+                own = x[b_own + u * n_random + r]
+                if kind == _CENTRED:
+                    theta[k] = own
+                else:
+                    theta[k] = x[b_mean + segment * n_random + r] + own * sd[r]
+            for f in range(n_fixed):
+                theta[int(data[at_fixed + f])] = x[b_fixed + segment * n_fixed + f]
+        # preference-space coefficients (Parametrisation.preference)
+        scale = 1.0
+        for k in range(k_all):
+            beta[k] = theta[k]
+        if log_price:
+            scale = math.exp(theta[price])
+            if wtp:
+                for k in range(k_all):
+                    beta[k] = theta[k] * scale
+            beta[price] = -scale
+        total += _unit_log_likelihood(
+            panel_x[u],
+            pad[u],
+            chosen[u],
+            int(data[at_count + u]),
+            n_slots,
+            beta,
+            g_beta,
+            utility,
+            weight,
+            scratch,
+        )
+        # through preference(): WTP space beta_k = theta_k e^theta_p; beta_p = -e^theta_p
+        if log_price:
+            if wtp:
+                g_price = 0.0
+                for k in range(k_all):
+                    g_price += g_beta[k] * beta[k]
+                for k in range(k_all):
+                    g_beta[k] *= scale
+                g_beta[price] = g_price
+            else:
+                g_beta[price] *= beta[price]
+        # into the free blocks (g_beta now holds the gradient in theta)
+        if kind == _MNL:
+            for k in range(k_all):
+                gradient[b_theta + u * k_all + k] += g_beta[k]
+            continue
+        for r in range(n_random):
+            g = g_beta[int(data[at_random + r])]
+            own_at = b_own + u * n_random + r
+            mean_at = b_mean + segment * n_random + r
+            if kind == _CENTRED:
+                standard = (x[own_at] - x[mean_at]) / sd[r]
+                total += -0.5 * standard * standard - x[b_log_sd + r] - 0.5 * _LOG_2PI
+                gradient[mean_at] += standard / sd[r]
+                gradient[b_log_sd + r] += standard * standard - 1.0
+                gradient[own_at] = g - standard / sd[r]
+            else:
+                z = x[own_at]
+                total += -0.5 * z * z - 0.5 * _LOG_2PI
+                gradient[mean_at] += g
+                gradient[b_log_sd + r] += g * z * sd[r]
+                gradient[own_at] = g * sd[r] - z
+        for f in range(n_fixed):
+            gradient[b_fixed + segment * n_fixed + f] += g_beta[int(data[at_fixed + f])]
+    return total
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
+def _expand(x, out, data) -> None:
+    """The traced variables at `x` (the free vector with ``sd = exp(log sd)``), flat, into `out`."""
+    for j in range(x.shape[0]):
+        out[j] = x[j]
+    if int(data[_AT_KIND]) != _MNL:
+        first = int(data[_AT_BLOCK_LOG_SD])
+        for r in range(int(data[_AT_RANDOM])):
+            out[first + r] = math.exp(x[first + r])
+
+
+def _logp_callback(dim, x_, gradient_, logp_, data_):  # nutpie's C signature; 0 = ok
+    x = numba.carray(x_, (dim,))
+    gradient = numba.carray(gradient_, (dim,))
+    value = _logp_dlogp(x, gradient, _model_data(data_))
+    logp_[0] = value
+    if not math.isfinite(value):
+        return 4
+    for j in range(dim):
+        if not math.isfinite(gradient[j]):
+            return 3
+    return 0
+
+
+def _expand_callback(dim, expanded, x_, out_, data_):
+    _expand(numba.carray(x_, (dim,)), numba.carray(out_, (expanded,)), _model_data(data_))
+    return 0
+
+
+@functools.cache
+def _callbacks():
+    """The two C callbacks, compiled on first use (numba caches them on disk)."""
+    return (
+        numba.cfunc(_LOGP_SIGNATURE, cache=True, nogil=True, error_model="numpy")(_logp_callback),
+        numba.cfunc(_EXPAND_SIGNATURE, cache=True, nogil=True, error_model="numpy")(_expand_callback),
+    )
+
+
+def model_data(density: ChoiceDensity) -> np.ndarray:
+    """The flat description of `density`'s model (module docstring), read only."""
+    panel = density.panel
+    units, slots, tasks = panel.pad.shape
+    k_all = density.n_coefficients
+    # unit, coefficient, task x slot (task-major): each unit's real tasks come first (`unit_panel`)
+    x = panel.x.reshape(units, slots, tasks, k_all).transpose(0, 3, 2, 1)
+    pad = panel.pad.transpose(0, 2, 1)  # unit, task, slot
+    chosen = np.where(panel.task > 0, panel.chosen.argmax(axis=1), 0)  # unit, task
+    task_count = panel.task.sum(axis=1)
+    layout = density.layout
+    if not density.random:
+        kind = _MNL
+    else:
+        kind = _CENTRED if density.centred else _NON_CENTRED
+    where = {name: slc.start for name, _, slc in density.blocks}
+    parts = [
+        x,
+        pad,
+        chosen,
+        task_count,
+        density.segment_of,
+        density.random,
+        density.fixed,
+        np.broadcast_to(density.mu, (k_all,)),
+        np.broadcast_to(density.sigma, (k_all,)),
+    ]
+    flat = [np.ravel(np.asarray(part, dtype=float)) for part in parts]
+    header = np.zeros(_HEADER)
+    offsets = np.cumsum([_HEADER] + [part.size for part in flat])
+    header[_AT_KIND] = kind
+    header[_AT_UNITS], header[_AT_TASKS], header[_AT_SLOTS] = units, tasks, slots
+    header[_AT_COEFFICIENTS], header[_AT_SEGMENTS] = k_all, density.n_segments
+    header[_AT_RANDOM], header[_AT_FIXED] = len(density.random), len(density.fixed)
+    header[_AT_LOG_PRICE], header[_AT_WTP] = layout.log_price, layout.space == "wtp"
+    header[_AT_PRICE], header[_AT_SD_SIGMA] = layout.price, density.sd_sigma
+    slots_of_parts = (
+        _AT_X,
+        _AT_PAD,
+        _AT_CHOSEN,
+        _AT_TASK_COUNT,
+        _AT_SEGMENT_OF,
+        _AT_RANDOM_INDEX,
+        _AT_FIXED_INDEX,
+        _AT_MU,
+        _AT_SIGMA,
+    )
+    for slot, offset in zip(slots_of_parts, offsets[:-1], strict=True):
+        header[slot] = offset
+    for slot, name in (
+        (_AT_BLOCK_THETA, "theta"),
+        (_AT_BLOCK_MEAN, "mean"),
+        (_AT_BLOCK_LOG_SD, "log_sd"),
+        (_AT_BLOCK_OWN, "theta_n" if density.centred else "z"),
+        (_AT_BLOCK_FIXED, "fixed"),
+    ):
+        header[slot] = where.get(name, -1)
+    header[_AT_SIZE] = density.size
+    data = np.concatenate([header, *flat])
+    data[_AT_LENGTH] = data.size
+    data.flags.writeable = False
+    return data
+
+
+class ChoiceKernel:
+    """`ChoiceDensity`'s model compiled: ``logp_dlogp(x)`` -> (log density, gradient), ``expand(x)`` -> the
+    free variables under `build_model`'s names (`ChoiceDensity.free_variables`), ``initial_point(seed)``
+    (`ChoiceDensity.initial_point` from ``default_rng(seed)``) and ``nutpie_model()``: what
+    `pricing.wtp.model.sample_density` samples. Stateless: any thread may call it."""
+
+    def __init__(self, density: ChoiceDensity):
+        self.density = density
+        self.data = model_data(density)
+        self.n_dim = density.size
+        example = density.free_variables(np.zeros(density.size))
+        self.traced = list(example)
+        self.shapes = [tuple(v.shape) for v in example.values()]
+        # no named dims: nutpie names them ``{name}_dim_{i}`` (only the values are read)
+        self.dims: dict[str, tuple[str, ...]] = {}
+        self.coords: dict[str, list] = {}
+
+    def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        gradient = np.empty(self.n_dim)
+        return _logp_dlogp(np.ascontiguousarray(x, dtype=float), gradient, self.data), gradient
+
+    def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out = np.empty(self.n_dim)
+        _expand(np.ascontiguousarray(x, dtype=float), out, self.data)
+        return {
+            name: out[where].reshape(shape)
+            for name, (_, shape, where) in zip(self.traced, self.density.blocks, strict=True)
+        }
+
+    def initial_point(self, seed: int) -> np.ndarray:
+        return self.density.initial_point(np.random.default_rng(int(seed) % 2**32))
+
+    def nutpie_model(self):
+        """This density as nutpie's compiled model: the sampler calls the C callbacks from its threads,
+        without Python or the GIL."""
+        from nutpie.compile_pymc import CompiledPyMCModel
+
+        logp, expand = _callbacks()
+        return CompiledPyMCModel(
+            _n_dim=self.n_dim,
+            dims=dict(self.dims),
+            _coords=self.coords,
+            _shapes=dict(zip(self.traced, self.shapes, strict=True)),
+            compiled_logp_func=logp,
+            compiled_expand_func=expand,
+            initial_point_func=self.initial_point,
+            shared_data={},
+            user_data=self.data,
+            n_expanded=self.n_dim,
+            shape_info=(list(self.traced), None, list(self.shapes)),
+            logp_func=None,
+            expand_func=None,
+        )
