@@ -333,6 +333,7 @@ def simulate_dynamics(
                 own["wtp_log_sd"].ravel(),
                 own["logit_scale"].ravel(),
                 scenario.market.integration_nodes,
+                surplus=False,  # the dynamics read only the purchase probability
             )
             linear = wide.stretch is None
             edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)

@@ -79,9 +79,10 @@ def probability_nodes(nodes: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lognormal_tail(
-    threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For log w ~ Normal(mu, sigma): P(w > t), the density at t and E[max(w - t, 0)], in closed form.
+    threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray, excess: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For log w ~ Normal(mu, sigma): P(w > t), the density at t and E[max(w - t, 0)] (None without
+    `excess`), in closed form.
 
     Thresholds t <= 0 give 1, 0 and E[w] - t. One pass shares the logarithm and the normal CDF.
     """
@@ -91,6 +92,8 @@ def lognormal_tail(
     d = (mu - log_t) / sigma
     survival = ndtr(d)
     density = np.exp(-0.5 * d * d - log_t) / (sigma * np.sqrt(2 * np.pi))
+    if not excess:
+        return survival, density, None
     excess = np.exp(mu + 0.5 * sigma * sigma) * ndtr(d + sigma) - threshold * survival
     return survival, density, excess
 
@@ -107,14 +110,20 @@ def first_choice_purchase(
 
 
 def _logit_purchase_exact(
-    inclusive: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Purchase probability, its derivative in `inclusive`, and surplus; rows (R,), points (R, N)."""
+    inclusive: np.ndarray,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    scale: np.ndarray,
+    nodes: int,
+    with_surplus: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Purchase probability, its derivative in `inclusive`, and surplus (None without `with_surplus`: the
+    same probability and derivative, bit for bit, for less work); rows (R,), points (R, N)."""
     z, weight = probability_nodes(nodes)
     mu, sigma, scale = mu[:, None], sigma[:, None], scale[:, None]
     prob = np.empty_like(inclusive)
     slope = np.empty_like(inclusive)
-    surplus = np.empty_like(inclusive)
+    surplus = np.empty_like(inclusive) if with_surplus else None
 
     # The narrowest feature of a skewed lognormal is below its median, so its width there decides.
     wtp_width = np.exp(mu) * -np.expm1(-sigma)
@@ -127,30 +136,38 @@ def _logit_purchase_exact(
         p = expit(y)
         prob[r] = p @ weight
         slope[r] = (p * (1 - p)) @ weight / scale[r]
-        # scale x softplus(y) = max(w + I, 0) + scale x log1p(exp(-|y|)): the first part's mean in closed
-        # form (nodes on probabilities would cut off the lognormal's upper tail), the bounded rest by nodes.
-        _, _, excess = lognormal_tail(-inclusive[r], mu[r], sigma[r])
-        surplus[r] = excess + scale[r] * (np.log1p(np.exp(-np.abs(y))) @ weight)
+        if with_surplus:
+            # scale x softplus(y) = max(w + I, 0) + scale x log1p(exp(-|y|)): the first part's mean in
+            # closed form (nodes on probabilities would cut off the lognormal's upper tail), the bounded
+            # rest by nodes.
+            _, _, excess = lognormal_tail(-inclusive[r], mu[r], sigma[r])
+            surplus[r] = excess + scale[r] * (np.log1p(np.exp(-np.abs(y))) @ weight)
         _far_tail_over_noise(inclusive, mu, sigma, scale, nodes, r, prob, slope, surplus)
     # Nodes over the logit's noise, the customers' WTP in closed form.
     rows = ~over_wtp
     if rows.any():
-        prob[rows], slope[rows], surplus[rows] = _over_noise(
-            -inclusive[rows], mu[rows], sigma[rows], scale[rows], nodes
-        )
+        noise = _over_noise(-inclusive[rows], mu[rows], sigma[rows], scale[rows], nodes, with_surplus)
+        prob[rows], slope[rows] = noise[:2]
+        if with_surplus:
+            surplus[rows] = noise[2]
     return prob, slope, surplus
 
 
 def _over_noise(
-    threshold: np.ndarray, mu: np.ndarray, sigma: np.ndarray, scale: np.ndarray, nodes: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    threshold: np.ndarray,
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    scale: np.ndarray,
+    nodes: int,
+    with_surplus: bool = True,
+) -> tuple[np.ndarray, ...]:
     """Purchase probability, its derivative in the inclusive value and surplus at purchase thresholds
     (..., N) with nodes over the logit's noise and the lognormal WTP in closed form (mu, sigma, scale
     broadcast against `threshold`). The logistic images of Gauss-Hermite nodes are accurate to about 1e-6
     for a moderate WTP spread but not for a wide, skewed one (up to 3e-3 at 16 nodes), where nodes on the
-    probability scale keep errors near 5e-4."""
+    probability scale keep errors near 5e-4. Without `with_surplus`, only the first two."""
     hermite = sigma < HERMITE_BELOW_SIGMA
-    out = [np.empty(np.broadcast_shapes(threshold.shape, mu.shape)) for _ in range(3)]
+    out = [np.empty(np.broadcast_shapes(threshold.shape, mu.shape)) for _ in range(3 if with_surplus else 2)]
     for rows, (normal, weights) in ((hermite, gauss_hermite(nodes)), (~hermite, probability_nodes(nodes))):
         rows = np.broadcast_to(rows, out[0].shape)
         if rows.any():
@@ -162,8 +179,9 @@ def _over_noise(
                 shifted,
                 np.broadcast_to(mu, rows.shape)[rows][:, None],
                 np.broadcast_to(sigma, rows.shape)[rows][:, None],
+                excess=with_surplus,
             )
-            for target, values in zip(out, tail, strict=True):
+            for target, values in zip(out, tail[: len(out)], strict=True):
                 target[rows] = values @ weights
     return tuple(out)
 
@@ -184,6 +202,7 @@ def _far_tail_over_noise(inclusive, mu, sigma, scale, nodes, rows, prob, slope, 
     `FAR_TAIL_WIDTHS` logit scales; the slope includes the weight's own derivative. Against brute force over
     log-sds 0.1-2 this takes the largest error of these rows from 1.7e-2 to 3.1e-3; a narrower band
     (4 to 16) was more accurate (2.7e-3) but its steeper blend let our share rise 1e-6 with our price.
+    A `surplus` of None is left alone (probabilities and slopes only).
     """
     threshold = -inclusive[rows]
     mu, sigma, scale = mu[rows], sigma[rows], scale[rows]
@@ -202,19 +221,24 @@ def _far_tail_over_noise(inclusive, mu, sigma, scale, nodes, rows, prob, slope, 
     dlog_width = (1 - np.where(np.abs(zb) > 1, 1 / (zb * np.broadcast_to(sigma, z.shape)[blend]), 0.0)) / t
     dalpha = -6 * x * (1 - x) / (high - low) * dlog_width * ((x > 0) & (x < 1))
     shape = threshold.shape
-    noise_prob, noise_slope, noise_surplus = _over_noise(
+    noise = _over_noise(
         t,
         np.broadcast_to(mu, shape)[blend],
         np.broadcast_to(sigma, shape)[blend],
         np.broadcast_to(scale, shape)[blend],
         nodes,
+        surplus is not None,
     )
-    p, d, v = prob[rows], slope[rows], surplus[rows]
+    noise_prob, noise_slope = noise[:2]
+    p, d = prob[rows], slope[rows]
     p_old = p[blend]
     d[blend] = (1 - alpha) * d[blend] + alpha * noise_slope + dalpha * (noise_prob - p_old)
     p[blend] = (1 - alpha) * p_old + alpha * noise_prob
-    v[blend] = (1 - alpha) * v[blend] + alpha * noise_surplus
-    prob[rows], slope[rows], surplus[rows] = p, d, v
+    prob[rows], slope[rows] = p, d
+    if surplus is not None:
+        v = surplus[rows]
+        v[blend] = (1 - alpha) * v[blend] + alpha * noise[2]
+        surplus[rows] = v
 
 
 class PurchaseTable(NamedTuple):
@@ -238,7 +262,7 @@ class PurchaseTable(NamedTuple):
     low: np.ndarray  #: (rows, 1) the inclusive values covered (beyond: probability 0 or 1)
     high: np.ndarray
     prob: tuple[np.ndarray, ...]  #: four flat cubic coefficients, (rows * size,) each
-    surplus: tuple[np.ndarray, ...]
+    surplus: tuple[np.ndarray, ...]  #: empty for a table of the probability only (`purchase_table`)
 
 
 def purchase_table(
@@ -248,9 +272,12 @@ def purchase_table(
     nodes: int = 16,
     span: tuple[np.ndarray, np.ndarray] | None = None,
     size: int = WIDE_TABLE_NODES,
+    surplus: bool = True,
 ) -> PurchaseTable:
     """The `PurchaseTable` of rows (R,) of log-median, log-sd and logit scale (quadrature `nodes` >= 2),
-    with `size` nodes over the inclusive values from `span` = (low, high) (R,) each or, without, all."""
+    with `size` nodes over the inclusive values from `span` = (low, high) (R,) each or, without, all.
+    Without `surplus`, of the purchase probability only (the same cubics, bit for bit, for about half the
+    work; `read_purchase` with ``surplus=False``)."""
     mu, sigma, scale = (np.asarray(x, dtype=float).reshape(-1, 1) for x in (mu, sigma, scale))
     # Beyond the 6e-8 tails of the WTP and of the logit noise the probability is 0 or 1 and the surplus is
     # linear in I with that slope.
@@ -272,7 +299,10 @@ def purchase_table(
         step = (s_high - s_low) / (size - 1)
         threshold = np.sinh(g * (s_low + step * np.arange(size))) / stretch
     threshold[:, 0], threshold[:, -1] = t_low[:, 0], t_high[:, 0]  # exactly the edges
-    prob, slope, surplus = _logit_purchase_exact(-threshold, mu[:, 0], sigma[:, 0], scale[:, 0], nodes)
+    with_surplus = surplus
+    prob, slope, surplus = _logit_purchase_exact(
+        -threshold, mu[:, 0], sigma[:, 0], scale[:, 0], nodes, with_surplus
+    )
 
     def dt_du(u: np.ndarray) -> np.ndarray:  # dI/du = -dt/du
         if g is None:
@@ -280,6 +310,9 @@ def purchase_table(
         return step * scale * np.cosh(g * (s_low + step * u))
 
     prob_cubic = _hermite(prob, -slope * dt_du(np.arange(size)))
+    flat_prob = tuple(np.pad(c, ((0, 0), (0, 1))).ravel() for c in prob_cubic)
+    if not with_surplus:
+        return _table(size, g, stretch, step, s_low, t_low, t_high, flat_prob, ())
     # The surplus is the integral of the probability over I (dS/dI = B): integrating the probability's
     # cubics exactly keeps the two consistent, where the quadrature's own surplus (a kink in each node's
     # integrand) wobbles by about 1e-3 of the median WTP. From the near end, where everybody buys and the
@@ -294,12 +327,14 @@ def purchase_table(
     integrated = surplus[:, :1] - np.pad(np.cumsum(gained, axis=1), ((0, 0), (1, 0)))
     surplus = prob * integrated + (1 - prob) * surplus
     surplus_cubic = _hermite(surplus, -prob * dt_du(np.arange(size)))
-    flat = [
-        tuple(np.pad(c, ((0, 0), (0, 1))).ravel() for c in cubic) for cubic in (prob_cubic, surplus_cubic)
-    ]
+    flat_surplus = tuple(np.pad(c, ((0, 0), (0, 1))).ravel() for c in surplus_cubic)
+    return _table(size, g, stretch, step, s_low, t_low, t_high, flat_prob, flat_surplus)
+
+
+def _table(size, g, stretch, step, s_low, t_low, t_high, prob, surplus) -> PurchaseTable:
     if g is None:
-        return PurchaseTable(size, None, -1.0 / step, s_low / step, -t_high, -t_low, *flat)
-    return PurchaseTable(size, -stretch, 1.0 / (g * step), s_low / step, -t_high, -t_low, *flat)
+        return PurchaseTable(size, None, -1.0 / step, s_low / step, -t_high, -t_low, prob, surplus)
+    return PurchaseTable(size, -stretch, 1.0 / (g * step), s_low / step, -t_high, -t_low, prob, surplus)
 
 
 def _hermite(values: np.ndarray, slopes: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -386,5 +421,5 @@ def logit_purchase_slope(
     if nodes == 1:
         prob = expit((np.exp(mu)[:, None] + inclusive) / scale[:, None])
         return prob, prob * (1 - prob) / scale[:, None]
-    prob, slope, _ = _logit_purchase_exact(inclusive, mu, sigma, scale, nodes)
+    prob, slope, _ = _logit_purchase_exact(inclusive, mu, sigma, scale, nodes, with_surplus=False)
     return prob, slope

@@ -7,9 +7,11 @@ from scipy.special import expit, ndtr
 
 from pricing.market import (
     TABLE_NODES,
+    _logit_purchase_exact,
     first_choice_purchase,
     gauss_hermite,
     logit_purchase,
+    logit_purchase_slope,
     probability_nodes,
     purchase_table,
     read_purchase,
@@ -181,3 +183,29 @@ def test_first_choice_against_scipy_lognormal(best):
     assert surplus[0] == pytest.approx(expected, rel=1e-6)
     if threshold <= 0:
         assert surplus[0] == pytest.approx(wtp.mean() + best)
+
+
+def test_a_table_of_the_probability_only_is_the_full_tables_probability_bit_for_bit():
+    # `pricing.dynamics` reads only the purchase probability off its tables: without the surplus the same
+    # cubics come for about half the work. Rows in every regime: nodes over the WTP (with its far-tail
+    # mend) and over the logit's noise, Gauss-Hermite and probability nodes, linear and asinh nodes.
+    rng = np.random.default_rng(5)
+    mu = np.log(rng.uniform(2, 200, 60))
+    sigma = np.concatenate([rng.uniform(0.05, 0.6, 20), rng.uniform(0.7, 2.0, 40)])
+    scale = np.exp(mu) * rng.uniform(0.02, 3.0, 60)
+    inclusive = -np.exp(mu)[:, None] * np.linspace(-1, 30, 50)[None]
+    for span in (None, (inclusive.min(axis=1), inclusive.max(axis=1))):
+        full = purchase_table(mu, sigma, scale, 16, span)
+        only = purchase_table(mu, sigma, scale, 16, span, surplus=False)
+        assert only.surplus == ()
+        for a, b in zip(full[:-2], only[:-2], strict=True):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(full.prob, only.prob, strict=True):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(
+            read_purchase(only, inclusive, surplus=False)[0], read_purchase(full, inclusive)[0]
+        )
+    prob, slope = logit_purchase_slope(inclusive[:, :8], mu, sigma, scale)
+    exact = _logit_purchase_exact(inclusive[:, :8], mu, sigma, scale, 16)
+    np.testing.assert_array_equal(prob, exact[0])
+    np.testing.assert_array_equal(slope, exact[1])
