@@ -109,9 +109,7 @@ def test_multinomial_log_likelihood_by_hand():
     density.mu, density.sigma, density.sd_sigma = np.zeros(1), np.ones(1), 1.0
     density.segment_of, density.n_segments, density.n_respondents = np.array([0]), 1, 1
     density.n_coefficients, density.size = 1, 1
-    from pricing.wtp.choice_likelihood import unit_panel
-
-    density.panel = unit_panel(arrays, arrays.x, arrays.respondent, 1)
+    density.arrays, density.x_scaled = arrays, arrays.x
     density.blocks = [("theta", (1, 1), slice(0, 1))]
     value, gradient = ChoiceKernel(density).logp_dlogp(np.array([1.0]))
     p_first = np.e / (np.e + 1)
@@ -151,3 +149,32 @@ def test_sampling_through_the_callbacks_repeats_and_equals_the_python_interface(
         assert direct.posterior[name].shape[:2] == (2, 100)
         np.testing.assert_array_equal(direct.posterior[name].values, again.posterior[name].values)
         np.testing.assert_array_equal(direct.posterior[name].values, fallback.posterior[name].values)
+
+
+def test_exp_equals_numpys_to_the_last_digits():
+    from pricing.wtp.choice_kernel import _EXP_MIN, _exp_into
+
+    values = np.concatenate([np.linspace(_EXP_MIN, 709.0, 100_001), [-1e10, -709.0, np.nan, 0.0, -0.0]])
+    out, scratch = np.empty_like(values), np.empty_like(values)
+    _exp_into(values, out, scratch, values.size)
+    inside = values >= _EXP_MIN
+    np.testing.assert_allclose(out[inside], np.exp(values[inside]), rtol=4e-16, atol=0)
+    assert np.all(out[values < _EXP_MIN] == 0.0)
+    assert np.isnan(out[-3]) and out[-2] == out[-1] == 1.0
+
+
+def test_a_respondent_with_more_tasks_than_one_product_of_sums_holds():
+    """One respondent, 1200 tasks of two slots: the product of the tasks' sums of exp is logged in parts."""
+    frame = make_choice_data(n_respondents=1, n_tasks=1200, n_alternatives=1, seed=4, segments=("students",))
+    data, label, _ = read_survey(frame)
+    design = learn_design(data, COLUMNS, label)
+    arrays = code_rows(data, design, label)
+    assert arrays.present.shape == (1200, 2)
+    spec = resolve_specification(design, None)
+    mu, sigma = _coefficient_priors(design, merge_priors(None), spec)
+    density = ChoiceDensity(arrays, design, spec, mu, sigma, 1.0)
+    x = density.initial_point(np.random.default_rng(0))
+    value, gradient = ChoiceKernel(density).logp_dlogp(x)
+    expected_value, expected_gradient = density.logp_dlogp(x)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(gradient, expected_gradient, rtol=1e-10)

@@ -2,17 +2,22 @@
 
 The same density as `pricing.wtp.choice_likelihood.ChoiceDensity` (the definition: free vector, blocks,
 priors and their constants are documented there; the tests hold this kernel to it to 1e-9 in every
-specification, and to central differences), in one loop over the units that never builds a (unit, slot,
-task) array. Why a second implementation: ChoiceDensity is numpy, about 225 us per gradient on a 360 x 12
-x 4 panel with six random coefficients, and through ``nutpie.from_pyfunc`` the GIL lets only one chain run
-at a time; this kernel is called by nutpie's Rust threads through C callbacks (`ChoiceKernel.nutpie_model`,
-`pricing.wtp.model.sample_density`), without Python or the GIL, and compiled once per machine (numba's disk
-cache) for every choice model.
+specification, and to central differences). Why a second implementation: ChoiceDensity is numpy, about
+270 us per gradient on the bench_choice panel (360 x 12 x 4, six random coefficients; this kernel: 95 us,
+load ~1), and through ``nutpie.from_pyfunc`` the GIL lets only one chain run at a time; this kernel is
+called by nutpie's Rust threads through C callbacks (`ChoiceKernel.nutpie_model`,
+`pricing.wtp.model.sample_density`), without Python or the GIL, and compiled once per machine (numba's
+disk cache) for every choice model.
+
+Its loops run over the respondents innermost (for a multinomial logit too: each respondent then has their
+segment's coefficients), one task and slot at a time, so that LLVM vectorises them; the exp is a
+polynomial in such a loop (`_exp_into`), and the log of the tasks' sums is taken once per respondent.
 
 The model's flat description (one float64 array: the C callbacks get only a pointer): a header of
-`_HEADER` values (see the ``_AT_*`` names), then x (unit, task, slot, coefficient) scaled, present (unit,
-task, slot) 1 or 0, the chosen slot (unit, task; -1 for a padded task), each respondent's segment, the
-random and the fixed coefficients' positions, and the prior means and sds (coefficient).
+`_HEADER` values (the ``_AT_*`` names), then x (task, slot, coefficient, respondent) scaled, pad (task,
+slot, respondent) 0 or `PAD_UTILITY`, chosen (task, slot, respondent) 1 at the chosen slot, real (task,
+respondent) 1 for a real task (each respondent's tasks first, padded to the most tasks), each respondent's
+segment, the random and the fixed coefficients' positions, and the prior means and sds (coefficient).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import math
 import numba
 import numpy as np
 
-from pricing.wtp.choice_likelihood import ChoiceDensity
+from pricing.wtp.choice_likelihood import ChoiceDensity, unit_panel
 from pricing.wtp.interval_density import _EXPAND_SIGNATURE, _LOGP_SIGNATURE, _model_data
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -35,7 +40,7 @@ _MNL, _NON_CENTRED, _CENTRED = 0, 1, 2
 (
     _AT_LENGTH,
     _AT_KIND,
-    _AT_UNITS,
+    _AT_RESPONDENTS,
     _AT_TASKS,
     _AT_SLOTS,
     _AT_COEFFICIENTS,
@@ -48,7 +53,7 @@ _MNL, _NON_CENTRED, _CENTRED = 0, 1, 2
     _AT_SD_SIGMA,
     _AT_X,
     _AT_PAD,
-    _AT_TASK_COUNT,
+    _AT_REAL,
     _AT_CHOSEN,
     _AT_SEGMENT_OF,
     _AT_RANDOM_INDEX,
@@ -112,84 +117,107 @@ def _exp_into(values, out, rounded, n) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
-def _unit_log_likelihood(x, pad, chosen, n_tasks, n_slots, beta, g_beta, utility, weight, scratch) -> float:
-    """log L of one unit's first `n_tasks` tasks at `beta`; its gradient in beta into `g_beta`.
-
-    x : (coefficient, task * slot), task-major; pad : (task * slot) 0 or `PAD_UTILITY`; chosen : (task,)
-    the chosen slot; utility, weight, scratch : buffers of at least task * slot."""
-    n = n_tasks * n_slots
-    for i in range(n):
-        utility[i] = 0.0
-    for k in range(beta.shape[0]):
-        b, row = beta[k], x[k]
-        for i in range(n):
-            utility[i] += row[i] * b
-    value = 0.0
-    for t in range(n_tasks):  # V - max over the task's slots (log-sum-exp), and V_chosen - max
-        base = t * n_slots
-        top = utility[base] + pad[base]
-        for s in range(base, base + n_slots):
-            utility[s] += pad[s]
-            top = utility[s] if utility[s] > top else top
-        for s in range(base, base + n_slots):
-            utility[s] -= top
-        value += utility[base + int(chosen[t])]
-    _exp_into(utility, weight, scratch, n)
-    product = 1.0  # of the tasks' sums of exp, each in [1, slots]: one log per unit, not per task
+def _log_likelihood(x, pad, chosen, real, beta, g_beta) -> float:
+    """log L of every respondent's tasks at `beta` (coefficient, respondent); its gradient in beta into
+    `g_beta` (coefficient, respondent). x, pad, chosen, real: the module docstring."""
+    n_tasks, n_slots, n_coefficients, n_lanes = x.shape
+    utility = np.empty((n_slots, n_lanes))  # V, then V - max, then the weights y - P
+    expu = np.empty((n_slots, n_lanes))
+    flat_utility, flat_expu = (
+        utility.reshape(n_slots * n_lanes),
+        expu.reshape(n_slots * n_lanes),
+    )
+    rounded = np.empty(n_slots * n_lanes)
+    top, inverse = np.empty(n_lanes), np.empty(n_lanes)
+    value, product = np.zeros(n_lanes), np.ones(n_lanes)
+    g_beta[:] = 0.0
+    # a product of sums in [1, slots] stays finite for 900 / log2(slots) tasks
+    flush = n_tasks if n_slots < 2 else max(1, int(900.0 / math.log2(n_slots)))
     for t in range(n_tasks):
-        base = t * n_slots
-        total = 0.0
-        for s in range(base, base + n_slots):
-            total += weight[s]
-        product *= total
-        if product > 1e250:
-            value -= math.log(product)
-            product = 1.0
-        inverse = 1.0 / total
-        for s in range(base, base + n_slots):  # y - P
-            weight[s] = -weight[s] * inverse
-        weight[base + int(chosen[t])] += 1.0
-    value -= math.log(product)
-    for k in range(beta.shape[0]):  # sum over task and slot of (y - P) x, in four partial sums
-        row = x[k]
-        a0 = a1 = a2 = a3 = 0.0
-        i = 0
-        while i + 4 <= n:
-            a0 += weight[i] * row[i]
-            a1 += weight[i + 1] * row[i + 1]
-            a2 += weight[i + 2] * row[i + 2]
-            a3 += weight[i + 3] * row[i + 3]
-            i += 4
-        while i < n:
-            a0 += weight[i] * row[i]
-            i += 1
-        g_beta[k] = (a0 + a1) + (a2 + a3)
-    return value
+        for s in range(n_slots):
+            v, p = utility[s], pad[t, s]
+            v[:] = 0.0
+            for k in range(n_coefficients):
+                row, b = x[t, s, k], beta[k]
+                for lane in range(n_lanes):
+                    v[lane] += row[lane] * b[lane]
+            for lane in range(n_lanes):
+                v[lane] += p[lane]
+        top[:] = utility[0]
+        for s in range(1, n_slots):
+            v = utility[s]
+            for lane in range(n_lanes):
+                top[lane] = v[lane] if v[lane] > top[lane] else top[lane]
+        for s in range(n_slots):
+            v, y = utility[s], chosen[t, s]
+            for lane in range(n_lanes):
+                v[lane] -= top[lane]
+                value[lane] += y[lane] * v[lane]
+        _exp_into(flat_utility, flat_expu, rounded, n_slots * n_lanes)
+        inverse[:] = expu[0]
+        for s in range(1, n_slots):
+            e = expu[s]
+            for lane in range(n_lanes):
+                inverse[lane] += e[lane]
+        r = real[t]
+        for lane in range(n_lanes):  # a padded task (real 0) adds nothing
+            product[lane] *= r[lane] * inverse[lane] + (1.0 - r[lane])
+            inverse[lane] = r[lane] / inverse[lane]
+        for s in range(n_slots):
+            w, e, y = utility[s], expu[s], chosen[t, s]
+            for lane in range(n_lanes):
+                w[lane] = y[lane] - e[lane] * inverse[lane]
+            for k in range(n_coefficients):
+                row, g = x[t, s, k], g_beta[k]
+                for lane in range(n_lanes):
+                    g[lane] += w[lane] * row[lane]
+        if (t + 1) % flush == 0 or t == n_tasks - 1:
+            for lane in range(n_lanes):
+                value[lane] -= math.log(product[lane])
+                product[lane] = 1.0
+    return value.sum()
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
 def _logp_dlogp(x, gradient, data) -> float:
     """The log density at `x`; its gradient is written into `gradient` (`data`: the module docstring)."""
     kind = int(data[_AT_KIND])
-    n_units, n_tasks, n_slots = int(data[_AT_UNITS]), int(data[_AT_TASKS]), int(data[_AT_SLOTS])
+    n_respondents, n_tasks, n_slots = (
+        int(data[_AT_RESPONDENTS]),
+        int(data[_AT_TASKS]),
+        int(data[_AT_SLOTS]),
+    )
     k_all, n_segments = int(data[_AT_COEFFICIENTS]), int(data[_AT_SEGMENTS])
     n_random, n_fixed = int(data[_AT_RANDOM]), int(data[_AT_FIXED])
-    log_price, wtp, price = data[_AT_LOG_PRICE] > 0, data[_AT_WTP] > 0, int(data[_AT_PRICE])
-    sd_sigma = data[_AT_SD_SIGMA]
-    at_x, at_pad, at_chosen = int(data[_AT_X]), int(data[_AT_PAD]), int(data[_AT_CHOSEN])
-    at_count = int(data[_AT_TASK_COUNT])
-    at_segment, at_mu, at_sigma = int(data[_AT_SEGMENT_OF]), int(data[_AT_MU]), int(data[_AT_SIGMA])
-    at_random, at_fixed = int(data[_AT_RANDOM_INDEX]), int(data[_AT_FIXED_INDEX])
-    b_theta, b_mean, b_log_sd = (
-        int(data[_AT_BLOCK_THETA]),
-        int(data[_AT_BLOCK_MEAN]),
-        int(data[_AT_BLOCK_LOG_SD]),
+    log_price, wtp, price = (
+        data[_AT_LOG_PRICE] > 0,
+        data[_AT_WTP] > 0,
+        int(data[_AT_PRICE]),
     )
-    b_own, b_fixed = int(data[_AT_BLOCK_OWN]), int(data[_AT_BLOCK_FIXED])
-    cells = n_tasks * n_slots
-    panel_x = data[at_x : at_x + n_units * k_all * cells].reshape((n_units, k_all, cells))
-    pad = data[at_pad : at_pad + n_units * cells].reshape((n_units, cells))
-    chosen = data[at_chosen : at_chosen + n_units * n_tasks].reshape((n_units, n_tasks))
+    sd_sigma = data[_AT_SD_SIGMA]
+    at_x, at_pad, at_chosen = (
+        int(data[_AT_X]),
+        int(data[_AT_PAD]),
+        int(data[_AT_CHOSEN]),
+    )
+    at_real = int(data[_AT_REAL])
+    at_segment, at_mu, at_sigma = (
+        int(data[_AT_SEGMENT_OF]),
+        int(data[_AT_MU]),
+        int(data[_AT_SIGMA]),
+    )
+    at_random, at_fixed = int(data[_AT_RANDOM_INDEX]), int(data[_AT_FIXED_INDEX])
+    b_theta, b_mean = int(data[_AT_BLOCK_THETA]), int(data[_AT_BLOCK_MEAN])
+    b_log_sd, b_own, b_fixed = (
+        int(data[_AT_BLOCK_LOG_SD]),
+        int(data[_AT_BLOCK_OWN]),
+        int(data[_AT_BLOCK_FIXED]),
+    )
+    cells = n_tasks * n_slots * n_respondents
+    panel_x = data[at_x : at_x + cells * k_all].reshape((n_tasks, n_slots, k_all, n_respondents))
+    pad = data[at_pad : at_pad + cells].reshape((n_tasks, n_slots, n_respondents))
+    chosen = data[at_chosen : at_chosen + cells].reshape((n_tasks, n_slots, n_respondents))
+    real = data[at_real : at_real + n_tasks * n_respondents].reshape((n_tasks, n_respondents))
 
     for j in range(gradient.shape[0]):
         gradient[j] = 0.0
@@ -225,67 +253,55 @@ def _logp_dlogp(x, gradient, data) -> float:
     sd = np.empty(n_random)
     for r in range(n_random):
         sd[r] = math.exp(x[b_log_sd + r])
-    theta = np.empty(k_all)
-    beta = np.empty(k_all)
-    g_beta = np.empty(k_all)
-    utility, weight, scratch = np.empty(cells), np.empty(cells), np.empty(cells)
-    for u in range(n_units):
-        # the unit's native parameters
-        segment = 0
+    # each respondent's native parameters theta, then their preference coefficients beta (coefficient,
+    # respondent); a multinomial logit's respondents have their segment's
+    theta = np.empty((k_all, n_respondents))
+    for u in range(n_respondents):
+        segment = int(data[at_segment + u])
         if kind == _MNL:
             for k in range(k_all):
-                theta[k] = x[b_theta + u * k_all + k]
-        else:
-            segment = int(data[at_segment + u])
-            for r in range(n_random):
-                k = int(data[at_random + r])
-                own = x[b_own + u * n_random + r]
-                if kind == _CENTRED:
-                    theta[k] = own
-                else:
-                    theta[k] = x[b_mean + segment * n_random + r] + own * sd[r]
-            for f in range(n_fixed):
-                theta[int(data[at_fixed + f])] = x[b_fixed + segment * n_fixed + f]
-        # preference-space coefficients (Parametrisation.preference)
-        scale = 1.0
-        for k in range(k_all):
-            beta[k] = theta[k]
-        if log_price:
-            scale = math.exp(theta[price])
+                theta[k, u] = x[b_theta + segment * k_all + k]
+            continue
+        for r in range(n_random):
+            k = int(data[at_random + r])
+            own = x[b_own + u * n_random + r]
+            if kind == _CENTRED:
+                theta[k, u] = own
+            else:
+                theta[k, u] = x[b_mean + segment * n_random + r] + own * sd[r]
+        for f in range(n_fixed):
+            theta[int(data[at_fixed + f]), u] = x[b_fixed + segment * n_fixed + f]
+    beta = theta.copy()  # Parametrisation.preference
+    scale = np.ones(n_respondents)
+    if log_price:
+        for u in range(n_respondents):
+            scale[u] = math.exp(theta[price, u])
             if wtp:
                 for k in range(k_all):
-                    beta[k] = theta[k] * scale
-            beta[price] = -scale
-        total += _unit_log_likelihood(
-            panel_x[u],
-            pad[u],
-            chosen[u],
-            int(data[at_count + u]),
-            n_slots,
-            beta,
-            g_beta,
-            utility,
-            weight,
-            scratch,
-        )
+                    beta[k, u] = theta[k, u] * scale[u]
+            beta[price, u] = -scale[u]
+    g_beta = np.empty((k_all, n_respondents))
+    total += _log_likelihood(panel_x, pad, chosen, real, beta, g_beta)
+    for u in range(n_respondents):
         # through preference(): WTP space beta_k = theta_k e^theta_p; beta_p = -e^theta_p
         if log_price:
             if wtp:
                 g_price = 0.0
                 for k in range(k_all):
-                    g_price += g_beta[k] * beta[k]
+                    g_price += g_beta[k, u] * beta[k, u]
                 for k in range(k_all):
-                    g_beta[k] *= scale
-                g_beta[price] = g_price
+                    g_beta[k, u] *= scale[u]
+                g_beta[price, u] = g_price
             else:
-                g_beta[price] *= beta[price]
+                g_beta[price, u] *= beta[price, u]
         # into the free blocks (g_beta now holds the gradient in theta)
+        segment = int(data[at_segment + u])
         if kind == _MNL:
             for k in range(k_all):
-                gradient[b_theta + u * k_all + k] += g_beta[k]
+                gradient[b_theta + segment * k_all + k] += g_beta[k, u]
             continue
         for r in range(n_random):
-            g = g_beta[int(data[at_random + r])]
+            g = g_beta[int(data[at_random + r]), u]
             own_at = b_own + u * n_random + r
             mean_at = b_mean + segment * n_random + r
             if kind == _CENTRED:
@@ -301,7 +317,7 @@ def _logp_dlogp(x, gradient, data) -> float:
                 gradient[b_log_sd + r] += g * z * sd[r]
                 gradient[own_at] = g * sd[r] - z
         for f in range(n_fixed):
-            gradient[b_fixed + segment * n_fixed + f] += g_beta[int(data[at_fixed + f])]
+            gradient[b_fixed + segment * n_fixed + f] += g_beta[int(data[at_fixed + f]), u]
     return total
 
 
@@ -345,14 +361,16 @@ def _callbacks():
 
 def model_data(density: ChoiceDensity) -> np.ndarray:
     """The flat description of `density`'s model (module docstring), read only."""
-    panel = density.panel
-    units, slots, tasks = panel.pad.shape
+    arrays = density.arrays
+    panel = unit_panel(arrays, density.x_scaled, arrays.respondent, density.n_respondents)
+    respondents, slots, tasks = panel.pad.shape
     k_all = density.n_coefficients
-    # unit, coefficient, task x slot (task-major): each unit's real tasks come first (`unit_panel`)
-    x = panel.x.reshape(units, slots, tasks, k_all).transpose(0, 3, 2, 1)
-    pad = panel.pad.transpose(0, 2, 1)  # unit, task, slot
-    chosen = np.where(panel.task > 0, panel.chosen.argmax(axis=1), 0)  # unit, task
-    task_count = panel.task.sum(axis=1)
+    x = panel.x.reshape(respondents, slots, tasks, k_all).transpose(
+        2, 1, 3, 0
+    )  # task, slot, coefficient, resp.
+    pad = panel.pad.transpose(2, 1, 0)
+    chosen = panel.chosen.transpose(2, 1, 0)
+    real = panel.task.T
     layout = density.layout
     if not density.random:
         kind = _MNL
@@ -363,7 +381,7 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
         x,
         pad,
         chosen,
-        task_count,
+        real,
         density.segment_of,
         density.random,
         density.fixed,
@@ -374,7 +392,11 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
     header = np.zeros(_HEADER)
     offsets = np.cumsum([_HEADER] + [part.size for part in flat])
     header[_AT_KIND] = kind
-    header[_AT_UNITS], header[_AT_TASKS], header[_AT_SLOTS] = units, tasks, slots
+    header[_AT_RESPONDENTS], header[_AT_TASKS], header[_AT_SLOTS] = (
+        respondents,
+        tasks,
+        slots,
+    )
     header[_AT_COEFFICIENTS], header[_AT_SEGMENTS] = k_all, density.n_segments
     header[_AT_RANDOM], header[_AT_FIXED] = len(density.random), len(density.fixed)
     header[_AT_LOG_PRICE], header[_AT_WTP] = layout.log_price, layout.space == "wtp"
@@ -383,7 +405,7 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
         _AT_X,
         _AT_PAD,
         _AT_CHOSEN,
-        _AT_TASK_COUNT,
+        _AT_REAL,
         _AT_SEGMENT_OF,
         _AT_RANDOM_INDEX,
         _AT_FIXED_INDEX,

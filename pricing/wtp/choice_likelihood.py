@@ -199,7 +199,8 @@ class ChoiceDensity:
         self.segment_of = np.asarray(arrays.respondent_segment)
         self.n_segments, self.n_respondents = len(arrays.segments), len(arrays.respondents)
         self._by_segment = (self.segment_of[None, :] == np.arange(self.n_segments)[:, None]).astype(float)
-        x_scaled = arrays.x / np.array(design.scales)
+        self.arrays = arrays
+        self.x_scaled = x_scaled = arrays.x / np.array(design.scales)
         self.n_coefficients = x_scaled.shape[-1]
         if self.random:  # one unit per respondent
             self.panel = unit_panel(arrays, x_scaled, arrays.respondent, self.n_respondents)
