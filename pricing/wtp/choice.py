@@ -7,7 +7,8 @@ Utility of alternative ``j`` in task ``t`` for respondent ``n`` (coefficients: `
 
 The log-likelihood and its gradient are written by hand in numpy (`pricing.wtp.choice_likelihood`), over
 a unit x slot x task array (padded slots get utility -1e10, padded tasks weight 0): ``sum(V of the chosen
-slots) - sum over tasks of logsumexp over slots``.
+slots) - sum over tasks of logsumexp over slots``; NUTS samples the same density compiled by numba
+(`pricing.wtp.choice_kernel`).
 
 - multinomial logit (``random=()``): ``beta_nk = beta_sk``, one coefficient vector per segment ``s``.
 - hierarchical Bayes mixed logit: for the random coefficients ``beta_nk = mean_sk + sd_k * z_nk`` with
@@ -530,8 +531,8 @@ def build_model(
     ``sd_scaled``, ``z``, ``fixed_scaled``; see the module docstring). `centred` draws each respondent's
     random parameters as ``Normal(mean, sd)`` (variable ``theta_respondent``) instead of ``mean + sd * z``.
 
-    Fits sample the same density written by hand (`choice_likelihood.ChoiceDensity`, no compile); this
-    statement is its reference (the tests compare value and gradient)."""
+    Fits sample the same density written by hand (`choice_likelihood.ChoiceDensity`, compiled by numba in
+    `choice_kernel.ChoiceKernel`); this statement is its reference (the tests compare value and gradient)."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -812,10 +813,10 @@ def fit_choice(
         lambda > 0: WTP estimated directly, as logitr's ``modelSpace = "wtp"``).
     price_distribution : of a random price across respondents: ``"normal"`` (the default in preference
         space) or ``"lognormal"`` (sign-constrained; the only one in WTP space, where it is the default).
-    method : ``"nuts"`` (nutpie's NUTS on the hand-written density `choice_likelihood.ChoiceDensity`:
-        nothing to compile) or ``"map"`` (posterior mode by L-BFGS, polished with Newton steps, then the
-        Laplace normal approximation: ``chains * draws`` draws from Normal(mode, inverse Hessian of the
-        negative log-posterior); `laplace_density`).
+    method : ``"nuts"`` (nutpie's NUTS on the hand-written density `choice_likelihood.ChoiceDensity`,
+        compiled by numba once per machine: `choice_kernel.ChoiceKernel`) or ``"map"`` (posterior mode
+        by L-BFGS, polished with Newton steps, then the Laplace normal approximation: ``chains * draws``
+        draws from Normal(mode, inverse Hessian of the negative log-posterior); `laplace_density`).
     priors : overrides of `DEFAULT_PRIORS`.
     draws, tune, chains, seed, cores : sampler settings; the same seed gives the same numbers. `draws`
         defaults to 1000 per chain, and to `MIXED_DRAWS` for a mixed logit fitted with NUTS (the sds of
