@@ -66,7 +66,7 @@ from scipy.special import betaincinv
 
 from pricing import value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.market import purchase_table
 from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_hash
 from pricing.simulate import (
@@ -74,8 +74,10 @@ from pricing.simulate import (
     MAX_THREADS,
     differentiation_over_time,
     offering_levels,
+    one_period_shares,
     segment_expectations,
     segment_parameters,
+    shares_alone,
     simulate,
     tabulated_logit,
 )
@@ -190,6 +192,19 @@ def _check_size(draws: int, scenario: Scenario, prices: int, horizon: int, per_p
         )
 
 
+def _check_finite(share: np.ndarray, satisfaction: np.ndarray, scenario: Scenario) -> None:
+    """`PricingError` naming the segments whose first period's shares or satisfaction are not finite
+    numbers, as `pricing.simulate.simulate` raises."""
+    finite = np.isfinite(share).all(axis=(0, 2, 3, 4)) & np.isfinite(satisfaction).all(axis=(0, 2, 3))
+    if finite.all():
+        return
+    names = ", ".join(s.name for s, ok in zip(scenario.segments, finite, strict=True) if not ok)
+    raise PricingError(
+        f"the simulation's share is not finite for segment(s) {names}: the WTP, values or sizes are beyond "
+        "what float64 arithmetic carries; narrow the WTP spread or its uncertainty"
+    )
+
+
 def simulate_dynamics(
     scenario: Scenario,
     horizon: int | None = None,
@@ -272,11 +287,18 @@ def simulate_dynamics(
     # Period 0 is the one-period simulator itself. A draw's later periods, once its expectations drift, get
     # their shares from the compiled kernel reading one purchase table per (draw, segment) over every
     # inclusive value (only perceived values change), or from the simulator rerun where that does not apply.
-    today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
-    share_0 = np.ascontiguousarray(today["share"].values.transpose(0, 1, 2, 4, 3))  # d, s, o, v, p
+    if shares_alone(scenario, parameters):  # the simulator's shares without its surplus and money
+        share_0, differentiation_0 = one_period_shares(scenario, parameters, prices)
+        reference_wtp = np.exp(parameters["wtp_log_median"])[:, :, None, None]
+        satisfaction_0 = value.satisfaction_index(differentiation_0, reference_wtp)  # d, s, o, v
+        del differentiation_0
+        _check_finite(share_0, satisfaction_0, scenario)
+    else:
+        today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
+        share_0, satisfaction_0 = today["share"].values, today["satisfaction"].values
+        del today
+    share_0 = np.ascontiguousarray(share_0.transpose(0, 1, 2, 4, 3))  # d, s, o, v, p
     none_0 = np.clip(1.0 - share_0.sum(axis=2), 0.0, None)  # d, s, v, p
-    satisfaction_0 = today["satisfaction"].values  # d, s, o, v
-    del today
     tabulated = tabulated_logit(scenario, parameters)
     differentiate = differentiation_over_time(scenario)
     offering_price = np.array([o.price for o in scenario.offerings], dtype=float)

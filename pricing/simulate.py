@@ -361,16 +361,7 @@ def simulate(
         np.multiply(volume[b], margin, out=contribution[b])
         surplus[b] *= size
 
-    # Blocks write disjoint slices and numpy releases the GIL in its loops, so threads use every core;
-    # each block's numbers do not depend on which thread computes it.
-    starts = range(0, n_draws, block)
-    threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(fill, starts))
-    else:
-        for start in starts:
-            fill(start)
+    _in_threads(fill, range(0, n_draws, block))
 
     dims4 = (DRAW, SEGMENT, PRICE, VARIANT)
     by_offering = (DRAW, SEGMENT, OFFERING, VARIANT)
@@ -413,6 +404,53 @@ def simulate(
     )
     _check_finite(results)
     return results
+
+
+def one_period_shares(
+    scenario: Scenario, parameters: dict[str, np.ndarray], prices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The shares `simulate` computes (draw, segment, offering, price, variant), bit for bit, and the
+    differentiation values (draw, segment, offering, variant), without the surplus and money: the
+    dynamics' first period (`pricing.dynamics`). For logit and first choice without simulated customers
+    (`shares_alone`); the same blocks of draws as `simulate` (a block's purchase tables share their
+    node placement, `pricing.market.purchase_table`)."""
+    design = _LevelDesign(scenario)
+    differentiation = design.differentiation(
+        parameters["value_per_unit"],
+        _numeric_expectations(design, parameters),
+        parameters.get("kano_weights"),
+    )
+    mu, sigma, scale = parameters["wtp_log_median"], parameters["wtp_log_sd"], parameters["logit_scale"]
+    offering_price = np.array([o.price for o in scenario.offerings])
+    ours = next(i for i, o in enumerate(scenario.offerings) if o.owner == "us")
+    n_draws, n_seg = mu.shape
+    share = np.empty((n_draws, n_seg, len(scenario.offerings), len(prices), len(scenario.variants)))
+    block = max(1, BLOCK_CELLS // share[0, :, 0].size)
+
+    def fill(start: int) -> None:
+        b = slice(start, start + block)
+        args = (differentiation[b], mu[b], sigma[b], scale[b], prices, offering_price, ours)
+        _choices(*args, scenario.market, share[b], None)
+
+    _in_threads(fill, range(0, n_draws, block))
+    return share, differentiation
+
+
+def shares_alone(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bool:
+    """Whether `one_period_shares` applies: a choice rule without random draws or simulated customers."""
+    return scenario.market.choice_rule != "randomized_first_choice" and _customers(parameters) is None
+
+
+def _in_threads(fill, starts: range) -> None:
+    """`fill(start)` for each start, in threads: blocks write disjoint slices and numpy releases the GIL in
+    its loops, so threads use every core; each block's numbers do not depend on which thread computes it."""
+    threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fill, starts))
+    else:
+        for start in starts:
+            fill(start)
 
 
 def tabulated_logit(scenario: Scenario, parameters: dict[str, np.ndarray]) -> bool:
@@ -538,12 +576,12 @@ def _choices(
     ours: int,
     rule: Market,
     share: np.ndarray,
-    surplus_out: np.ndarray,
+    surplus_out: np.ndarray | None,
 ) -> None:
     """Fill `share` (draw, segment, offering, price, variant) and `surplus_out`, the surplus per customer
-    (draw, segment, price, variant), for a block of draws; `differentiation` is (draw, segment, offering,
-    variant). `pricing.trajectory.drifting_choices` repeats the logit rule for the dynamics' drifting
-    periods."""
+    (draw, segment, price, variant; None: shares only, the same numbers for less work), for a block of
+    draws; `differentiation` is (draw, segment, offering, variant). `pricing.trajectory.drifting_choices`
+    repeats the logit rule for the dynamics' drifting periods."""
     # Net value (differentiation - price): competitors' do not depend on our price; ours has a price axis.
     their_net = (differentiation - offering_price[None, None, :, None])[:, :, :, None, :]  # d,s,o,1,v
     our_net = differentiation[:, :, ours, None, :] - prices[None, None, :, None]  # d,s,p,v
@@ -586,17 +624,20 @@ def _choices(
             inclusive, rival_weight = our_net, np.zeros_like(their_net)
         if rule.none_option:
             flat = inclusive.reshape(n_draws * n_seg, -1)
+            nodes, with_surplus = rule.integration_nodes, surplus_out is not None
             buy, surplus = market.logit_purchase(
-                flat, mu.ravel(), sigma.ravel(), scale.ravel(), rule.integration_nodes
+                flat, mu.ravel(), sigma.ravel(), scale.ravel(), nodes, with_surplus
             )
-            buy, surplus = buy.reshape(shape), surplus.reshape(shape)
+            buy = buy.reshape(shape)
+            surplus = None if surplus is None else surplus.reshape(shape)
         else:
             buy = np.ones(shape)
             surplus = np.exp(mu + sigma**2 / 2)[:, :, None, None] + inclusive
         np.multiply((buy * rivals_given_buy)[:, :, None], rival_weight, out=share)
         share[:, :, ours] = buy * our_given_buy
 
-    surplus_out[...] = surplus
+    if surplus_out is not None:
+        surplus_out[...] = surplus
 
 
 #: Relative tolerance under which our utility equals a rival's (a product identical to ours at our price).

@@ -209,3 +209,10 @@ def test_a_table_of_the_probability_only_is_the_full_tables_probability_bit_for_
     exact = _logit_purchase_exact(inclusive[:, :8], mu, sigma, scale, 16)
     np.testing.assert_array_equal(prob, exact[0])
     np.testing.assert_array_equal(slope, exact[1])
+    # and `logit_purchase` itself, integrating a few points or reading its table over many, at 1 node too
+    for points in (8, 50):
+        for nodes in (16, 1):
+            full = logit_purchase(inclusive[:, :points], mu, sigma, scale, nodes)
+            prob, none = logit_purchase(inclusive[:, :points], mu, sigma, scale, nodes, surplus=False)
+            assert none is None
+            np.testing.assert_array_equal(prob, full[0])

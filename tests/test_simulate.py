@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pricing import analysis
+from pricing import analysis, value
 from pricing.dims import DRAW, OFFERING, PRICE, SEGMENT, VARIANT
 from pricing.errors import ScenarioError
 from pricing.scenario import load_scenario, scenario_from_dict, with_changes
@@ -502,3 +502,32 @@ def test_a_dominated_offering_never_wins_under_first_choice(data, less_a, less_b
     )
     results = simulate(scenario_from_dict(data))
     assert (results.share.sel({OFFERING: "dominated"}).values == 0).all()
+
+
+@pytest.mark.parametrize(
+    "market",
+    [
+        {"choice_rule": "logit", "none_option": True},
+        {"choice_rule": "logit", "none_option": True, "price_grid": {"min": 5, "max": 400, "steps": 40}},
+        {"choice_rule": "logit", "none_option": False},
+        {"choice_rule": "first_choice", "none_option": True},
+    ],
+)
+def test_one_period_shares_are_the_simulators_bit_for_bit(market, monkeypatch):
+    # the dynamics' first period takes the shares without the surplus and money (`one_period_shares`)
+    from pricing import simulate as simulate_module
+
+    data = small_scenario_dict()
+    data["market"] |= market
+    scenario = scenario_from_dict(data)
+    parameters = segment_parameters(scenario, 30, np.random.default_rng(scenario.seed))
+    prices = np.array(scenario.price_grid())
+    assert simulate_module.shares_alone(scenario, parameters)
+    for cells in (simulate_module.BLOCK_CELLS, 300):  # one block, and blocks of 2 draws in threads
+        monkeypatch.setattr(simulate_module, "BLOCK_CELLS", cells)
+        one = simulate(scenario, parameters=parameters)
+        share, differentiation = simulate_module.one_period_shares(scenario, parameters, prices)
+        np.testing.assert_array_equal(share, one.share.values)
+        reference_wtp = np.exp(parameters["wtp_log_median"])[:, :, None, None]
+        satisfaction = value.satisfaction_index(differentiation, reference_wtp)
+        np.testing.assert_array_equal(satisfaction, one.satisfaction.values)
