@@ -84,8 +84,6 @@ from pricing.simulate import (
 
 #: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
 DYNAMICS_BLOCK_CELLS = 1 << 16  # 512 KiB per state array: best of 2^14..2^18 measured
-#: Periods whose differentiation values are computed at once (more spill the temporaries out of cache).
-PERIODS_AT_ONCE = 16
 #: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
 NOT_PER_DRAW = ("customer_weight",)
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
@@ -332,13 +330,9 @@ def simulate_dynamics(
         satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
         drifts = bool(changed.any())
         if drifts:
-            differentiation = np.empty_like(satisfaction)  # d, t, s, o, v
-            fresh = np.empty_like(satisfaction)
             reference = np.exp(own["wtp_log_median"])[:, None, :, None, None]
-            for t in range(0, horizon, PERIODS_AT_ONCE):  # a few periods at once: temporaries stay in cache
-                at = slice(t, t + PERIODS_AT_ONCE)
-                differentiation[:, at] = differentiate(own, path[:, at])
-                fresh[:, at] = value.satisfaction_index(differentiation[:, at], reference)
+            differentiation = differentiate(own, path)
+            fresh = value.satisfaction_index(differentiation, reference)
             fresh[:, 0] = satisfaction_0[b]
             if changed[:, 1:].all():
                 satisfaction = fresh

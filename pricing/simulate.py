@@ -202,6 +202,11 @@ class _LevelDesign:
             numeric[..., :, None, None, :],
             weights=weights[..., self.numeric_attributes, :][..., :, None, None, :, :],
         )
+        return self.with_categorical(total, unit_value, weights)
+
+    def with_categorical(self, total: np.ndarray, unit_value: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """`total`, the numeric attributes' differentiation (..., segment, offering, variant), plus the
+        categorical attributes' (values and weights as `differentiation` takes them)."""
         for columns, offered, expected, a in self.categorical:
             total = total + value.level_differentiation(
                 offered,
@@ -472,14 +477,18 @@ def differentiation_over_time(scenario: Scenario):
     (`pricing.dynamics`); the level design is built once. The numbers `simulate` computes with each
     period's expectations."""
     design = _LevelDesign(scenario)
+    columns, attributes = (np.array(x, dtype=np.intp) for x in (design.numeric, design.numeric_attributes))
+    shape = (len(scenario.offerings), len(scenario.variants))
 
     def differentiate(parameters: dict[str, np.ndarray], expectations: np.ndarray) -> np.ndarray:
-        weights = parameters.get("kano_weights")
-        return design.differentiation(
-            parameters["value_per_unit"][:, None],
-            expectations[..., design.numeric_attributes][..., None, :, :],
-            None if weights is None else weights[:, None],
-        )
+        from pricing.trajectory import kano_differentiation  # numba: compiled, cached
+
+        unit_value, weights = parameters["value_per_unit"], parameters.get("kano_weights")
+        if weights is None:
+            weights = np.broadcast_to(design.weights, (len(unit_value), *design.weights.shape))
+        total = np.empty((*expectations.shape[:3], *shape))
+        kano_differentiation(design.levels, expectations, unit_value, weights, columns, attributes, total)
+        return design.with_categorical(total, unit_value[:, None], weights[:, None])
 
     return differentiate
 

@@ -44,6 +44,41 @@ def expectation_path(expectations, top_level, unlisted, adaptation, path, change
                         path[d, t, s, v, a] = expected
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def kano_differentiation(
+    levels, expectations, unit_value, weights, columns, attributes, out
+):  # pragma: no cover - compiled
+    """Each offering's differentiation value over its numeric attributes (into `out`, d, t, s, o, v) under
+    expectations that change over the periods: `pricing.value.differentiation_value`'s sum, term by term
+    in the same order (the same numbers, bit for bit), without its temporaries over attributes.
+
+    levels (o, v, i) of the numeric attributes (NaN: meets the expectation); expectations (d, t, s, v, a);
+    unit_value (d, s, value column); weights (d, s, a, 2) shortfall and excess; columns and attributes (i,)
+    the numeric attributes' value columns and positions among the attributes.
+    """
+    n_draws, n_periods, n_seg, n_off, n_var = out.shape
+    n_attr = len(columns)
+    unit, short, excess = np.empty(n_attr), np.empty(n_attr), np.empty(n_attr)
+    for d in range(n_draws):
+        for s in range(n_seg):
+            for i in range(n_attr):
+                a = attributes[i]
+                unit[i], short[i], excess[i] = (
+                    unit_value[d, s, columns[i]],
+                    weights[d, s, a, 0],
+                    weights[d, s, a, 1],
+                )
+            for t in range(n_periods):
+                for o in range(n_off):
+                    for v in range(n_var):
+                        total = 0.0
+                        for i in range(n_attr):
+                            level = levels[o, v, i]
+                            gap = 0.0 if np.isnan(level) else level - expectations[d, t, s, v, attributes[i]]
+                            total += unit[i] * ((short[i] if gap < 0 else excess[i]) * gap)
+                        out[d, t, s, o, v] = total
+
+
 def drifting_choices(differentiation, scale, prices, offering_price, ours, table):
     """What each period's shares need under logit with a none option, for a block of draws whose
     expectations drift: the purchase probability ``buy`` and our share of purchases ``ours_given_buy``

@@ -531,3 +531,33 @@ def test_one_period_shares_are_the_simulators_bit_for_bit(market, monkeypatch):
         reference_wtp = np.exp(parameters["wtp_log_median"])[:, :, None, None]
         satisfaction = value.satisfaction_index(differentiation, reference_wtp)
         np.testing.assert_array_equal(satisfaction, one.satisfaction.values)
+
+
+@pytest.mark.parametrize("kano_fit", [False, True])
+def test_differentiation_over_time_is_the_simulators_at_each_periods_expectations(kano_fit):
+    # the compiled sum over numeric attributes (`pricing.trajectory.kano_differentiation`) against
+    # `_LevelDesign.differentiation` in numpy, bit for bit: numeric and categorical attributes, unlisted
+    # levels, shortfalls and excesses, the segments' Kano categories or per-draw weights
+    from test_simulate_conjoint import storage_dict
+
+    from pricing import simulate as simulate_module
+
+    data = storage_dict()
+    data["segments"].append(data["segments"][0] | {"name": "second", "kano": {"speed": "must_be"}})
+    scenario = scenario_from_dict(data)
+    draws, periods = 5, 4
+    parameters = segment_parameters(scenario, draws, np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    if kano_fit:
+        parameters["kano_weights"] = rng.uniform(0, 2, (draws, 2, 3, 2))
+    expectations = np.broadcast_to(
+        simulate_module.segment_expectations(scenario)[None, None, :, None],
+        (draws, periods, 2, len(scenario.variants), 3),
+    ).copy()
+    expectations[..., 2] += rng.uniform(-2, 2, expectations.shape[:-1])  # speed drifts both ways
+    over_time = simulate_module.differentiation_over_time(scenario)(parameters, expectations)
+    design = simulate_module._LevelDesign(scenario)
+    for t in range(periods):
+        at = simulate_module._numeric_expectations(design, {"expectations": expectations[:, t]})
+        one = design.differentiation(parameters["value_per_unit"], at, parameters.get("kano_weights"))
+        np.testing.assert_array_equal(over_time[:, t], one)
