@@ -12,6 +12,10 @@ disk cache) for every choice model.
 Its loops run over the respondents innermost (for a multinomial logit too: each respondent then has their
 segment's coefficients), one task and slot at a time, so that LLVM vectorises them; the exp is a
 polynomial in such a loop (`_exp_into`), and the log of the tasks' sums is taken once per respondent.
+Compiling it (once per machine, on a model's first fit) is part of that fit's time: the code is plain loops
+over scalars, without numpy's slice assignments, ``.sum()``, ``**`` or ``.view`` whose implementations numba
+compiles with it (a slice assignment's error message alone took 2 s of the 7 s the kernel took; now 3.7 s,
+load ~2, the issue 8 §5 measurements in the README).
 
 The model's flat description (one float64 array: the C callbacks get only a pointer): a header of
 `_HEADER` values (the ``_AT_*`` names), then x (task, slot, coefficient, respondent) scaled, pad (task,
@@ -25,7 +29,9 @@ from __future__ import annotations
 import functools
 import math
 
+import llvmlite.ir
 import numba
+import numba.extending
 import numpy as np
 
 from pricing.wtp.choice_likelihood import ChoiceDensity, unit_panel
@@ -58,8 +64,8 @@ _MNL, _NON_CENTRED, _CENTRED = 0, 1, 2
     _AT_SEGMENT_OF,
     _AT_RANDOM_INDEX,
     _AT_FIXED_INDEX,
-    _AT_MU,
-    _AT_SIGMA,
+    _AT_PRIORS,
+    _AT_PRIOR,
     _AT_BLOCK_THETA,
     _AT_BLOCK_MEAN,
     _AT_BLOCK_LOG_SD,
@@ -82,9 +88,29 @@ _EXP_MIN = -708.0  # below: 0 (exp(-708) = 3e-308, nothing next to the 1 of the 
 _TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
 
 
+@numba.extending.intrinsic
+def _bits_of(typingctx, value):
+    """The int64 whose bits are the float64 `value`'s (a bitcast, in registers)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvmlite.ir.IntType(64))
+
+    return numba.types.int64(numba.types.float64), codegen
+
+
+@numba.extending.intrinsic
+def _float_of(typingctx, bits):
+    """The float64 whose bits are the int64 `bits`."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], llvmlite.ir.DoubleType())
+
+    return numba.types.float64(numba.types.int64), codegen
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
-def _exp_into(values, out, rounded, n) -> None:
-    """out[:n] = exp(values[:n]) (to a double's precision; 0 below `_EXP_MIN`); `rounded` is scratch."""
+def _exp_into(values, out, n) -> None:
+    """out[:n] = exp(values[:n]) (to a double's precision; 0 below `_EXP_MIN`)."""
     c = _TAYLOR
     for i in range(n):
         v = values[i]
@@ -106,14 +132,8 @@ def _exp_into(values, out, rounded, n) -> None:
         p = p * r + c[2]
         p = p * r + c[1]
         p = p * r + c[0]
-        out[i] = p
-        rounded[i] = t
-    bits = rounded.view(np.int64)
-    for i in range(n):  # 2^k: k + 1023 in the exponent bits
-        bits[i] = (bits[i] - _SHIFTER_BITS + 1023) << 52
-    scale = bits.view(np.float64)
-    for i in range(n):
-        out[i] = 0.0 if values[i] < _EXP_MIN else out[i] * scale[i]
+        scale = _float_of((_bits_of(t) - _SHIFTER_BITS + 1023) << 52)  # 2^k: k + 1023 in the exponent
+        out[i] = 0.0 if values[i] < _EXP_MIN else p * scale
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
@@ -123,27 +143,28 @@ def _log_likelihood(x, pad, chosen, real, beta, g_beta) -> float:
     n_tasks, n_slots, n_coefficients, n_lanes = x.shape
     utility = np.empty((n_slots, n_lanes))  # V, then V - max, then the weights y - P
     expu = np.empty((n_slots, n_lanes))
-    flat_utility, flat_expu = (
-        utility.reshape(n_slots * n_lanes),
-        expu.reshape(n_slots * n_lanes),
-    )
-    rounded = np.empty(n_slots * n_lanes)
     top, inverse = np.empty(n_lanes), np.empty(n_lanes)
-    value, product = np.zeros(n_lanes), np.ones(n_lanes)
-    g_beta[:] = 0.0
+    value, product = np.empty(n_lanes), np.empty(n_lanes)
+    for lane in range(n_lanes):
+        value[lane], product[lane] = 0.0, 1.0
+    for k in range(n_coefficients):
+        g = g_beta[k]
+        for lane in range(n_lanes):
+            g[lane] = 0.0
     # a product of sums in [1, slots] stays finite for 900 / log2(slots) tasks
     flush = n_tasks if n_slots < 2 else max(1, int(900.0 / math.log2(n_slots)))
     for t in range(n_tasks):
         for s in range(n_slots):
             v, p = utility[s], pad[t, s]
-            v[:] = 0.0
+            for lane in range(n_lanes):
+                v[lane] = p[lane]
             for k in range(n_coefficients):
                 row, b = x[t, s, k], beta[k]
                 for lane in range(n_lanes):
                     v[lane] += row[lane] * b[lane]
-            for lane in range(n_lanes):
-                v[lane] += p[lane]
-        top[:] = utility[0]
+        v = utility[0]
+        for lane in range(n_lanes):
+            top[lane] = v[lane]
         for s in range(1, n_slots):
             v = utility[s]
             for lane in range(n_lanes):
@@ -153,8 +174,11 @@ def _log_likelihood(x, pad, chosen, real, beta, g_beta) -> float:
             for lane in range(n_lanes):
                 v[lane] -= top[lane]
                 value[lane] += y[lane] * v[lane]
-        _exp_into(flat_utility, flat_expu, rounded, n_slots * n_lanes)
-        inverse[:] = expu[0]
+        for s in range(n_slots):
+            _exp_into(utility[s], expu[s], n_lanes)
+        e = expu[0]
+        for lane in range(n_lanes):
+            inverse[lane] = e[lane]
         for s in range(1, n_slots):
             e = expu[s]
             for lane in range(n_lanes):
@@ -175,7 +199,10 @@ def _log_likelihood(x, pad, chosen, real, beta, g_beta) -> float:
             for lane in range(n_lanes):
                 value[lane] -= math.log(product[lane])
                 product[lane] = 1.0
-    return value.sum()
+    total = 0.0
+    for lane in range(n_lanes):
+        total += value[lane]
+    return total
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
@@ -187,7 +214,7 @@ def _logp_dlogp(x, gradient, data) -> float:
         int(data[_AT_TASKS]),
         int(data[_AT_SLOTS]),
     )
-    k_all, n_segments = int(data[_AT_COEFFICIENTS]), int(data[_AT_SEGMENTS])
+    k_all = int(data[_AT_COEFFICIENTS])
     n_random, n_fixed = int(data[_AT_RANDOM]), int(data[_AT_FIXED])
     log_price, wtp, price = (
         data[_AT_LOG_PRICE] > 0,
@@ -201,11 +228,7 @@ def _logp_dlogp(x, gradient, data) -> float:
         int(data[_AT_CHOSEN]),
     )
     at_real = int(data[_AT_REAL])
-    at_segment, at_mu, at_sigma = (
-        int(data[_AT_SEGMENT_OF]),
-        int(data[_AT_MU]),
-        int(data[_AT_SIGMA]),
-    )
+    at_segment = int(data[_AT_SEGMENT_OF])
     at_random, at_fixed = int(data[_AT_RANDOM_INDEX]), int(data[_AT_FIXED_INDEX])
     b_theta, b_mean = int(data[_AT_BLOCK_THETA]), int(data[_AT_BLOCK_MEAN])
     b_log_sd, b_own, b_fixed = (
@@ -222,28 +245,14 @@ def _logp_dlogp(x, gradient, data) -> float:
     for j in range(gradient.shape[0]):
         gradient[j] = 0.0
     total = 0.0
-    # the population parameters' priors
-    if kind == _MNL:
-        for s in range(n_segments):
-            for k in range(k_all):
-                mu, sigma = data[at_mu + k], data[at_sigma + k]
-                d = x[b_theta + s * k_all + k] - mu
-                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
-                gradient[b_theta + s * k_all + k] = -d / sigma**2
-    else:
-        for s in range(n_segments):
-            for r in range(n_random):
-                k = int(data[at_random + r])
-                mu, sigma = data[at_mu + k], data[at_sigma + k]
-                d = x[b_mean + s * n_random + r] - mu
-                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
-                gradient[b_mean + s * n_random + r] = -d / sigma**2
-            for f in range(n_fixed):
-                k = int(data[at_fixed + f])
-                mu, sigma = data[at_mu + k], data[at_sigma + k]
-                d = x[b_fixed + s * n_fixed + f] - mu
-                total += -0.5 * (d / sigma) ** 2 - math.log(sigma) - 0.5 * _LOG_2PI
-                gradient[b_fixed + s * n_fixed + f] = -d / sigma**2
+    # the population parameters' Normal priors (the table of `model_data`: position in x, mean, sd)
+    at_prior = int(data[_AT_PRIOR])
+    for j in range(int(data[_AT_PRIORS])):
+        at, mu, sigma = int(data[at_prior + 3 * j]), data[at_prior + 3 * j + 1], data[at_prior + 3 * j + 2]
+        d = x[at] - mu
+        total += -0.5 * (d / sigma) * (d / sigma) - math.log(sigma) - 0.5 * _LOG_2PI
+        gradient[at] = -d / (sigma * sigma)
+    if kind != _MNL:
         for r in range(n_random):  # HalfNormal(sd_sigma) on sd, through log sd (with its Jacobian)
             log_sd = x[b_log_sd + r]
             ratio = math.exp(log_sd) / sd_sigma
@@ -271,14 +280,13 @@ def _logp_dlogp(x, gradient, data) -> float:
                 theta[k, u] = x[b_mean + segment * n_random + r] + own * sd[r]
         for f in range(n_fixed):
             theta[int(data[at_fixed + f]), u] = x[b_fixed + segment * n_fixed + f]
-    beta = theta.copy()  # Parametrisation.preference
-    scale = np.ones(n_respondents)
-    if log_price:
-        for u in range(n_respondents):
-            scale[u] = math.exp(theta[price, u])
-            if wtp:
-                for k in range(k_all):
-                    beta[k, u] = theta[k, u] * scale[u]
+    # Parametrisation.preference
+    beta, scale = np.empty((k_all, n_respondents)), np.empty(n_respondents)
+    for u in range(n_respondents):
+        scale[u] = math.exp(theta[price, u]) if log_price else 1.0
+        for k in range(k_all):
+            beta[k, u] = theta[k, u] * scale[u] if wtp else theta[k, u]
+        if log_price:
             beta[price, u] = -scale[u]
     g_beta = np.empty((k_all, n_respondents))
     total += _log_likelihood(panel_x, pad, chosen, real, beta, g_beta)
@@ -359,6 +367,26 @@ def _callbacks():
     )
 
 
+def _prior_table(density: ChoiceDensity) -> np.ndarray:
+    """(position in the free vector, prior mean, prior sd) of every Normal-prior parameter, segment by
+    segment: a multinomial logit's coefficients (block theta), a mixed logit's random coefficients' means
+    (block mean), then its fixed coefficients (block fixed); (n, 3)."""
+    mu = np.broadcast_to(density.mu, (density.n_coefficients,))
+    sigma = np.broadcast_to(density.sigma, (density.n_coefficients,))
+    where = {name: slc.start for name, _, slc in density.blocks}
+    if density.random:
+        blocks = [("mean", density.random), ("fixed", density.fixed)]
+    else:
+        blocks = [("theta", list(range(density.n_coefficients)))]
+    rows = [
+        (where[name] + segment * len(index) + j, mu[k], sigma[k])
+        for segment in range(density.n_segments)
+        for name, index in blocks
+        for j, k in enumerate(index)
+    ]
+    return np.array(rows, dtype=float).reshape(-1, 3)
+
+
 def model_data(density: ChoiceDensity) -> np.ndarray:
     """The flat description of `density`'s model (module docstring), read only."""
     arrays = density.arrays
@@ -385,8 +413,7 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
         density.segment_of,
         density.random,
         density.fixed,
-        np.broadcast_to(density.mu, (k_all,)),
-        np.broadcast_to(density.sigma, (k_all,)),
+        _prior_table(density),
     ]
     flat = [np.ravel(np.asarray(part, dtype=float)) for part in parts]
     header = np.zeros(_HEADER)
@@ -398,6 +425,7 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
         slots,
     )
     header[_AT_COEFFICIENTS], header[_AT_SEGMENTS] = k_all, density.n_segments
+    header[_AT_PRIORS] = flat[-1].size // 3
     header[_AT_RANDOM], header[_AT_FIXED] = len(density.random), len(density.fixed)
     header[_AT_LOG_PRICE], header[_AT_WTP] = layout.log_price, layout.space == "wtp"
     header[_AT_PRICE], header[_AT_SD_SIGMA] = layout.price, density.sd_sigma
@@ -409,8 +437,7 @@ def model_data(density: ChoiceDensity) -> np.ndarray:
         _AT_SEGMENT_OF,
         _AT_RANDOM_INDEX,
         _AT_FIXED_INDEX,
-        _AT_MU,
-        _AT_SIGMA,
+        _AT_PRIOR,
     )
     for slot, offset in zip(slots_of_parts, offsets[:-1], strict=True):
         header[slot] = offset
