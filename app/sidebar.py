@@ -15,6 +15,9 @@ UPLOAD_KEY = "scenario_upload"
 PICK_KEY = "scenario_pick"
 #: Pages that draw the share link themselves (from a fragment, so it follows the view; see `share_link`).
 PAGES_WITH_OWN_LINK = ("Simulate",)
+#: Pages that draw the open scenario's details (its name, "(changed)", downloads) with their share link: a
+#: control of theirs (Simulate's rivals' prices) changes the scenario without rerunning the app.
+PAGES_WITH_OWN_DETAILS = ("Simulate",)
 
 
 def _pick() -> None:
@@ -55,8 +58,9 @@ def _blank() -> None:
     state.set_scenario(scenario_from_dict(tables.BLANK), base_name=None, source="blank template")
 
 
-def render() -> None:
-    """Draw the sidebar."""
+def render(with_details: bool = True) -> None:
+    """Draw the sidebar: the scenario pickers and, `with_details`, the open scenario's details (a page in
+    `PAGES_WITH_OWN_DETAILS` draws them with its share link instead)."""
     current = state.scenario()
     with st.sidebar:
         st.markdown("### pricing")
@@ -89,28 +93,42 @@ def render() -> None:
         st.button("Start from a blank template", on_click=_blank, width="stretch")
 
         st.divider()
-        st.markdown(f"**{current.name}**")
-        source = st.session_state.get(state.SOURCE, "")
-        bundled = st.session_state.get(state.BASE)
-        changed = bundled is not None and bool(links.scenario_changes(bundled, current))
-        st.caption(
-            f"{source}{' (changed)' if changed else ''} · {current.currency} · {current.market.draws:,} draws"
-        )
-        notes = state.fit_notes(current)
-        if notes:
-            st.caption(f"Using the fit **{st.session_state[state.FIT]['label']}**: " + "; ".join(notes))
-        for problem in state.messages("link"):
-            st.warning(problem, icon="🔗")
-        st.download_button(
-            "Download scenario file",
-            lambda: dump_scenario(current),  # made on click: writing YAML on every rerun costs ~8 ms
-            file_name=f"{file_stem(current.name)}.yaml",
-            mime="application/x-yaml",
-            width="stretch",
-            key="sidebar_download",
-            on_click="ignore",
-        )
-        zip_download(current, "sidebar_download_zip")
+        if with_details:
+            _details(current)
+
+
+def _details(current: Scenario) -> None:
+    """The open scenario: its name, where it came from, what the link could not open, its downloads."""
+    st.markdown(f"**{current.name}**")
+    source = st.session_state.get(state.SOURCE, "")
+    bundled = st.session_state.get(state.BASE)
+    changed = bundled is not None and bool(links.scenario_changes(bundled, current))
+    st.caption(
+        f"{source}{' (changed)' if changed else ''} · {current.currency} · {current.market.draws:,} draws"
+    )
+    notes = state.fit_notes(current)
+    if notes:
+        st.caption(f"Using the fit **{st.session_state[state.FIT]['label']}**: " + "; ".join(notes))
+    for problem in state.messages("link"):
+        st.warning(problem, icon="🔗")
+    st.download_button(
+        "Download scenario file",
+        lambda: dump_scenario(current),  # made on click: writing YAML on every rerun costs ~8 ms
+        file_name=f"{file_stem(current.name)}.yaml",
+        mime="application/x-yaml",
+        width="stretch",
+        key="sidebar_download",
+        on_click="ignore",
+    )
+    zip_download(current, "sidebar_download_zip")
+
+
+def scenario_details() -> None:
+    """The open scenario's details (`render` draws them `with_details`) from a page's fragment that changes
+    the scenario (those in `PAGES_WITH_OWN_DETAILS`), in a container of their own at the sidebar's end (as
+    `share_link`, whose docstring says why)."""
+    with st.sidebar.container():
+        _details(state.scenario())
 
 
 def share_link() -> None:

@@ -58,6 +58,7 @@ SWEEP = "sweep_run"  # the Sweep page's run: {"identity", "batches", "status", "
 WIDGETS = "widget_generation"  # bumped when the scenario is replaced: fresh scenario-bound widgets
 INITIALISED = "initialised"
 PRICE_GENERATIONS = "price_generations"  # {control: n}: bumped when the price is set by anything else
+SIMULATE_DREW = "simulate_drew"  # hash of a scenario Simulate's fragment made itself (a rival's price)
 
 #: Simulate's two controls of our price: the slider over the grid and the typed exact price.
 PRICE_CONTROLS = ("slider", "typed")
@@ -598,6 +599,13 @@ def warm_up(current: Scenario, key: str, results: xr.Dataset) -> None:
 def offering_shares_at(key: str, price: float, variant: str, _results: xr.Dataset) -> pd.DataFrame:
     """`analysis.offering_shares_at`, cached."""
     return analysis.offering_shares_at(_results, price, variant)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def best_prices(key: str, _results: xr.Dataset) -> pd.DataFrame:
+    """`analysis.best_price_summary`, cached per results (a rival's price needs it at once, while
+    `variant_summary` waits for the Variants tab)."""
+    return analysis.best_price_summary(_results)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)

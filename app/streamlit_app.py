@@ -38,7 +38,7 @@ pages = [
     st.Page("app_pages/export.py", title="Export", icon=":material/download:"),
 ]
 page = st.navigation(pages)
-sidebar.render()
+sidebar.render(with_details=page.title not in sidebar.PAGES_WITH_OWN_DETAILS)
 if page.title != "Scenario":
     state.draft_notice()
 try:

@@ -125,20 +125,28 @@ def summary_table(results: xr.Dataset, prices: list[float] | None = None) -> pd.
     return table[columns].dropna(subset=["mean"]).reset_index(drop=True)
 
 
+def best_price_summary(results: xr.Dataset) -> pd.DataFrame:
+    """One row per variant: its best price (the expected-profit optimum, currency) and the 90% interval of the
+    per-draw optimum (best_price_q05, best_price_q95). The first columns of `variant_summary`, for a fraction
+    of its cost: the profit array only, no metric at the best price."""
+    variants = [str(v) for v in results[VARIANT].values]
+    optimum = expected_best_price(results).sel({VARIANT: variants}).values
+    q05, q95 = np.quantile(best_price(results).transpose(DRAW, VARIANT).values, (0.05, 0.95), axis=0)
+    return pd.DataFrame(
+        {VARIANT: variants, "best_price": optimum, "best_price_q05": q05, "best_price_q95": q95}
+    )
+
+
 def variant_summary(results: xr.Dataset) -> pd.DataFrame:
     """One row per variant: best price (expected-profit optimum, 90% interval of the per-draw optimum),
     P(most profitable), and our market share, volume, revenue, profit and satisfaction at the best price.
     """
-    variants = [str(v) for v in results[VARIANT].values]
-    optimum = expected_best_price(results).sel({VARIANT: variants}).values
-    q05, q95 = np.quantile(best_price(results).transpose(DRAW, VARIANT).values, (0.05, 0.95), axis=0)
-    columns = {
-        VARIANT: variants,
-        "best_price": optimum,
-        "best_price_q05": q05,
-        "best_price_q95": q95,
-        "p_most_profitable": probability_most_profitable(results).values,
+    best = best_price_summary(results)
+    variants, optimum = list(best[VARIANT]), best["best_price"].to_numpy()
+    columns = {name: best[name].to_numpy() for name in best.columns} | {
+        "p_most_profitable": probability_most_profitable(results).values
     }
+    columns[VARIANT] = variants
     # each variant at its own best price (pointwise selection), our offering only, market totals
     views = [_ours(results, v, price, segments=False) for v, price in zip(variants, optimum, strict=True)]
     for metric in METRICS:

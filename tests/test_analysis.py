@@ -110,6 +110,22 @@ def test_variant_summary_matches_the_dataset(small_scenario):
     assert summary["p_most_profitable"].sum() == pytest.approx(1.0)
 
 
+def test_best_price_summary_is_variant_summary_s_first_columns_and_the_per_draw_optimum(small_scenario):
+    results = simulate(small_scenario)
+    best = analysis.best_price_summary(results)
+    summary = analysis.variant_summary(results)
+    columns = [VARIANT, "best_price", "best_price_q05", "best_price_q95"]
+    assert list(best.columns) == columns
+    pd.testing.assert_frame_equal(best, summary[columns])
+    prices = results[PRICE].values
+    for row in best.itertuples():
+        profit = results.profit.sel({VARIANT: row.variant}).transpose(DRAW, PRICE).values
+        per_draw = [prices[int(np.argmax(draw))] for draw in profit]  # draw by draw, the first maximum
+        assert row.best_price_q05 == np.quantile(per_draw, 0.05)
+        assert row.best_price_q95 == np.quantile(per_draw, 0.95)
+        assert row.best_price == prices[int(np.argmax(profit.mean(axis=0)))]
+
+
 def test_summary_table_is_tidy_and_totals_add_up(small_scenario):
     results = simulate(small_scenario)
     table = analysis.summary_table(results)

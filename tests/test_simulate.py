@@ -561,3 +561,19 @@ def test_differentiation_over_time_is_the_simulators_at_each_periods_expectation
         at = simulate_module._numeric_expectations(design, {"expectations": expectations[:, t]})
         one = design.differentiation(parameters["value_per_unit"], at, parameters.get("kano_weights"))
         np.testing.assert_array_equal(over_time[:, t], one)
+
+
+def test_check_finite_names_a_nan_or_an_infinity_and_passes_finite_numbers_whose_sum_overflows():
+    import xarray as xr
+
+    from pricing.errors import PricingError
+    from pricing.simulate import _check_finite
+
+    huge = np.full((2, 3), 1e308)  # finite, but their sum is inf: must pass
+    _check_finite(xr.Dataset({"volume": ((DRAW, SEGMENT), huge)}, coords={SEGMENT: ["a", "b", "c"]}))
+    for bad in (np.nan, np.inf, -np.inf):
+        values = np.ones((2, 3))
+        values[1, 2] = bad
+        dataset = xr.Dataset({"volume": ((DRAW, SEGMENT), values)}, coords={SEGMENT: ["a", "b", "c"]})
+        with pytest.raises(PricingError, match=r"volume is not finite for segment\(s\) c:"):
+            _check_finite(dataset)

@@ -14,7 +14,7 @@ import xarray as xr
 
 from pricing import analysis, charts
 from pricing.errors import PricingError, ScenarioError
-from pricing.scenario import scenario_hash, with_changes
+from pricing.scenario import Scenario, scenario_hash, with_changes
 
 LABELS = charts.HEADLINE_METRICS
 HEADLINE = tuple(LABELS)
@@ -34,6 +34,7 @@ def _set_competitor_price(index: int, key: str) -> None:
         return
     state.message(f"competitor_{index}", None)
     state.set_scenario(new)
+    st.session_state[state.SIMULATE_DREW] = scenario_hash(new)  # `scenario_view` redraws it: no app rerun
 
 
 def _step(price: float) -> float:
@@ -50,10 +51,51 @@ if fit_notes:
         f"Using the WTP fit **{st.session_state[state.FIT]['label']}**: {'; '.join(fit_notes)}.", icon="📊"
     )
 
-competitors = [(i, o) for i, o in enumerate(current.offerings) if o.owner != "us"]
-if competitors:  # outside the fragment below: a rival's price is a new scenario, the whole app reruns
+
+@st.fragment
+def scenario_view(drawn: str) -> None:
+    """What a rival's price changes: the rivals' prices, the sidebar's part that describes the scenario (its
+    "(changed)" and downloads) and everything below (`explore`). A rival's price reruns only this
+    (`st.fragment`), not the navigation and the sidebar's pickers; anything else that changes the scenario
+    reruns the whole app (the guard: `drawn` is the scenario of the last full run)."""
+    current = state.scenario()
+    digest = scenario_hash(current)
+    if digest != drawn and digest != st.session_state.get(state.SIMULATE_DREW):
+        st.rerun(scope="app")
+    sidebar.scenario_details()  # here, not by the app (`sidebar.PAGES_WITH_OWN_DETAILS`)
+    _rivals(current)
+    explore(digest)
+
+
+@st.fragment
+def explore(drawn: str) -> None:
+    """Everything our controls change: the controls, the headline cards, the curves and the details. A change
+    of our price, the variant, a tab or the segment reruns only this (a fragment inside `scenario_view`),
+    which draws the share link. Anything that changes the scenario reruns the enclosing fragment or the app
+    (the guard: `drawn` is the scenario `scenario_view` drew).
+
+    A `PricingError` is caught here, not by the app: a rerun of the fragment alone never reaches the app's
+    handler (it would show a traceback), and the share link, which this fragment draws, is still drawn."""
+    if scenario_hash(state.scenario()) != drawn:
+        st.rerun(scope="app")
+    try:
+        drawn_results = _explore()
+    except PricingError as error:
+        sidebar.cannot_show(error)
+        drawn_results = None
+    sidebar.share_link()  # here, not by the app (`sidebar.PAGES_WITH_OWN_LINK`): a rerun of this redraws it
+    state.sync_url()
+    if drawn_results is not None:  # after everything is drawn: the next change reads caches
+        state.warm_up(state.scenario(), *drawn_results)
+
+
+def _rivals(current: Scenario) -> None:
+    """The rivals' prices: each change is a new scenario (a new simulation), drawn by `scenario_view`."""
+    competitors = [(i, o) for i, o in enumerate(current.offerings) if o.owner != "us"]
+    if not competitors:
+        return
     columns = st.container(border=True).columns(min(len(competitors), 4))
-    digest = scenario_hash(current)[:10]
+    digest = scenario_hash(current)[:10]  # a new scenario (a link, an edit) gives new inputs with its prices
     for n, (index, offering) in enumerate(competitors):
         column = columns[n % len(columns)]
         competitor_key = f"competitor_{index}_{digest}"
@@ -70,28 +112,6 @@ if competitors:  # outside the fragment below: a rival's price is a new scenario
         )
         for problem in state.messages(f"competitor_{index}"):
             column.error(problem)
-
-
-@st.fragment
-def explore(drawn: str) -> None:
-    """Everything a control changes: the controls, the headline cards, the curves and the details. A change
-    of our price, the variant, a tab or the segment reruns only this (`st.fragment`), not the sidebar and
-    navigation. Rivals' prices are drawn above, outside it: a new scenario reruns the whole app, whose
-    sidebar describes the scenario (and so does anything else that changes the scenario: the guard).
-
-    A `PricingError` is caught here, not by the app: a rerun of the fragment alone never reaches the app's
-    handler (it would show a traceback), and the share link, which this fragment draws, is still drawn."""
-    if scenario_hash(state.scenario()) != drawn:
-        st.rerun(scope="app")
-    try:
-        drawn_results = _explore()
-    except PricingError as error:
-        sidebar.cannot_show(error)
-        drawn_results = None
-    sidebar.share_link()  # here, not by the app (`sidebar.PAGES_WITH_OWN_LINK`): a rerun of this redraws it
-    state.sync_url()
-    if drawn_results is not None:  # after everything is drawn: the next change reads caches
-        state.warm_up(state.scenario(), *drawn_results)
 
 
 def _explore() -> tuple[str, xr.Dataset]:
@@ -178,7 +198,7 @@ def _explore() -> tuple[str, xr.Dataset]:
 
     # ---- curves --------------------------------------------------------------------------------------------
     curves = state.price_curves(key, variant, results, segment)
-    summary = state.variant_summary(key, results).set_index("variant")
+    summary = state.best_prices(key, results).set_index("variant")
     best = float(summary.loc[variant, "best_price"])
     chart_left, chart_right = st.columns(2, gap="large")
     with chart_left:
@@ -326,6 +346,7 @@ def _explore() -> tuple[str, xr.Dataset]:
     if variant_tab.open:
         with variant_tab:
             st.markdown(help_texts.P_BEST)
+            summary = state.variant_summary(key, results).set_index("variant")
             probabilities = summary["p_most_profitable"].rename("probability").reset_index()
             st.vega_lite_chart(
                 state.chart_spec(
@@ -356,4 +377,4 @@ def _explore() -> tuple[str, xr.Dataset]:
     return key, results
 
 
-explore(scenario_hash(current))
+scenario_view(scenario_hash(current))

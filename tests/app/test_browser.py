@@ -267,6 +267,28 @@ def test_sidebar_downloads_the_scenario_file_as_changed(server, page, tmp_path):
     assert load_scenario(bundle).segments[0].wtp.file == "data/team_plan_wtp.nc"
 
 
+def test_a_rivals_price_typed_on_simulate_reaches_the_sidebar_and_its_file(server, page, tmp_path):
+    """A rival's price reruns only Simulate's fragment, not the app: the fragment draws the sidebar's part
+    that describes the scenario, so it says "(changed)" and its download carries the new price (a download
+    button of the last full run would write the scenario as it was)."""
+    from pricing.scenario import load_scenario
+
+    page.goto(f"{server}/?scenario=saas_team_plan")
+    _settled(page)
+    sidebar = page.locator("[data-testid=stSidebar]")
+    assert "(changed)" not in sidebar.inner_text()
+    rival = page.locator("[data-testid=stNumberInput]").filter(has_text="TaskHub price").locator("input")
+    rival.fill("11.50")
+    rival.press("Enter")
+    page.wait_for_url(re.compile(r"\.price=11\.5(&|$)"), timeout=30000)
+    _settled(page)
+    assert "bundled: saas_team_plan (changed)" in sidebar.inner_text()
+    assert sidebar.get_by_text("B2B SaaS team plan", exact=True).count() == 1  # drawn once, not twice
+    assert sidebar.get_by_role("button", name="Download scenario file").count() == 1
+    path = _download(page, "Download scenario file", tmp_path)
+    assert next(o.price for o in load_scenario(path).offerings if o.name == "TaskHub") == 11.5
+
+
 def test_wtp_page_reads_a_van_westendorp_survey(server, page, tmp_path):
     from test_wtp_page import van_westendorp_csv
 
