@@ -162,9 +162,19 @@ def curve_chart(
         present = set(data[color_by])
         palette = tuple((name, color) for name, color in colors.items() if name in present)
     marked = optimum is not None and color_by is None
+    # the axis format, not the span, keys the template: curves of another variant or rival price then get
+    # the same spec, which the browser updates in place rather than compiling and drawing a new chart
     span = float(data["q95"].max() - data["q05"].min()) if metric == "share" else None
     template = _curve_template(
-        metric, currency, color_by, palette, title, selected_price is not None, marked, period, span
+        metric,
+        currency,
+        color_by,
+        palette,
+        title,
+        selected_price is not None,
+        marked,
+        period,
+        metric_format(metric, span),
     )
     columns = ["price", "mean", "q05", "q95"] + ([color_by] if color_by is not None else [])
     datasets = {"curve": data[columns]}
@@ -185,10 +195,10 @@ def _curve_template(
     selected: bool,
     marked: bool,
     period: str | None = None,
-    span: float | None = None,
+    y_format: str | None = None,
 ) -> str:
     x = alt.X("price:Q", title=f"Our price ({currency})", scale=alt.Scale(zero=False))
-    y_title, y_format = metric_title(metric, currency, period), metric_format(metric, span)
+    y_title, y_format = metric_title(metric, currency, period), y_format or metric_format(metric)
     if color_by is not None:
         color = alt.Color(
             f"{color_by}:N",

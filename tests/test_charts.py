@@ -75,6 +75,29 @@ def test_curve_chart_marks_the_optimum_and_selected_price(results):
         charts.curve_chart(curves, "nope", "EUR")
 
 
+def test_share_curves_of_other_numbers_reuse_one_template_unless_their_axis_format_differs(results):
+    """Share curves of another variant (or a rival's price) reuse the template built for the first (an
+    Altair build costs 10-20 ms), and give the same spec without the datasets (which the browser updates in
+    place); an axis that needs other decimals gets a template of its own."""
+    curves = analysis.price_curves(results, "base")
+    share = curves[curves.metric == "share"]
+    scaled = share.assign(**{c: share[c] * 0.9 for c in ("mean", "q05", "q95")})  # a span of 0.9x, >= 10 pts
+    tiny = share.assign(**{c: share[c] * 0.001 for c in ("mean", "q05", "q95")})  # under 1 point: ".2%"
+    specs = [charts.curve_chart(share, "share", "EUR", selected_price=45.0)]
+    built = charts._curve_template.cache_info().misses
+    specs.append(charts.curve_chart(scaled, "share", "EUR", selected_price=45.0))
+    assert charts._curve_template.cache_info().misses == built  # keyed on the format, not on the span
+    specs.append(charts.curve_chart(tiny, "share", "EUR", selected_price=45.0))
+    assert charts._curve_template.cache_info().misses == built + 1
+    assert specs[0]["datasets"] != specs[1]["datasets"]
+    spans = [float(c["q95"].max() - c["q05"].min()) for c in (share, scaled, tiny)]
+    formats = [charts.metric_format("share", span) for span in spans]
+    assert formats[0] == formats[1] != formats[2] == ".2%"
+    without = [{k: v for k, v in spec.items() if k != "datasets"} for spec in specs]
+    assert without[0] == without[1] and without[0] != without[2]
+    assert without[2]["layer"][0]["encoding"]["y"]["axis"]["format"] == ".2%"
+
+
 def test_overlaid_curves_colour_each_option_and_mark_no_optimum(results):
     curves = pd.concat(
         [analysis.price_curves(results, v).assign(option=v) for v in ("base", "faster")], ignore_index=True
