@@ -116,6 +116,45 @@ def example_path(request) -> Path:
 _THIS_MODULE = sys.modules[__name__]
 
 
+@pytest.fixture(scope="module")
+def choice_panel():
+    """(design, arrays) of a small simulated choice panel: 16 respondents in two segments, 4 tasks, one
+    respondent with a task fewer and one task with an alternative missing (the likelihoods' padding)."""
+    from pricing.wtp.choice_data import code_rows, learn_design
+    from pricing.wtp.data import read_survey
+
+    sys.path.insert(0, str(SCENARIOS / "data"))
+    from make_choice_data import COLUMNS, make_choice_data
+
+    frame = make_choice_data(n_respondents=16, n_tasks=4, seed=3)
+    frame = frame[~((frame["id"] == frame["id"].iloc[0]) & (frame["task"] == 4))]  # fewer tasks for one
+    first = frame[(frame["id"] == frame["id"].iloc[-1]) & (frame["task"] == 1) & (frame["choice"] == 0)]
+    frame = frame.drop(index=first.index[0])  # one task with an alternative missing
+    data, label, _ = read_survey(frame)
+    design = learn_design(data, COLUMNS, label)
+    return design, code_rows(data, design, label)
+
+
+@pytest.fixture
+def two_task_arrays():
+    """One respondent's two tasks, one coefficient: x (1, 0) with the first chosen, then (0.5, 2) with the
+    second chosen and a third slot missing; the log-likelihoods' hand-worked example."""
+    import numpy as np
+
+    from pricing.wtp.choice_data import ChoiceArrays
+
+    return ChoiceArrays(
+        x=np.array([[[1.0], [0.0], [0.0]], [[0.5], [2.0], [0.0]]]),
+        present=np.array([[True, True, False], [True, True, False]]),
+        chosen=np.array([0, 1]),
+        alt=np.array([["a", "b", ""], ["a", "b", ""]], dtype=object),
+        respondent=np.array([0, 0]),
+        respondents=["r"],
+        respondent_segment=np.array([0]),
+        segments=["all"],
+    )
+
+
 def pytest_pycollect_makemodule(module_path, parent):
     sys.modules["conftest"] = _THIS_MODULE
 

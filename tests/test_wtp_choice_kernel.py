@@ -36,19 +36,8 @@ SPECIFICATIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def coded():
-    frame = make_choice_data(n_respondents=16, n_tasks=4, seed=3)  # two segments
-    frame = frame[~((frame["id"] == frame["id"].iloc[0]) & (frame["task"] == 4))]  # fewer tasks for one
-    first = frame[(frame["id"] == frame["id"].iloc[-1]) & (frame["task"] == 1) & (frame["choice"] == 0)]
-    frame = frame.drop(index=first.index[0])  # one task with an alternative missing
-    data, label, _ = read_survey(frame)
-    design = learn_design(data, COLUMNS, label)
-    return design, code_rows(data, design, label)
-
-
-def density_of(coded, space, random, price, centred) -> ChoiceDensity:
-    design, arrays = coded
+def density_of(choice_panel, space, random, price, centred) -> ChoiceDensity:
+    design, arrays = choice_panel
     spec = resolve_specification(design, random, space, price)
     priors = merge_priors(
         {"coefficients": {"mu": 0.1, "sigma": 2.0}, "by_coefficient": {"storage": {"sigma": 3.0}}}
@@ -58,10 +47,10 @@ def density_of(coded, space, random, price, centred) -> ChoiceDensity:
 
 
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
-def test_kernel_equals_the_numpy_density(coded, space, random, price, centred):
-    density = density_of(coded, space, random, price, centred)
+def test_kernel_equals_the_numpy_density(choice_panel, space, random, price, centred):
+    density = density_of(choice_panel, space, random, price, centred)
     kernel = ChoiceKernel(density)
-    assert len(coded[1].segments) == 2
+    assert len(choice_panel[1].segments) == 2
     for seed in range(4):
         x = density.initial_point(np.random.default_rng(seed))
         if seed == 3:  # far from the start: large utilities, small and large sds
@@ -75,8 +64,8 @@ def test_kernel_equals_the_numpy_density(coded, space, random, price, centred):
 
 
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
-def test_kernel_gradient_equals_central_differences(coded, space, random, price, centred):
-    kernel = ChoiceKernel(density_of(coded, space, random, price, centred))
+def test_kernel_gradient_equals_central_differences(choice_panel, space, random, price, centred):
+    kernel = ChoiceKernel(density_of(choice_panel, space, random, price, centred))
     x = kernel.initial_point(1)
     _, gradient = kernel.logp_dlogp(x)
     h = 1e-6
@@ -87,29 +76,18 @@ def test_kernel_gradient_equals_central_differences(coded, space, random, price,
         assert gradient[j] == pytest.approx(numeric, rel=1e-5, abs=1e-5)
 
 
-def test_multinomial_log_likelihood_by_hand():
+def test_multinomial_log_likelihood_by_hand(two_task_arrays):
     """Two tasks of one respondent, one coefficient with a Normal(0, 1) prior: utilities (1, 0) chosen first
     and (0.5, 2; a third slot missing) chosen second, at beta = 1."""
-    from pricing.wtp.choice_data import ChoiceArrays
     from pricing.wtp.choice_likelihood import Parametrisation
 
-    arrays = ChoiceArrays(
-        x=np.array([[[1.0], [0.0], [0.0]], [[0.5], [2.0], [0.0]]]),
-        present=np.array([[True, True, False], [True, True, False]]),
-        chosen=np.array([0, 1]),
-        alt=np.array([["a", "b", ""], ["a", "b", ""]], dtype=object),
-        respondent=np.array([0, 0]),
-        respondents=["r"],
-        respondent_segment=np.array([0]),
-        segments=["all"],
-    )
     density = ChoiceDensity.__new__(ChoiceDensity)  # no design: the attributes the kernel reads
     density.layout = Parametrisation("preference", 0, False, (), (0,), np.ones(1), 0.0)
     density.random, density.fixed, density.centred = [], [0], False
     density.mu, density.sigma, density.sd_sigma = np.zeros(1), np.ones(1), 1.0
     density.segment_of, density.n_segments, density.n_respondents = np.array([0]), 1, 1
     density.n_coefficients, density.size = 1, 1
-    density.arrays, density.x_scaled = arrays, arrays.x
+    density.arrays, density.x_scaled = two_task_arrays, two_task_arrays.x
     density.blocks = [("theta", (1, 1), slice(0, 1))]
     value, gradient = ChoiceKernel(density).logp_dlogp(np.array([1.0]))
     p_first = np.e / (np.e + 1)
@@ -121,8 +99,8 @@ def test_multinomial_log_likelihood_by_hand():
 
 
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS[:3] + SPECIFICATIONS[-1:])
-def test_expand_gives_the_free_variables(coded, space, random, price, centred):
-    density = density_of(coded, space, random, price, centred)
+def test_expand_gives_the_free_variables(choice_panel, space, random, price, centred):
+    density = density_of(choice_panel, space, random, price, centred)
     kernel = ChoiceKernel(density)
     x = kernel.initial_point(4)
     expanded = kernel.expand(x)
@@ -133,10 +111,10 @@ def test_expand_gives_the_free_variables(coded, space, random, price, centred):
         np.testing.assert_allclose(expanded[name], value, rtol=1e-15, atol=0)  # libm's exp vs numpy's
 
 
-def test_sampling_through_the_callbacks_repeats_and_equals_the_python_interface(coded, monkeypatch):
+def test_sampling_through_the_callbacks_repeats_and_equals_the_python_interface(choice_panel, monkeypatch):
     """The same seed gives the same draws, and nutpie's Python interface (the fallback when its internals
     differ) the same draws as the C callbacks."""
-    density = density_of(coded, "preference", ("storage",), "normal", False)
+    density = density_of(choice_panel, "preference", ("storage",), "normal", False)
     direct = sample_density(density, 100, 100, 2, 11, 2)
     again = sample_density(density, 100, 100, 2, 11, 2)
 

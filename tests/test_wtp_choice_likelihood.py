@@ -5,19 +5,11 @@ centred / non-centred), on a panel with unequal numbers of tasks and a missing a
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from pricing.wtp.choice import _coefficient_priors, build_model, merge_priors, resolve_specification
-from pricing.wtp.choice_data import code_rows, learn_design
 from pricing.wtp.choice_likelihood import ChoiceDensity
-from pricing.wtp.data import read_survey
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "scenarios" / "data"))
-from make_choice_data import COLUMNS, make_choice_data  # noqa: E402
 
 SPECIFICATIONS = [
     ("preference", None, None, False),
@@ -30,17 +22,6 @@ SPECIFICATIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def coded():
-    frame = make_choice_data(n_respondents=16, n_tasks=4, seed=3)
-    frame = frame[~((frame["id"] == frame["id"].iloc[0]) & (frame["task"] == 4))]  # fewer tasks for one
-    first = frame[(frame["id"] == frame["id"].iloc[-1]) & (frame["task"] == 1) & (frame["choice"] == 0)]
-    frame = frame.drop(index=first.index[0])  # one task with an alternative missing
-    data, label, _ = read_survey(frame)
-    design = learn_design(data, COLUMNS, label)
-    return design, code_rows(data, design, label)
-
-
 def pymc_density(model):
     from pricing.wtp.model import compiled_model
 
@@ -51,8 +32,8 @@ def pymc_density(model):
 
 @pytest.mark.slow  # compiles a PyMC model per specification (a few seconds each)
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
-def test_density_and_gradient_equal_the_pymc_models(coded, space, random, price, centred):
-    design, arrays = coded
+def test_density_and_gradient_equal_the_pymc_models(choice_panel, space, random, price, centred):
+    design, arrays = choice_panel
     spec = resolve_specification(design, random, space, price)
     priors = merge_priors({"coefficients": {"mu": 0.1, "sigma": 2.0}, "random_sd": {"sigma": 0.7}})
     mu, sigma = _coefficient_priors(design, priors, spec)
@@ -67,8 +48,8 @@ def test_density_and_gradient_equal_the_pymc_models(coded, space, random, price,
 
 
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
-def test_gradient_equals_central_differences(coded, space, random, price, centred):
-    design, arrays = coded
+def test_gradient_equals_central_differences(choice_panel, space, random, price, centred):
+    design, arrays = choice_panel
     spec = resolve_specification(design, random, space, price)
     priors = merge_priors(None)
     mu, sigma = _coefficient_priors(design, priors, spec)
@@ -83,22 +64,11 @@ def test_gradient_equals_central_differences(coded, space, random, price, centre
         assert gradient[j] == pytest.approx(numeric, rel=1e-5, abs=1e-5)
 
 
-def test_multinomial_log_likelihood_by_hand():
+def test_multinomial_log_likelihood_by_hand(two_task_arrays):
     """Two tasks: utilities (1, 0) chosen first and (0.5, 2, -1e10 padded) chosen second."""
-    from pricing.wtp.choice_data import ChoiceArrays
     from pricing.wtp.choice_likelihood import unit_panel
 
-    arrays = ChoiceArrays(
-        x=np.array([[[1.0], [0.0], [0.0]], [[0.5], [2.0], [0.0]]]),
-        present=np.array([[True, True, False], [True, True, False]]),
-        chosen=np.array([0, 1]),
-        alt=np.array([["a", "b", ""], ["a", "b", ""]], dtype=object),
-        respondent=np.array([0, 0]),
-        respondents=["r"],
-        respondent_segment=np.array([0]),
-        segments=["all"],
-    )
-    panel = unit_panel(arrays, arrays.x, arrays.respondent, 1)
+    panel = unit_panel(two_task_arrays, two_task_arrays.x, two_task_arrays.respondent, 1)
     density = ChoiceDensity.__new__(ChoiceDensity)  # only the likelihood: no design needed
     density.panel, density.n_coefficients = panel, 1
     density._buffers()
@@ -113,7 +83,7 @@ def test_multinomial_log_likelihood_by_hand():
 
 @pytest.mark.parametrize("space, random, price, centred", SPECIFICATIONS)
 def test_respondent_log_likelihood_equals_a_loop_over_respondents_points_and_tasks(
-    coded, space, random, price, centred
+    choice_panel, space, random, price, centred
 ):
     """The batched simulated log-likelihood per respondent against the formula evaluated one respondent,
     Halton point and task at a time (one respondent has a task fewer, one task an alternative fewer)."""
@@ -121,7 +91,7 @@ def test_respondent_log_likelihood_equals_a_loop_over_respondents_points_and_tas
 
     from pricing.wtp.choice_likelihood import Parametrisation, _halton_normal, respondent_log_likelihood
 
-    design, arrays = coded
+    design, arrays = choice_panel
     spec = resolve_specification(design, random, space, price)
     layout = Parametrisation.of(design, spec)
     rng = np.random.default_rng(5)
@@ -147,13 +117,15 @@ def test_respondent_log_likelihood_equals_a_loop_over_respondents_points_and_tas
 
 
 @pytest.mark.parametrize("space, random, price, centred", [s for s in SPECIFICATIONS if s[1]])
-def test_derived_respondent_coefficients_equal_the_density_draw_by_draw(coded, space, random, price, centred):
+def test_derived_respondent_coefficients_equal_the_density_draw_by_draw(
+    choice_panel, space, random, price, centred
+):
     """`_derive`'s respondent coefficients (written in blocks of draws) against the density's own mapping of
     each free vector to respondents' parameters, one draw at a time, over more draws than one block."""
     from pricing.wtp.choice import _DERIVE_CHUNK, _derive
     from pricing.wtp.choice_likelihood import Parametrisation
 
-    design, arrays = coded
+    design, arrays = choice_panel
     spec = resolve_specification(design, random, space, price)
     layout = Parametrisation.of(design, spec)
     mu, sigma = _coefficient_priors(design, merge_priors(None), spec)
