@@ -196,18 +196,26 @@ def _read_table(point, table, buy):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # pragma: no cover - compiled
-    """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays."""
+    """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays (our
+    prices innermost, so the compiler vectorises over them; each sum over offerings in their order)."""
     n_off, n_var, n_price = share.shape
+    rivals = np.empty(n_price)
     for v in range(n_var):
         for p in range(n_price):
-            rivals = buy[v, p] * (1.0 - ours_given_buy[v, p])
-            for o in range(n_off):
-                share[o, v, p] = rivals * rival_weight[o, v]
-            share[ours, v, p] = buy[v, p] * ours_given_buy[v, p]
-            bought = 0.0
-            for o in range(n_off):
-                bought += share[o, v, p]
-            none_share[v, p] = max(1.0 - bought, 0.0)
+            rivals[p] = buy[v, p] * (1.0 - ours_given_buy[v, p])
+            none_share[v, p] = 0.0
+        for o in range(n_off):
+            if o == ours:
+                for p in range(n_price):
+                    share[o, v, p] = buy[v, p] * ours_given_buy[v, p]
+            else:
+                weight = rival_weight[o, v]
+                for p in range(n_price):
+                    share[o, v, p] = rivals[p] * weight
+            for p in range(n_price):
+                none_share[v, p] += share[o, v, p]  # bought so far
+        for p in range(n_price):
+            none_share[v, p] = max(1.0 - none_share[v, p], 0.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
