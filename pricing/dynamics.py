@@ -66,12 +66,13 @@ from scipy.special import betaincinv
 
 from pricing import value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
-from pricing.errors import PricingError, ScenarioError
+from pricing.errors import ScenarioError
 from pricing.market import purchase_table
 from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_hash
 from pricing.simulate import (
     MAX_CELLS,
     MAX_THREADS,
+    check_finite,
     differentiation_over_time,
     offering_levels,
     one_period_shares,
@@ -190,19 +191,6 @@ def _check_size(draws: int, scenario: Scenario, prices: int, horizon: int, per_p
         )
 
 
-def _check_finite(share: np.ndarray, satisfaction: np.ndarray, scenario: Scenario) -> None:
-    """`PricingError` naming the segments whose first period's shares or satisfaction are not finite
-    numbers, as `pricing.simulate.simulate` raises."""
-    finite = np.isfinite(share).all(axis=(0, 2, 3, 4)) & np.isfinite(satisfaction).all(axis=(0, 2, 3))
-    if finite.all():
-        return
-    names = ", ".join(s.name for s, ok in zip(scenario.segments, finite, strict=True) if not ok)
-    raise PricingError(
-        f"the simulation's share is not finite for segment(s) {names}: the WTP, values or sizes are beyond "
-        "what float64 arithmetic carries; narrow the WTP spread or its uncertainty"
-    )
-
-
 def simulate_dynamics(
     scenario: Scenario,
     horizon: int | None = None,
@@ -290,7 +278,9 @@ def simulate_dynamics(
         reference_wtp = np.exp(parameters["wtp_log_median"])[:, :, None, None]
         satisfaction_0 = value.satisfaction_index(differentiation_0, reference_wtp)  # d, s, o, v
         del differentiation_0
-        _check_finite(share_0, satisfaction_0, scenario)
+        segments = [segment.name for segment in scenario.segments]
+        check_finite("share", share_0, segments)
+        check_finite("satisfaction", satisfaction_0, segments)
     else:
         today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
         share_0, satisfaction_0 = today["share"].values, today["satisfaction"].values

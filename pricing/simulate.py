@@ -480,9 +480,9 @@ def differentiation_over_time(scenario: Scenario):
     columns, attributes = (np.array(x, dtype=np.intp) for x in (design.numeric, design.numeric_attributes))
     shape = (len(scenario.offerings), len(scenario.variants))
 
-    def differentiate(parameters: dict[str, np.ndarray], expectations: np.ndarray) -> np.ndarray:
-        from pricing.trajectory import kano_differentiation  # numba: compiled, cached
+    from pricing.trajectory import kano_differentiation  # numba: compiled (cached) when dynamics need it
 
+    def differentiate(parameters: dict[str, np.ndarray], expectations: np.ndarray) -> np.ndarray:
         unit_value, weights = parameters["value_per_unit"], parameters.get("kano_weights")
         if weights is None:
             weights = np.broadcast_to(design.weights, (len(unit_value), *design.weights.shape))
@@ -496,19 +496,26 @@ def differentiation_over_time(scenario: Scenario):
 def _check_finite(results: xr.Dataset) -> None:
     """`PricingError` when a result is not a finite number: it would be printed or written as one."""
     for name, values in results.data_vars.items():
-        if np.isfinite(values.values.sum()):  # a NaN or an infinity makes the sum one: one pass, no mask
-            continue
-        finite = np.isfinite(values.values)
-        if finite.all():  # the sum of finite numbers overflowed
-            continue
-        where = ""
-        if SEGMENT in values.dims:
-            bad = (~finite).any(axis=tuple(i for i, d in enumerate(values.dims) if d != SEGMENT))
-            where = f" for segment(s) {', '.join(map(str, results[SEGMENT].values[bad][:5]))}"
-        raise PricingError(
-            f"the simulation's {name} is not finite{where}: the WTP, values or sizes are beyond what float64 "
-            "arithmetic carries; narrow the WTP spread or its uncertainty"
-        )
+        at = values.dims.index(SEGMENT) if SEGMENT in values.dims else None
+        check_finite(name, values.values, results[SEGMENT].values, at)
+
+
+def check_finite(name: str, values: np.ndarray, segments, segment_axis: int | None = 1) -> None:
+    """`PricingError` naming the segments (on `segment_axis`; None: no segment axis) where the simulation's
+    `name` holds a NaN or an infinity: it would be printed or written as a number."""
+    if np.isfinite(values.sum()):  # a NaN or an infinity makes the sum one: one pass, no mask
+        return
+    finite = np.isfinite(values)
+    if finite.all():  # the sum of finite numbers overflowed
+        return
+    where = ""
+    if segment_axis is not None:
+        bad = (~finite).any(axis=tuple(i for i in range(values.ndim) if i != segment_axis))
+        where = f" for segment(s) {', '.join(map(str, np.asarray(segments)[bad][:5]))}"
+    raise PricingError(
+        f"the simulation's {name} is not finite{where}: the WTP, values or sizes are beyond what float64 "
+        "arithmetic carries; narrow the WTP spread or its uncertainty"
+    )
 
 
 def _customers(parameters: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
