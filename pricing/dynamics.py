@@ -66,13 +66,15 @@ from scipy.special import betaincinv
 
 from pricing import value
 from pricing.dims import ATTRIBUTE, DRAW, OFFERING, PERIOD, PRICE, SEGMENT, VARIANT
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.market import purchase_table
 from pricing.scenario import Dynamics, Scenario, scenario_file_fields, scenario_hash
 from pricing.simulate import (
     MAX_CELLS,
     MAX_THREADS,
+    NOT_PER_DRAW,
     check_finite,
+    check_parameters,
     differentiation_over_time,
     offering_levels,
     one_period_shares,
@@ -85,8 +87,6 @@ from pricing.simulate import (
 
 #: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
 DYNAMICS_BLOCK_CELLS = 1 << 16  # 512 KiB per state array: best of 2^14..2^18 measured
-#: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
-NOT_PER_DRAW = ("customer_weight",)
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
 LOYALTY_CLASSES = 12
 #: Stream of the dynamics' own random draws (the WTP draws use the scenario's seed alone).
@@ -172,6 +172,46 @@ def dynamics_parameters(scenario: Scenario, draws: int, rng: np.random.Generator
     return {"churn": churn, "class_weight": weight, "adaptation": adaptation, **columns}
 
 
+#: `dynamics_parameters`' arrays: their dims after the draw, and the range each number must lie in
+DYNAMICS_PARAMETERS = {
+    "churn": (("segment", "class"), 0.0, 1.0),
+    "class_weight": (None, 0.0, 1.0),
+    "adaptation": (("attribute",), 0.0, 1.0),
+    "retention_effect": (("segment",), -math.inf, math.inf),
+    "referral_rate": (("segment",), 0.0, math.inf),
+    "referral_effect": (("segment",), -math.inf, math.inf),
+    "entry_rate": (("segment",), 0.0, math.inf),
+}
+
+
+def check_dynamics_parameters(scenario: Scenario, dynamics: dict[str, np.ndarray], draws: int) -> None:
+    """`PricingError` naming the parameter when caller-supplied `dynamics` (`dynamics_parameters`' shape)
+    miss one, are shaped for other draws or another scenario, or hold a number that is not finite or out of
+    its range (a probability outside 0..1, a negative rate): they would run to NaN customers silently."""
+    sizes = {"segment": len(scenario.segments), "attribute": len(scenario.attributes)}
+    missing = [name for name in DYNAMICS_PARAMETERS if name not in dynamics]
+    if missing:
+        raise PricingError(f"dynamics: missing {', '.join(missing)} (see dynamics_parameters)")
+    classes = np.shape(dynamics["class_weight"])
+    for name, (dims, low, high) in DYNAMICS_PARAMETERS.items():
+        values = np.asarray(dynamics[name])
+        if not np.issubdtype(values.dtype, np.number):
+            raise PricingError(f"dynamics[{name!r}]: not numbers (dtype {values.dtype})")
+        if dims is not None:
+            shape = (draws, *(sizes.get(d, classes[0] if classes else 0) for d in dims))
+            if values.shape != shape:
+                expected = f"{shape} (draw, {', '.join(dims)})"
+                raise PricingError(f"dynamics[{name!r}]: shape {values.shape}, expected {expected}")
+        elif values.ndim != 1 or not values.size:
+            raise PricingError(f"dynamics[{name!r}]: shape {values.shape}, expected (class,)")
+        if not np.isfinite(values).all():
+            raise PricingError(f"dynamics[{name!r}]: holds NaN or infinite values")
+        if not ((values >= low) & (values <= high)).all():
+            raise PricingError(f"dynamics[{name!r}]: every value must lie in [{low:g}, {high:g}]")
+    if not math.isclose(float(np.sum(dynamics["class_weight"])), 1.0, rel_tol=1e-9):
+        raise PricingError("dynamics['class_weight']: the loyalty classes' weights must sum to 1")
+
+
 def _check_size(draws: int, scenario: Scenario, prices: int, horizon: int, per_period: bool) -> None:
     sizes = {
         "draws": draws,
@@ -232,9 +272,13 @@ def simulate_dynamics(
         raise ScenarioError(f"dynamics.horizon: need at least 1 period (got {horizon})")
     if parameters is None:
         parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))
+    else:
+        check_parameters(scenario, parameters)
     draws = len(parameters["wtp_log_median"])
     if dynamics is None:
         dynamics = dynamics_parameters(scenario, draws, np.random.default_rng([seed, RNG_STREAM]))
+    else:
+        check_dynamics_parameters(scenario, dynamics, draws)
     prices = np.array(scenario.price_grid() if prices is None else prices, dtype=float)
     _check_size(draws, scenario, len(prices), horizon, per_period)
 
@@ -440,6 +484,9 @@ def simulate_dynamics(
     else:
         for name in (PERIOD, ATTRIBUTE, OFFERING, "owner"):
             coords.pop(name)
+    # one sum each: nothing non-finite reaches a user; variables by segment first, to name the segment
+    for name, (dims, values) in sorted(data.items(), key=lambda item: SEGMENT not in item[1][0]):
+        check_finite(name, values, coords[SEGMENT], dims.index(SEGMENT) if SEGMENT in dims else None)
     return xr.Dataset(
         data,
         coords=coords,

@@ -99,6 +99,49 @@ def segment_parameters(scenario: Scenario, draws: int, rng: np.random.Generator)
     return parameters
 
 
+#: Per-draw parameters of `segment_parameters` that are not indexed by draw first.
+NOT_PER_DRAW = ("customer_weight",)
+#: parameters every simulation needs, with the trailing dims after (draw, segment) and whether > 0
+REQUIRED_PARAMETERS = {
+    "wtp_log_median": (0, False),
+    "wtp_log_sd": (0, True),
+    "value_per_unit": (1, False),
+    "logit_scale": (0, True),
+}
+
+
+def check_parameters(scenario: Scenario, parameters: dict[str, np.ndarray]) -> None:
+    """`PricingError` naming the parameter when caller-supplied `parameters` (`segment_parameters`' shape) are
+    missing, shaped for another scenario, not finite, or not positive where a spread or scale must be: a NaN
+    would otherwise surface far away (as an index out of range in `pricing.market`)."""
+    missing = [name for name in REQUIRED_PARAMETERS if name not in parameters]
+    if missing:
+        raise PricingError(f"parameters: missing {', '.join(missing)} (see segment_parameters)")
+    draws = np.shape(parameters["wtp_log_median"])[0] if np.ndim(parameters["wtp_log_median"]) else 0
+    expected = {
+        "wtp_log_median": (draws, len(scenario.segments)),
+        "value_per_unit": (draws, len(scenario.segments), len(scenario.value_columns())),
+    }
+    for name, array in parameters.items():
+        if name == "fitted_customers":  # read into the customers' arrays by segment_parameters
+            continue
+        values = np.asarray(array)
+        if not np.issubdtype(values.dtype, np.number):
+            raise PricingError(f"parameters[{name!r}]: not numbers (dtype {values.dtype})")
+        shape = expected.get(name, expected["wtp_log_median"] if name in REQUIRED_PARAMETERS else None)
+        if shape is not None and values.shape != shape:
+            raise PricingError(
+                f"parameters[{name!r}]: shape {values.shape}, expected {shape} (draw, segment"
+                f"{', value column' if len(shape) == 3 else ''}) for this scenario"
+            )
+        if name not in NOT_PER_DRAW and (values.ndim == 0 or values.shape[0] != draws):
+            raise PricingError(f"parameters[{name!r}]: {values.shape[:1]} draws, expected {draws}")
+        if not np.isfinite(values).all():
+            raise PricingError(f"parameters[{name!r}]: holds NaN or infinite values")
+        if REQUIRED_PARAMETERS.get(name, (0, False))[1] and not (values > 0).all():
+            raise PricingError(f"parameters[{name!r}]: every value must be > 0 (a spread or scale)")
+
+
 def _segment_values(scenario: Scenario, segment) -> list[float]:
     """A segment's money value of each value column (unlisted or from a posterior: 0)."""
     from pricing.scenario import PosteriorRef
@@ -293,6 +336,8 @@ def simulate(
     """
     seed = scenario.seed if seed is None else seed
     draws = scenario.market.draws if draws is None else draws
+    if parameters is not None:
+        check_parameters(scenario, parameters)
     _check_size(scenario, draws if parameters is None else len(parameters["wtp_log_median"]))
     if parameters is None:
         parameters = segment_parameters(scenario, draws, np.random.default_rng(seed))

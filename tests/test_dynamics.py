@@ -1,6 +1,7 @@
 """Value over time: hand-checked trajectories, CLV closed forms, the one-period limit, drift and retention."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from scipy.special import betaln, expit
 
 from pricing import dynamics
 from pricing.dynamics import churn_probability, loyalty_classes, simulate_dynamics
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import scenario_from_dict
 from pricing.simulate import segment_parameters, simulate
 
@@ -303,6 +304,38 @@ def test_too_large_a_run_is_refused_naming_the_sizes():
 def test_bad_dynamics_sections_name_the_field(dynamics, message):
     with pytest.raises(ScenarioError, match=message):
         scenario_from_dict(two_offering_dict(dynamics))
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "message"),
+    [
+        ("churn", np.nan, "dynamics['churn']: holds NaN"),
+        ("churn", 1.5, "dynamics['churn']: every value must lie in [0, 1]"),
+        ("adaptation", -0.1, "dynamics['adaptation']: every value must lie in [0, 1]"),
+        ("referral_rate", -0.1, "dynamics['referral_rate']: every value must lie in [0, inf]"),
+        ("retention_effect", np.inf, "dynamics['retention_effect']: holds NaN"),
+        ("class_weight", 0.5, "dynamics['class_weight']: the loyalty classes' weights must sum to 1"),
+    ],
+)
+def test_caller_dynamics_parameters_out_of_range_are_refused_by_name(name, bad, message):
+    """Hostile input through the API: each once ran to NaN customers printed as results."""
+    scenario = scenario_from_dict(two_offering_dict({"retention": {"churn": 0.1}}))
+    rates = dynamics.dynamics_parameters(scenario, 2, np.random.default_rng(0))
+    rates[name].flat[0] = bad
+    with pytest.raises(PricingError, match=re.escape(message)):
+        simulate_dynamics(scenario, horizon=3, dynamics=rates)
+    parameters = segment_parameters(scenario, 2, np.random.default_rng(0))
+    parameters["wtp_log_median"][0, 0] = np.nan  # once an IndexError in pricing.market
+    with pytest.raises(PricingError, match=re.escape("parameters['wtp_log_median']: holds NaN")):
+        simulate_dynamics(scenario, horizon=3, parameters=parameters)
+
+
+def test_a_trajectory_beyond_float64_is_refused_naming_the_variable_and_segment():
+    scenario = scenario_from_dict(two_offering_dict({"retention": {"churn": 0.1}}))
+    rates = dynamics.dynamics_parameters(scenario, 2, np.random.default_rng(0))
+    rates["entry_rate"][:] = 1e307  # in range, but 1000 x 1e307 entrants per period overflow
+    with pytest.raises(PricingError, match="customers_end is not finite for segment.s. everyone"):
+        simulate_dynamics(scenario, horizon=3, dynamics=rates, per_period=False)
 
 
 def test_files_without_dynamics_are_unchanged():

@@ -1,17 +1,19 @@
 """The simulator: hand-checked shares, the examples' sanity, determinism and properties (hypothesis)."""
 
+import re
+
 import numpy as np
 import pytest
-from conftest import SCENARIOS, monopoly_dict, small_scenario_dict
+from conftest import EXAMPLE_FILES, SCENARIOS, monopoly_dict, small_scenario_dict
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from pricing import analysis, value
 from pricing.dims import DRAW, OFFERING, PRICE, SEGMENT, VARIANT
-from pricing.errors import ScenarioError
+from pricing.errors import PricingError, ScenarioError
 from pricing.scenario import load_scenario, scenario_from_dict, with_changes
-from pricing.simulate import offering_levels, segment_parameters, simulate
+from pricing.simulate import check_parameters, offering_levels, segment_parameters, simulate
 
 
 def duopoly_dict(spread=0.3, nodes=16, choice_rule="logit", none_option=True) -> dict:
@@ -577,3 +579,48 @@ def test_check_finite_names_a_nan_or_an_infinity_and_passes_finite_numbers_whose
         dataset = xr.Dataset({"volume": ((DRAW, SEGMENT), values)}, coords={SEGMENT: ["a", "b", "c"]})
         with pytest.raises(PricingError, match=r"volume is not finite for segment\(s\) c:"):
             _check_finite(dataset)
+
+
+# ---- parameters handed in through the Python API (hostile input: a NaN once surfaced as an IndexError) ----
+
+BAD_PARAMETERS = [
+    ("wtp_log_median", np.nan, "parameters['wtp_log_median']: holds NaN"),
+    ("wtp_log_sd", np.inf, "parameters['wtp_log_sd']: holds NaN"),
+    ("value_per_unit", np.nan, "parameters['value_per_unit']: holds NaN"),
+    ("logit_scale", -1.0, "parameters['logit_scale']: every value must be > 0"),
+    ("wtp_log_sd", 0.0, "parameters['wtp_log_sd']: every value must be > 0"),
+]
+
+
+@pytest.mark.parametrize(("name", "bad", "message"), BAD_PARAMETERS)
+def test_caller_parameters_that_are_not_finite_or_not_positive_are_refused_by_name(name, bad, message):
+    scenario = scenario_from_dict(duopoly_dict())
+    parameters = segment_parameters(scenario, 20, np.random.default_rng(1))
+    parameters[name][3, 0] = bad
+    with pytest.raises(PricingError, match=re.escape(message)):
+        simulate(scenario, parameters=parameters)
+
+
+def test_caller_parameters_of_another_shape_or_missing_one_are_refused_by_name():
+    scenario = scenario_from_dict(duopoly_dict())
+    parameters = segment_parameters(scenario, 20, np.random.default_rng(1))
+    wrong = re.escape("parameters['wtp_log_sd']: shape (20, 2), expected (20, 1)")
+    with pytest.raises(PricingError, match=wrong):
+        simulate(scenario, parameters=parameters | {"wtp_log_sd": np.ones((20, 2))})
+    with pytest.raises(
+        PricingError, match=re.escape("parameters['logit_scale']: shape (19, 1), expected (20, 1)")
+    ):
+        simulate(scenario, parameters=parameters | {"logit_scale": np.ones((19, 1))})
+    with pytest.raises(PricingError, match="parameters: missing logit_scale"):
+        simulate(scenario, parameters={k: v for k, v in parameters.items() if k != "logit_scale"})
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_every_bundled_scenarios_own_parameters_pass_the_check(path):
+    scenario = load_scenario(path)
+    parameters = segment_parameters(scenario, 16, np.random.default_rng(scenario.seed))
+    check_parameters(scenario, parameters)  # no error: the check refuses only what is wrong
+    assert np.array_equal(
+        simulate(scenario, draws=16, parameters=parameters)["profit"].values,
+        simulate(scenario, draws=16)["profit"].values,
+    )
