@@ -185,8 +185,8 @@ def fit(
 
     with warnings.catch_warnings():  # the page shows the diagnostics itself
         warnings.simplefilter("ignore", SamplingWarning)
-        idata = model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)
-    return record | _interval_record(model, idata)
+        model.fit(frame, fit_method, draws=draws, tune=tune, chains=chains, seed=seed)
+    return record | _interval_record(model, model.idata)
 
 
 def _choice_record(model) -> dict[str, Any]:

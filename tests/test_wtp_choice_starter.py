@@ -53,8 +53,8 @@ def fit(data) -> ChoiceFit:
     idata = az.from_dict(
         posterior=posterior, coords={"segment": ["students", "pros"], "attribute": attributes}, dims=dims
     )
-    return ChoiceFit(
-        idata=idata, design=design, random=(), method="map", priors={}, diagnostics={}, arrays=arrays
+    return ChoiceFit.of_idata(
+        idata, design=design, random=(), method="map", priors={}, diagnostics={}, arrays=arrays
     )
 
 

@@ -260,10 +260,58 @@ def test_a_loaded_choice_fit_is_complete(choice_map, tmp_path):
         StatedWTP.load(tmp_path / "cbc.nc")
 
 
+def test_a_choice_fits_inference_data_is_built_when_asked_for_from_its_groups(choice_map):
+    fit = choice_map.result
+    assert fit.group_names() == ["posterior", "constant_data"]
+    idata = choice_map.idata
+    assert idata is choice_map.idata is fit.idata  # built once, then kept
+    assert idata.groups() == ["posterior", "constant_data"]
+    assert idata.posterior is fit.posterior and idata.constant_data is fit.groups["constant_data"]
+    assert idata.posterior.attrs["model_type"] == "choice" and idata.posterior.attrs["fit_method"] == "map"
+    np.testing.assert_array_equal(idata.posterior["theta"].values, fit.groups["posterior"]["theta"].values)
+
+
+def test_a_choice_map_fit_and_its_read_outs_do_not_import_arviz(choice_map):
+    import subprocess
+    import sys
+
+    # ArviZ's import (~2 s: matplotlib, scipy.stats) is more than the whole map fit: the CLI's map fit
+    # and its JSON and text read-outs must not need it; the numbers are those of the fit in this process
+    script = (
+        "import contextlib, io, json, sys; from pricing.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out): code = main(sys.argv[1:])\n"
+        "text = io.StringIO()\n"
+        "with contextlib.redirect_stdout(text): main([a for a in sys.argv[1:] if a != '--json'])\n"
+        "print(json.dumps({'code': code, 'fit': json.loads(out.getvalue()), 'text': text.getvalue(), "
+        "'arviz': 'arviz' in sys.modules, 'matplotlib': 'matplotlib' in sys.modules}))"
+    )
+    roles = ["--id", "id", "--task", "task", "--alt", "alt", "--choice", "choice", "--price", "price"]
+    roles += ["--attributes", "storage,speed,colour", "--none-alt", "none", "--segment", "segment"]
+    settings = ["--method", "map", "--draws", "200", "--chains", "2", "--seed", "4", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-c", script, "fit", "choice", str(EXAMPLES / "conjoint_example.csv")]
+        + roles
+        + settings,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["code"] == 0 and not result["arviz"] and not result["matplotlib"]
+    expected = choice_map.to_json()
+    assert (
+        result["fit"]["wtp"] == expected["wtp"] and result["fit"]["coefficients"] == expected["coefficients"]
+    )
+    assert result["fit"]["log_likelihood"] == expected["log_likelihood"]
+    assert choice_map.report() in result["text"]
+
+
 def test_a_warm_choice_map_fit_compiles_nothing(choice_map):
     count = COMPILED["count"]
     again = type(choice_map)(columns=choice_map.columns, sampler_config=choice_map.sampler_config)
-    again.fit(EXAMPLES / "conjoint_example.csv", "map")
+    assert again.fit(EXAMPLES / "conjoint_example.csv", "map") is again  # fit returns the model
     assert COMPILED["count"] == count
     pd.testing.assert_frame_equal(again.result.wtp_summary(), choice_map.result.wtp_summary())
 

@@ -45,9 +45,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -96,6 +95,9 @@ from pricing.wtp.posterior import (
 )
 from pricing.wtp.priors import check_depth, prior_value
 
+if TYPE_CHECKING:  # ArviZ is imported where it is used (`ChoiceFit.idata`): its import costs ~2 s
+    import arviz as az
+
 ALTERNATIVE = "alternative"
 
 DEFAULT_PRIORS: dict[str, Any] = {
@@ -124,7 +126,13 @@ _DERIVE_CHUNK = 64
 
 @dataclass
 class ChoiceFit:
-    """A fitted choice model: the posterior (ArviZ InferenceData) and how to code data for it.
+    """A fitted choice model: the posterior (xarray Datasets, as ArviZ InferenceData on `idata`) and how to
+    code data for it.
+
+    ``groups`` maps the InferenceData's group names (``posterior`` first) to their Datasets; `idata` puts
+    them in one ArviZ InferenceData when first asked for, and from then on is the one source (`posterior`
+    and the group names read it). ArviZ's import costs about 2 s (it imports matplotlib and scipy.stats),
+    more than a map fit itself, and the summaries below need only xarray.
 
     posterior variables, all in the data's units: ``theta`` (chain, draw, segment, coefficient) the model's
     own parameters per segment (`Parametrisation`: preference space the coefficients, a lognormal price as
@@ -137,7 +145,7 @@ class ChoiceFit:
     ``log_likelihood`` group holds ``choice`` (chain, draw, respondent) for `loo`.
     """
 
-    idata: az.InferenceData
+    groups: dict[str, xr.Dataset]
     design: Design
     random: tuple[str, ...]
     method: str
@@ -149,6 +157,33 @@ class ChoiceFit:
     space: str = "preference"
     price_distribution: str = "normal"
     log_likelihood_info: dict[str, Any] = field(default_factory=dict)
+    _idata: az.InferenceData | None = field(default=None, init=False, repr=False, compare=False)
+
+    @classmethod
+    def of_idata(cls, idata: az.InferenceData, **kwargs: Any) -> ChoiceFit:
+        """The fit whose groups are those of `idata` (kept: `idata` returns that same object)."""
+        fit = cls(groups={g: idata[g] for g in idata.groups()}, **kwargs)
+        fit._idata = idata
+        return fit
+
+    @property
+    def idata(self) -> az.InferenceData:
+        """The fit as ArviZ InferenceData (built from `groups` on first access, then kept)."""
+        if self._idata is None:
+            from arviz import InferenceData
+
+            self._idata = InferenceData(**self.groups)
+        return self._idata
+
+    def group_names(self) -> list[str]:
+        """The InferenceData's groups (without building it)."""
+        return list(self._idata.groups()) if self._idata is not None else list(self.groups)
+
+    def add_group(self, name: str, dataset: xr.Dataset) -> None:
+        """Add a group (as `InferenceData.add_groups`, also once `idata` is built)."""
+        if self._idata is not None:
+            self._idata.add_groups({name: dataset})
+        self.groups[name] = dataset
 
     @property
     def model(self) -> str:
@@ -157,7 +192,7 @@ class ChoiceFit:
 
     @property
     def posterior(self) -> xr.Dataset:
-        return self.idata.posterior
+        return self._idata.posterior if self._idata is not None else self.groups["posterior"]
 
     @property
     def specification(self) -> Specification:
@@ -166,8 +201,10 @@ class ChoiceFit:
     def loo(self):
         """PSIS-LOO over respondents (`arviz.loo`; ``elpd_loo``, its se, ``p_loo`` and Pareto k's): needs a
         fit made with ``loo=True``."""
-        if "log_likelihood" not in self.idata.groups():
+        if "log_likelihood" not in self.group_names():
             raise DataError("PSIS-LOO: fit with loo=True (--loo): it needs the pointwise log-likelihood")
+        import arviz as az
+
         with warnings.catch_warnings():  # ArviZ warns about high Pareto k; loo_summary reports them
             warnings.simplefilter("ignore")
             return az.loo(self.idata, var_name="choice")
@@ -175,7 +212,7 @@ class ChoiceFit:
     def loo_summary(self) -> dict[str, Any] | None:
         """``elpd_loo``, ``se``, ``p_loo`` and ``pareto_k_over_0_7`` (respondents whose estimate is
         unreliable), or None without a pointwise log-likelihood."""
-        if "log_likelihood" not in self.idata.groups():
+        if "log_likelihood" not in self.group_names():
             return None
         result = self.loo()
         return {
@@ -863,18 +900,24 @@ def fit_choice(
                 return sample_density(density, draws, tune, chains, seed + 7919 * index, cores, low_rank)
 
             if target_ess is None:
-                idata = batch(0)
+                sampled = batch(0)
             else:
-                idata, stopping = sample_until(batch, free_vars, target_ess, time_budget)
+                sampled, stopping = sample_until(batch, free_vars, target_ess, time_budget)
+            raw = sampled.posterior
         else:
-            idata, mode = laplace_density(density, draws, chains, seed)
+            raw, mode = laplace_density(density, draws, chains, seed)
     elapsed = time.perf_counter() - started
-    free = {n: idata.posterior[n].values for n in density.free_variables(np.zeros(density.size))}
+    free = {n: raw[n].values for n in density.free_variables(np.zeros(density.size))}
     derived = _derive(free, design, spec, arrays)
-    posterior = _contract_posterior(idata.posterior, derived, design, spec, arrays, seed, warn)
-    idata = az.InferenceData(
-        posterior=posterior, **{g: idata[g] for g in idata.groups() if g == "sample_stats"}
-    )
+    posterior = _contract_posterior(raw, derived, design, spec, arrays, seed, warn)
+    groups = {"posterior": posterior}
+    if method == "nuts":
+        groups |= {g: sampled[g] for g in sampled.groups() if g == "sample_stats"}
+    idata = None
+    if method == "nuts" or loo:  # ArviZ computes the diagnostics and PSIS-LOO; a map fit needs neither
+        import arviz as az
+
+        idata = az.InferenceData(**groups)
 
     diagnostic_vars = ["theta"] + (["sd"] if spec.random else [])
     if method == "nuts":
@@ -906,7 +949,7 @@ def fit_choice(
             log_likelihood={"choice": respondent_log_likelihood_draws(arrays, design, spec, posterior, seed)}
         )
     attach_metadata(
-        idata,
+        posterior,
         method="choice",
         columns=columns.to_dict(),
         data_sha256=sha256,
@@ -923,20 +966,20 @@ def fit_choice(
         log_likelihood_info=likelihood,
         mode={k: v.tolist() for k, v in point.items()} if method == "map" else None,
     )
-    return ChoiceFit(
-        idata=idata,
-        design=design,
-        random=spec.random,
-        method=method,
-        priors=priors,
-        diagnostics=diagnostics,
-        log_likelihood=likelihood["value"],
-        mode=point if method == "map" else None,
-        arrays=arrays,
-        space=spec.space,
-        price_distribution=spec.price_distribution,
-        log_likelihood_info=likelihood,
-    )
+    made = {
+        "design": design,
+        "random": spec.random,
+        "method": method,
+        "priors": priors,
+        "diagnostics": diagnostics,
+        "log_likelihood": likelihood["value"],
+        "mode": point if method == "map" else None,
+        "arrays": arrays,
+        "space": spec.space,
+        "price_distribution": spec.price_distribution,
+        "log_likelihood_info": likelihood,
+    }
+    return ChoiceFit(groups=groups, **made) if idata is None else ChoiceFit.of_idata(idata, **made)
 
 
 def sample_density(
@@ -964,10 +1007,10 @@ def sample_density(
 
 def laplace_density(
     density: ChoiceDensity, draws: int, chains: int, seed: int
-) -> tuple[az.InferenceData, dict[str, np.ndarray]]:
+) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
     """The posterior mode (`model.posterior_mode`) and ``chains x draws`` draws of the Laplace approximation
-    Normal(mode, inverse Hessian);
-    InferenceData of the free variables and their values at the mode."""
+    Normal(mode, inverse Hessian): a Dataset of the free variables (chain, draw, ...) and their values at
+    the mode."""
     mode, hessian = posterior_mode(density.logp_dlogp, density.initial_point())
     try:
         chol = np.linalg.cholesky(np.linalg.inv(hessian))
@@ -977,16 +1020,14 @@ def laplace_density(
         ) from None
     rng = np.random.default_rng(seed)
     points = mode + rng.standard_normal((chains, draws, mode.size)) @ chol.T
-    idata = az.InferenceData(
-        posterior=xr.Dataset(
-            {
-                name: ((CHAIN, DRAW, *(f"{name}_dim_{i}" for i in range(v.ndim - 2))), v)
-                for name, v in density.free_variables(points).items()
-            },
-            coords={CHAIN: np.arange(chains), DRAW: np.arange(draws)},
-        )
+    posterior = xr.Dataset(
+        {
+            name: ((CHAIN, DRAW, *(f"{name}_dim_{i}" for i in range(v.ndim - 2))), v)
+            for name, v in density.free_variables(points).items()
+        },
+        coords={CHAIN: np.arange(chains), DRAW: np.arange(draws)},
     )
-    return idata, density.free_variables(mode)
+    return posterior, density.free_variables(mode)
 
 
 # PyMC's sampler and Laplace approximation of a PyMC model: used by `pricing.wtp.retention` only (the choice
@@ -1028,6 +1069,7 @@ def _sample_nuts(
 
 def _laplace(model, draws: int, chains: int, seed: int) -> tuple[az.InferenceData, dict[str, np.ndarray]]:
     """Laplace (normal) approximation draws in the unconstrained space, and the posterior mode."""
+    import arviz as az
     import pymc as pm
     from pymc.blocking import DictToArrayBijection
 
@@ -1210,8 +1252,8 @@ def choice_fit_from_idata(idata: az.InferenceData, where: str = "fit") -> Choice
         raise DataError(f"{where}: not a choice-based conjoint posterior (method {info.get('method')!r})")
     if "theta" not in idata.posterior:  # files before WTP space: preference space, where theta is beta
         idata.posterior["theta"] = idata.posterior["beta"]
-    return ChoiceFit(
-        idata=idata,
+    return ChoiceFit.of_idata(
+        idata,
         design=Design.from_dict(info["design"]),
         random=tuple(info.get("random") or ()),
         method=info.get("fit_method", "nuts"),
@@ -1298,7 +1340,14 @@ class ChoiceModel(WTPModel):
             "price_distribution": info.get("price_distribution"),
         }
 
-    def _fit(self, data, fit_method: str, config: dict[str, Any]) -> az.InferenceData:
+    @property
+    def idata(self) -> az.InferenceData | None:
+        """The fit's InferenceData (`ChoiceFit.idata`: built when first asked for, so that a map fit and its
+        read-outs never wait for ArviZ's import), or None before `fit` or `load`."""
+        return None if self.result is None else self.result.idata
+
+    def _fit(self, data, fit_method: str, config: dict[str, Any]) -> None:
+        """Fit and keep the `ChoiceFit` on `result` (the InferenceData is its `idata`)."""
         if fit_method == "map" and config["target_ess"] is not None:
             raise OptionsError(
                 "target ESS: the Laplace approximation (fit_method 'map') draws independently; use nuts"
@@ -1322,10 +1371,9 @@ class ChoiceModel(WTPModel):
             centred=self.centred,
             low_rank=self.low_rank,
         )
-        fit.idata.add_groups(constant_data=_arrays_data(fit.arrays, fit.design))
-        self.record(fit.idata, fit_method, fit.priors)
+        fit.add_group("constant_data", _arrays_data(fit.arrays, fit.design))
+        self.record(fit.posterior, fit_method, fit.priors)
         self.result = fit
-        return fit.idata
 
     def _restore(self, idata) -> None:
         fit = choice_fit_from_idata(idata, "fit")
@@ -1335,8 +1383,12 @@ class ChoiceModel(WTPModel):
 
     def fitted_result(self) -> ChoiceFit:
         """The `ChoiceFit`, or `PricingError` when the model has not been fitted (or loaded)."""
-        self.fitted()
+        if self.result is None:
+            self.fitted()  # raises
         return self.result
+
+    def fitted_posterior(self) -> xr.Dataset:
+        return self.fitted_result().posterior
 
     def report(self) -> str:
         from pricing.wtp.choice_report import format_summary

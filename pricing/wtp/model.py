@@ -451,7 +451,12 @@ class WTPModel:
         except PricingError as error:
             raise options_error(error) from None
         self.sampler_config = merged_sampler_config(sampler_config, self.default_sampler_config)
-        self.idata = None
+        self._idata = None
+
+    @property
+    def idata(self):
+        """The fit's InferenceData (None before `fit` or `load`)."""
+        return self._idata
 
     # -- to implement
     def options(self) -> dict[str, Any]:
@@ -469,20 +474,22 @@ class WTPModel:
         """Fit `data` (a CSV path or a frame); `sampler_config` overrides this fit's sampler settings.
 
         ``fit_method`` is ``"nuts"`` (the posterior by MCMC, checked by R-hat, ESS and divergences) or
-        ``"map"`` (mode + Laplace approximation, a quick look). Returns and keeps the InferenceData.
+        ``"map"`` (mode + Laplace approximation, a quick look). Returns the model, fitted: the InferenceData
+        is on `idata` (a choice model builds it when first asked for: `pricing.wtp.choice.ChoiceFit`).
         """
         if fit_method not in FIT_METHODS:
             raise OptionsError(f"fit_method: {shown(fit_method)} is not one of {', '.join(FIT_METHODS)}")
         config = merged_sampler_config({**self.sampler_config, **sampler_config}, self.default_sampler_config)
         self.sampler_config = config
-        self.idata = self._fit(data, fit_method, config)
-        return self.idata
+        self._idata = self._fit(data, fit_method, config)
+        return self
 
     def record(self, idata, fit_method: str, model_config: Mapping[str, Any]) -> None:
-        """Write the configs, the fit method, the options and the model type into the posterior's attrs."""
-        from pricing.wtp.posterior import _jsonable
+        """Write the configs, the fit method, the options and the model type into the posterior's attrs
+        (`idata`: the InferenceData or its posterior Dataset)."""
+        from pricing.wtp.posterior import _jsonable, posterior_group
 
-        attrs = idata.posterior.attrs
+        attrs = posterior_group(idata).attrs
         attrs["model_type"] = self.model_type
         attrs["fit_method"] = fit_method
         attrs["model_config"] = json.dumps(_jsonable(model_config))
@@ -495,16 +502,20 @@ class WTPModel:
             raise PricingError(f"{type(self).__name__}: call fit() first")
         return self.idata
 
+    def fitted_posterior(self):
+        """The posterior Dataset of the fit (`PricingError` before `fit` or `load`)."""
+        return self.fitted().posterior
+
     @property
     def fit_method(self) -> str:
-        return str(self.fitted().posterior.attrs.get("fit_method", "nuts"))
+        return str(self.fitted_posterior().attrs.get("fit_method", "nuts"))
 
     @property
     def diagnostics(self) -> dict[str, Any]:
         """The fit's sampler diagnostics (see `pricing.wtp.posterior.diagnose`)."""
         from pricing.wtp.posterior import metadata
 
-        return metadata(self.fitted())["diagnostics"]
+        return metadata(self.fitted_posterior())["diagnostics"]
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fit as netCDF, atomically (`pricing.wtp.posterior.save_posterior`)."""
@@ -556,7 +567,7 @@ class WTPModel:
             model = target(model_config=known, sampler_config=sampler_config, **options)
         except PricingError as error:
             raise DataError(f"{where}: its settings are not valid here ({error})") from None
-        model.idata = idata
+        model._idata = idata
         model._restore(idata)
         return model
 

@@ -24,9 +24,8 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import arviz as az
 import numpy as np
 import xarray as xr
 
@@ -35,6 +34,9 @@ from pricing.dims import ATTRIBUTE, CHAIN, DRAW, SEGMENT
 from pricing.errors import DataError
 from pricing.io import atomic_write_bytes, check_output, netcdf_bytes
 from pricing.limits import MAX_DRAWN_SPREAD, MAX_MONEY, MIN_MONEY
+
+if TYPE_CHECKING:  # ArviZ is imported where it is used: its import costs ~2 s, and a map fit needs none of it
+    import arviz as az
 
 FORMAT = "pricing-wtp-posterior/1"
 WTP_VARS = ("wtp_log_median", "wtp_log_sd")
@@ -94,6 +96,8 @@ def diagnose(idata: az.InferenceData, var_names: Sequence[str], *, warn: bool = 
         ``rhat_max``, ``ess_bulk_min``, ``ess_tail_min`` (float or None when not computable),
         ``divergences`` (int), ``chains``, ``draws``, ``ok`` (bool) and ``problems`` (list of str).
     """
+    import arviz as az
+
     posterior = idata.posterior[list(var_names)]
     chains, draws = posterior.sizes[CHAIN], posterior.sizes[DRAW]
 
@@ -160,6 +164,8 @@ def sample_until(
         raise DataError(f"target ESS: must be a whole number in [1, 1000000] (got {target_ess!r})")
     if not (isinstance(time_budget, int | float) and math.isfinite(time_budget) and time_budget > 0):
         raise DataError(f"time budget: must be a positive number of seconds (got {time_budget!r})")
+    import arviz as az
+
     started = time.perf_counter()
     batches: list[az.InferenceData] = []
     while True:
@@ -194,6 +200,8 @@ def sample_until(
 
 def _join_chains(batches: Sequence[az.InferenceData]) -> az.InferenceData:
     """Batches of chains as one InferenceData, chains renumbered 0..n-1."""
+    import arviz as az
+
     if len(batches) == 1:
         return batches[0]
     groups = {}
@@ -237,7 +245,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def attach_metadata(
-    idata: az.InferenceData,
+    idata: az.InferenceData | xr.Dataset,
     *,
     method: str,
     columns: Mapping[str, str],
@@ -246,13 +254,14 @@ def attach_metadata(
     diagnostics: Mapping[str, Any],
     **extra: Any,
 ) -> az.InferenceData:
-    """Record how a fit was made in its posterior group's attrs (in place; returns `idata`).
+    """Record how a fit was made in its posterior group's attrs (in place; returns `idata`): `idata` is an
+    InferenceData or its posterior Dataset.
 
     `extra` values are stored as JSON strings under their own names (e.g. ``n_dropped``).
     """
     if method not in METHODS:
         raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
-    attrs = idata.posterior.attrs
+    attrs = posterior_group(idata).attrs
     attrs.update(
         pricing_format=FORMAT,
         method=method,
@@ -267,10 +276,11 @@ def attach_metadata(
     return idata
 
 
-def metadata(idata: az.InferenceData) -> dict[str, Any]:
-    """The fit's recorded metadata with JSON attrs decoded (method, columns, priors, diagnostics, ...)."""
+def metadata(idata: az.InferenceData | xr.Dataset) -> dict[str, Any]:
+    """The fit's recorded metadata with JSON attrs decoded (method, columns, priors, diagnostics, ...);
+    `idata` is an InferenceData or its posterior Dataset."""
     result = {}
-    for key, value in idata.posterior.attrs.items():
+    for key, value in posterior_group(idata).attrs.items():
         if key in ("pricing_format", "method", "data_sha256", "pricing_version") or not isinstance(
             value, str
         ):
@@ -281,6 +291,11 @@ def metadata(idata: az.InferenceData) -> dict[str, Any]:
         except json.JSONDecodeError:
             result[key] = value
     return result
+
+
+def posterior_group(idata: az.InferenceData | xr.Dataset) -> xr.Dataset:
+    """The posterior Dataset of an InferenceData, or the Dataset itself."""
+    return idata if isinstance(idata, xr.Dataset) else idata.posterior
 
 
 def _jsonable(value: Any) -> Any:
@@ -364,6 +379,8 @@ SATISFACTION_VARS = ("baseline_churn", "retention_effect", "referral_rate", "ref
 def load_posterior(path: str | os.PathLike, method: str | None = None) -> az.InferenceData:
     """Read and validate a saved posterior (a WTP fit, or one of `OTHER_FITS`); `DataError` naming the file
     when it is not one of ours, or with `method` ("wtp" for any WTP fit) when it is not of that kind."""
+    import arviz as az
+
     path = Path(path)
     check_posterior_file(path)
     try:
