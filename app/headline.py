@@ -6,6 +6,7 @@ so that changes are always measured against the same base case (`state.base_case
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from typing import Any
@@ -19,6 +20,23 @@ from pricing import analysis, charts
 from pricing.scenario import Scenario
 
 CARD_WIDTH = 168  # px: five cards in a row at 1440 px, three then two at 1024 px; never cut off
+DELTA_COLORS = {"up": "#09ab3b", "down": "#ff2b2b"}  # st.metric's colours for a rise and a fall
+
+# One block of HTML for the five cards, not five `st.metric` and five captions: each element is a delta
+# the browser re-renders on every price step (React and its styled components), so sixteen elements cost
+# the step more than all of its numbers. The cards look like `st.metric` with a border; the help is the
+# card's tooltip.
+CARD_STYLE = f"""<style>
+.pricing-cards {{ display: flex; flex-wrap: wrap; gap: 0.5rem; }}
+.pricing-card {{ flex: 0 0 {CARD_WIDTH}px; box-sizing: border-box; padding: calc(1rem - 1px);
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; cursor: default; }}
+.pricing-card-label {{ font-size: 0.875rem; opacity: 0.75; }}
+.pricing-card-value {{ font-size: 2.25rem; line-height: 1.2; white-space: nowrap; }}
+.pricing-card-change {{ font-size: 1rem; white-space: nowrap; min-height: 1.5rem; }}
+.pricing-card-change.up {{ color: {DELTA_COLORS["up"]}; }}
+.pricing-card-change.down {{ color: {DELTA_COLORS["down"]}; }}
+.pricing-card-interval {{ font-size: 0.875rem; opacity: 0.6; white-space: nowrap; padding-top: 0.25rem; }}
+</style>"""
 
 
 def labels(current: Scenario, segment: str = analysis.ALL) -> dict[str, str]:
@@ -34,26 +52,39 @@ def labels(current: Scenario, segment: str = analysis.ALL) -> dict[str, str]:
     return names
 
 
-def cards(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> None:
-    """Our headline metrics at `price` and `variant` (one segment or the market), each with its 90% interval
-    and its change against the base case (none shown when there is no change)."""
+def cards_html(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> str:
+    """The HTML of `cards`: per metric a card (``data-metric``) with its label, value, change against the
+    base case (empty when there is none) and 90% interval, each in an element of its own class."""
     table = state.against_base(current, price, variant, segment).set_index("metric")
     names = labels(current, segment)
     currency = current.currency
-    row = st.container(horizontal=True, gap="small")
+    shown = []
     for metric in charts.HEADLINE_METRICS:
         values = table.loc[metric]
         change, base = values["change"], values["base"]
         tiny = not math.isfinite(change) or abs(change) <= 1e-9 * max(1.0, abs(base))
-        with row.container(width=CARD_WIDTH, gap=None):
-            st.metric(
-                names[metric],
-                formatting.metric_value(metric, values["mean"], currency),
-                delta=None if tiny else formatting.metric_delta(metric, change, currency),
-                border=True,
-                help=helptext.METRIC_HELP[metric],
-            )
-            st.caption(f"90%: {formatting.interval(metric, values['q05'], values['q95'], currency)}")
+        delta, direction, arrow = "", "", ""
+        if not tiny:
+            delta = formatting.metric_delta(metric, change, currency)
+            direction, arrow = ("up", "↑") if change > 0 else ("down", "↓")
+        interval = formatting.interval(metric, values["q05"], values["q95"], currency)
+        value = formatting.metric_value(metric, values["mean"], currency)
+        tooltip = html.escape(helptext.METRIC_HELP[metric])
+        shown.append(
+            f'<div class="pricing-card" data-metric="{metric}" title="{tooltip}">'
+            f'<div class="pricing-card-label">{html.escape(names[metric])}</div>'
+            f'<div class="pricing-card-value">{html.escape(value)}</div>'
+            f'<div class="pricing-card-change {direction}"><span aria-hidden="true">{arrow}</span> '
+            f'<span class="pricing-card-delta">{html.escape(delta)}</span></div>'
+            f'<div class="pricing-card-interval">90%: {html.escape(interval)}</div></div>'
+        )
+    return CARD_STYLE + '<div class="pricing-cards">' + "".join(shown) + "</div>"
+
+
+def cards(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> None:
+    """Our headline metrics at `price` and `variant` (one segment or the market), each with its 90% interval
+    and its change against the base case (none shown when there is no change): one element (`cards_html`)."""
+    st.html(cards_html(current, price, variant, segment))
 
 
 def _value_at(data: Any, path: str) -> Any:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_app import ROOT, competitor_input, metric, open_app
+from test_app import ROOT, card, cards, competitor_input, metric, open_app
 
 from pricing import analysis
 from pricing.scenario import dump_scenario, load_scenario, with_changes
 from pricing.simulate import simulate
 
 SAAS = ROOT / "scenarios" / "saas_team_plan.yaml"
-
-
-def card(at: AppTest, label: str):
-    return next(m for m in at.metric if m.label.split(" / ")[0] == label)
 
 
 def typed_price(at: AppTest):
@@ -59,13 +55,13 @@ def test_pinning_makes_the_current_view_the_base_case_and_back():
 def test_every_label_states_the_scenarios_period():
     assert load_scenario(SAAS).period == "month"  # the default: existing files stay valid
     at = open_app()
-    assert {m.label for m in at.metric} >= {"Units sold / month", "Profit / month", "Revenue / month"}
+    assert {c.label for c in cards(at)} >= {"Units sold / month", "Profit / month", "Revenue / month"}
     quarterly = with_changes(load_scenario(SAAS), {"period": "quarter"})
     at.sidebar.file_uploader[0].upload(
         "q.yaml", dump_scenario(quarterly).encode(), "application/x-yaml"
     ).run()
     assert not at.exception
-    assert {m.label for m in at.metric} >= {"Units sold / quarter", "Profit / quarter", "Revenue / quarter"}
+    assert {c.label for c in cards(at)} >= {"Units sold / quarter", "Profit / quarter", "Revenue / quarter"}
     assert any("Units and money per quarter" in c.value for c in at.caption)
     assert any("per quarter" in m.value for m in at.markdown)  # the profit curve's heading
     bad = dump_scenario(quarterly).replace("period: quarter", "period: fortnight").encode()
@@ -106,7 +102,7 @@ def test_the_segment_filter_narrows_the_headline_and_curves():
     control = next(s for s in at.segmented_control if s.label == "Customers")
     segment = control.options[1]
     control.set_value(segment).run()
-    labels = {m.label for m in at.metric}
+    labels = {c.label for c in cards(at)}
     assert "Contribution / month" in labels and "Share of segment" in labels
     units = metric(at, "Units sold")
     scenario = load_scenario(SAAS)

@@ -148,9 +148,15 @@ def _settled(page, timeout: float = 60.0, quiet: float = 1.0) -> None:
     raise AssertionError("the page did not settle")
 
 
+def _card(page, label: str):
+    """The headline card (`headline.cards_html`) whose label starts with `label`."""
+    label_re = re.compile(f"^{re.escape(label)}")
+    named = page.locator(".pricing-card-label", has_text=label_re)
+    return page.locator(".pricing-card").filter(has=named).first
+
+
 def _metric(page, label: str) -> str:
-    metric = page.locator("[data-testid=stMetric]").filter(has_text=re.compile(f"^{re.escape(label)}")).first
-    return metric.locator("[data-testid=stMetricValue]").inner_text()
+    return _card(page, label).locator(".pricing-card-value").inner_text()
 
 
 def _save(page, name: str) -> None:
@@ -365,7 +371,7 @@ def test_headline_numbers_read_whole_at_laptop_widths(server, browser, width):
     try:
         tab.goto(f"{server}/?scenario=robot_vacuum&variant=delight&price=299")
         _settled(tab)
-        values = tab.locator("[data-testid=stMetricValue]")
+        values = tab.locator(".pricing-card-value")
         assert values.count() == 5
         for i in range(values.count()):
             text = values.nth(i).inner_text()
@@ -374,7 +380,7 @@ def test_headline_numbers_read_whole_at_laptop_widths(server, browser, width):
                 "e => [...e.querySelectorAll('*'), e].some(x => x.scrollWidth > x.clientWidth + 1)"
             )
             assert not cut, f"{text} is cut off at {width} px"
-        assert tab.locator("[data-testid=stMetricValue]").filter(has_text="€61.").count() == 1  # revenue
+        assert tab.locator(".pricing-card-value").filter(has_text="€61.").count() == 1  # revenue
         _save(tab, f"simulate-{width}")
     finally:
         tab.close()
@@ -388,8 +394,7 @@ def test_a_rivals_cut_shows_a_loss_and_gives_a_short_link(server, page):
     rival.press("Enter")
     page.wait_for_url(re.compile(r"\.price=8(&|$)"), timeout=30000)
     _settled(page)
-    profit = page.locator("[data-testid=stMetric]").filter(has_text=re.compile("^Profit"))
-    delta = profit.locator("[data-testid=stMetricDelta]").inner_text()
+    delta = _card(page, "Profit").locator(".pricing-card-delta").inner_text()
     assert delta.strip().startswith("-€"), delta
     link = page.locator("[data-testid=stSidebar] code").inner_text()
     assert len(link) < 120 and "segments" not in link, link

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import state
 from streamlit.testing.v1 import AppTest
+from test_app import cards
 
 from pricing import competition, decide
 from pricing.scenario import load_scenario
@@ -31,7 +32,8 @@ def app(monkeypatch) -> AppTest:
 
 
 def card(at: AppTest, label: str):
-    return next(m for m in at.metric if m.label.startswith(label))
+    """A headline card (`test_app.cards`) or another `st.metric` whose label starts with `label`."""
+    return next(m for m in [*cards(at), *at.metric] if m.label.startswith(label))
 
 
 def money(text: str) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import wtp_fits
 from streamlit.testing.v1 import AppTest
+from test_app import cards
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -80,7 +81,8 @@ def fit_tiny(at: AppTest, method: str) -> None:
 
 
 def metric(at: AppTest, label: str) -> float:
-    text = next(m.value for m in at.metric if m.label == label)
+    """A metric's value as a number: a headline card (`test_app.cards`) or another `st.metric`."""
+    text = next(m.value for m in [*cards(at), *at.metric] if m.label == label)
     return float(re.sub(r"[^0-9.]", "", text)) / (100 if text.endswith("%") else 1)
 
 
