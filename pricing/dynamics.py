@@ -329,8 +329,6 @@ def simulate_dynamics(
         today = simulate(scenario, seed=seed, parameters=parameters, prices=prices)
         share_0, satisfaction_0 = today["share"].values, today["satisfaction"].values
         del today
-    share_0 = np.ascontiguousarray(share_0.transpose(0, 1, 2, 4, 3))  # d, s, o, v, p
-    none_0 = np.clip(1.0 - share_0.sum(axis=2), 0.0, None)  # d, s, v, p
     tabulated = tabulated_logit(scenario, parameters)
     differentiate = differentiation_over_time(scenario)
     offering_price = np.array([o.price for o in scenario.offerings], dtype=float)
@@ -346,7 +344,11 @@ def simulate_dynamics(
         record["revenue"] = np.zeros((draws, n_seg, n_var, len(prices), horizon))
         record["satisfaction"] = np.zeros((draws, n_seg, n_off, n_var, horizon))
         record["expectations"] = np.zeros((draws, n_seg, n_var, len(scenario.attributes), horizon))
-    profit = np.zeros((draws, n_var, len(prices), horizon))
+    # Per period, every period's profit; otherwise each block's, summed into NPV by the block: no array over
+    # every draw and period (fresh memory costs more here than the arithmetic on it).
+    profit = np.zeros((draws, n_var, len(prices), horizon)) if per_period else None
+    npv = np.empty((draws, n_var, len(prices)))
+    profit_0 = np.empty_like(npv)
     clv = np.zeros((draws, n_seg, n_var, len(prices)))
 
     def run(b: slice) -> None:
@@ -359,7 +361,8 @@ def simulate_dynamics(
         path = np.empty((n_b, horizon, n_seg, n_var, expectations.shape[-1]))
         changed = np.empty((n_b, horizon), dtype=bool)
         expectation_path(expectations, top_level, unlisted, adaptation[b], path, changed)
-        share, none_share = share_0[b].copy(), none_0[b].copy()
+        share = np.ascontiguousarray(share_0[b].transpose(0, 1, 2, 4, 3))  # d, s, o, v, p
+        none_share = np.clip(1.0 - share.sum(axis=2), 0.0, None)  # d, s, v, p
         # each period's satisfaction: the last period's unless the expectations changed
         satisfaction = np.empty((n_b, horizon, n_seg, n_off, n_var))
         drifts = bool(changed.any())
@@ -419,7 +422,8 @@ def simulate_dynamics(
             rho[b][:, None, :, None, None] * np.exp(k_ref[b][:, None, :, None, None] * satisfaction / 100),
         )
         rates = (churn, referral)
-        out = (profit[b], clv[b])
+        profits = profit[b] if per_period else np.zeros((n_b, n_var, len(prices), horizon))
+        out = (profits, clv[b])
         if recompute or not drifts:
             advance(0, horizon, horizon, state, rates, changed, inputs, money, choices, out, records)
         else:  # another choice rule: the simulator rerun for each period whose expectations changed
@@ -433,6 +437,8 @@ def simulate_dynamics(
                     none_share[moved] = np.clip(1.0 - fresh[moved].sum(axis=2), 0.0, None)
                 advance(t, t + 1, horizon, state, rates, changed, inputs, money, choices, out, records)
         customers_end[b] = active[:, :, :, ours].sum(axis=2)
+        npv[b] = (profits * discount).sum(axis=-1)
+        profit_0[b] = profits[..., 0]
 
     # Blocks of draws in threads (the kernel releases the GIL); the simulator's random first choice draws
     # its trips per block of rows, so it runs as one block.
@@ -446,12 +452,11 @@ def simulate_dynamics(
         for start in starts:
             run(slice(start, start + block))
 
-    npv = (profit * discount).sum(axis=-1).transpose(0, 2, 1)  # d, p, v
+    npv, profit_0 = npv.transpose(0, 2, 1), profit_0.transpose(0, 2, 1)  # d, p, v
     to_price_variant = (0, 1, 3, 2)  # (d, s, v, p) -> (d, s, p, v)
     clv, customers_start, customers_end = (
         x.transpose(to_price_variant) for x in (clv, customers_start, customers_end)
     )
-    profit = profit.transpose(0, 2, 1, 3)
     for name in ("active", "acquired", "referred", "churned"):
         if name in record:
             record[name] = record[name].transpose(0, 1, 2, 4, 3, 5)
@@ -469,7 +474,7 @@ def simulate_dynamics(
     }
     data = {
         "npv": ((DRAW, PRICE, VARIANT), npv),
-        "one_period_profit": ((DRAW, PRICE, VARIANT), profit[..., 0]),
+        "one_period_profit": ((DRAW, PRICE, VARIANT), profit_0),
         "clv": ((DRAW, SEGMENT, PRICE, VARIANT), clv),
         "customers_start": ((DRAW, SEGMENT, PRICE, VARIANT), customers_start),
         "customers_end": ((DRAW, SEGMENT, PRICE, VARIANT), customers_end),
@@ -478,7 +483,7 @@ def simulate_dynamics(
         for name in ("active", "acquired", "referred", "churned"):
             data[name] = ((DRAW, SEGMENT, OFFERING, PRICE, VARIANT, PERIOD), record[name])
         data["revenue"] = ((DRAW, SEGMENT, PRICE, VARIANT, PERIOD), record["revenue"])
-        data["profit"] = ((DRAW, PRICE, VARIANT, PERIOD), profit)
+        data["profit"] = ((DRAW, PRICE, VARIANT, PERIOD), profit.transpose(0, 2, 1, 3))
         data["satisfaction"] = ((DRAW, SEGMENT, OFFERING, VARIANT, PERIOD), record["satisfaction"])
         data["expectations"] = ((DRAW, SEGMENT, VARIANT, ATTRIBUTE, PERIOD), record["expectations"])
     else:
