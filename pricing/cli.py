@@ -769,7 +769,6 @@ def _fit_choice(args: argparse.Namespace) -> int:
     import os
 
     from pricing.errors import DataError
-    from pricing.scenario import save_scenario, scenario_from_dict
     from pricing.wtp.choice import ChoiceColumns, ChoiceModel
     from pricing.wtp.choice_report import format_summary, product_from_text, starter_scenario
 
@@ -819,6 +818,8 @@ def _fit_choice(args: argparse.Namespace) -> int:
         model.save(args.output)
         written.append(args.output)
     if args.scenario_out:
+        from pricing.scenario import save_scenario, scenario_from_dict  # pydantic: only for a scenario
+
         posterior_path = None
         if args.output:  # the starter's WTP points to the saved fit, relative to the scenario file
             folder = Path(args.scenario_out).resolve().parent

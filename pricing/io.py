@@ -115,11 +115,16 @@ def atomic_write_text(path: str | os.PathLike, text: str, option: str = "output"
 
 
 def netcdf_bytes(data) -> bytes:
-    """A netCDF-4 file's bytes, built in memory: an xarray Dataset or DataTree, or an ArviZ InferenceData."""
+    """A netCDF-4 file's bytes, built in memory: an xarray Dataset or DataTree, an ArviZ InferenceData, or a
+    dict of an InferenceData's groups (name -> Dataset; the same file as the InferenceData's)."""
     import io
 
     if hasattr(data, "to_datatree"):  # InferenceData
         data = data.to_datatree()
+    elif isinstance(data, dict):  # as InferenceData.to_datatree builds it, without importing ArviZ
+        from xarray import DataTree
+
+        data = DataTree.from_dict(data)
     if hasattr(data, "children"):  # DataTree: to_netcdf into a buffer
         buffer = io.BytesIO()
         data.to_netcdf(buffer, engine="h5netcdf")

@@ -271,12 +271,13 @@ def test_a_choice_fits_inference_data_is_built_when_asked_for_from_its_groups(ch
     np.testing.assert_array_equal(idata.posterior["theta"].values, fit.groups["posterior"]["theta"].values)
 
 
-def test_a_choice_map_fit_and_its_read_outs_do_not_import_arviz(choice_map):
+def test_a_choice_map_fit_its_read_outs_and_its_file_do_not_import_arviz(choice_map, tmp_path):
     import subprocess
     import sys
 
     # ArviZ's import (~2 s: matplotlib, scipy.stats) is more than the whole map fit: the CLI's map fit
-    # and its JSON and text read-outs must not need it; the numbers are those of the fit in this process
+    # and its JSON and text read-outs and its file must not need it; the numbers are those of the fit in
+    # this process, and the file loads as that fit
     script = (
         "import contextlib, io, json, sys; from pricing.cli import main\n"
         "out = io.StringIO()\n"
@@ -289,6 +290,7 @@ def test_a_choice_map_fit_and_its_read_outs_do_not_import_arviz(choice_map):
     roles = ["--id", "id", "--task", "task", "--alt", "alt", "--choice", "choice", "--price", "price"]
     roles += ["--attributes", "storage,speed,colour", "--none-alt", "none", "--segment", "segment"]
     settings = ["--method", "map", "--draws", "200", "--chains", "2", "--seed", "4", "--json"]
+    settings += ["--output", str(tmp_path / "map.nc")]
     done = subprocess.run(
         [sys.executable, "-c", script, "fit", "choice", str(EXAMPLES / "conjoint_example.csv")]
         + roles
@@ -306,6 +308,8 @@ def test_a_choice_map_fit_and_its_read_outs_do_not_import_arviz(choice_map):
     )
     assert result["fit"]["log_likelihood"] == expected["log_likelihood"]
     assert choice_map.report() in result["text"]
+    loaded = WTPModel.load(tmp_path / "map.nc")
+    assert loaded.to_json() == expected and loaded.idata.groups() == ["posterior", "constant_data"]
 
 
 def test_a_warm_choice_map_fit_compiles_nothing(choice_map):

@@ -459,7 +459,7 @@ class ChoiceFit:
 
     def save(self, path: str | Path) -> Path:
         """Write the fit as netCDF with `pricing.wtp.posterior.save_posterior` (design, settings in attrs)."""
-        return save_posterior(self.idata, path)
+        return save_posterior(self._idata if self._idata is not None else dict(self.groups), path)
 
 
 # ---- fitting -------------------------------------------------------------------------------------------
@@ -1389,6 +1389,9 @@ class ChoiceModel(WTPModel):
 
     def fitted_posterior(self) -> xr.Dataset:
         return self.fitted_result().posterior
+
+    def save(self, path: str | Path) -> Path:
+        return self.fitted_result().save(path)
 
     def report(self) -> str:
         from pricing.wtp.choice_report import format_summary

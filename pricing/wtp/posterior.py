@@ -313,8 +313,9 @@ def _jsonable(value: Any) -> Any:
 # ---- save / load ---------------------------------------------------------------------------------------
 
 
-def save_posterior(idata: az.InferenceData, path: str | os.PathLike) -> Path:
-    """Write a fit as netCDF atomically (built in memory, then `pricing.io.atomic_write_bytes`).
+def save_posterior(idata: az.InferenceData | dict[str, xr.Dataset], path: str | os.PathLike) -> Path:
+    """Write a fit (an InferenceData, or a dict of its groups' Datasets: the same file) as netCDF atomically
+    (built in memory, then `pricing.io.atomic_write_bytes`).
 
     The fit must carry the contract variables and metadata (see `attach_metadata`); it is checked before
     writing so that a file we write can always be loaded.
@@ -418,10 +419,10 @@ def _validate_other(posterior, method: str, where: str) -> None:
             raise DataError(f"{where}: variable {name} has values <= 0")
 
 
-def _validate(idata: az.InferenceData, where: str) -> None:
-    if "posterior" not in idata.groups():
+def _validate(idata: az.InferenceData | Mapping[str, xr.Dataset], where: str) -> None:
+    if "posterior" not in list(idata):  # an InferenceData is a mapping of its groups too
         raise DataError(f"{where}: has no posterior group; not a pricing WTP posterior")
-    posterior = idata.posterior
+    posterior = idata["posterior"]
     attrs = posterior.attrs
     if attrs.get("method") in OTHER_FITS:
         _validate_other(posterior, attrs["method"], where)
