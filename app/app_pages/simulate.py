@@ -251,8 +251,8 @@ def _explore() -> tuple[str, xr.Dataset]:
     exact, exact_key = state.results_at(current, price)
     if value_tab.open:
         with value_tab:
-            st.markdown(help_texts.VALUE_MAP)
-            st.caption(help_texts.PERCEIVED_VALUE)
+            # one element, not a markdown and a caption: every element is re-rendered on each price step
+            st.markdown(f"{help_texts.VALUE_MAP}\n\n:small[:gray[{help_texts.PERCEIVED_VALUE}]]")
             if segment == ALL:
                 shown_segment = st.segmented_control(
                     "Segment", segment_names, default=segment_names[0], key="value_map_segment"
