@@ -36,6 +36,7 @@ CARD_STYLE = f"""<style>
 .pricing-card-change.up {{ color: {DELTA_COLORS["up"]}; }}
 .pricing-card-change.down {{ color: {DELTA_COLORS["down"]}; }}
 .pricing-card-interval {{ font-size: 0.875rem; opacity: 0.6; white-space: nowrap; padding-top: 0.25rem; }}
+.pricing-base-case {{ font-size: 0.875rem; opacity: 0.6; padding-top: 0.75rem; }}
 </style>"""
 
 
@@ -81,10 +82,19 @@ def cards_html(current: Scenario, price: float, variant: str, segment: str = ana
     return CARD_STYLE + '<div class="pricing-cards">' + "".join(shown) + "</div>"
 
 
-def cards(current: Scenario, price: float, variant: str, segment: str = analysis.ALL) -> None:
+def cards(
+    current: Scenario, price: float, variant: str, segment: str = analysis.ALL, base_case: bool = False
+) -> None:
     """Our headline metrics at `price` and `variant` (one segment or the market), each with its 90% interval
-    and its change against the base case (none shown when there is no change): one element (`cards_html`)."""
-    st.html(cards_html(current, price, variant, segment))
+    and its change against the base case (none shown when there is no change): one element (`cards_html`).
+    With `base_case`, the line saying what the changes are against follows in the same element (then call
+    `base_case_bar` with `line` False)."""
+    body = cards_html(current, price, variant, segment)
+    if base_case:
+        text, _ = base_case_line(current, price, variant)
+        tooltip = html.escape(helptext.BASE_CASE.replace("**", ""))
+        body += f'<div class="pricing-base-case" title="{tooltip}">{_bold_html(text)}</div>'
+    st.html(body)
 
 
 def _value_at(data: Any, path: str) -> Any:
@@ -125,8 +135,8 @@ def option_name(current: Scenario, price: float, variant: str) -> str:
     return f"{name}; {changed}" if changed else name
 
 
-def base_case_bar(current: Scenario, price: float, variant: str) -> None:
-    """One line saying what the changes are against, with buttons to pin the current view or go back."""
+def base_case_line(current: Scenario, price: float, variant: str) -> tuple[str, bool]:
+    """The line saying what the changes are against (markdown), and whether the view is the base case."""
     case = state.base_case()
     currency = current.currency
     what = "pinned" if case.pinned else "as opened"
@@ -137,11 +147,25 @@ def base_case_bar(current: Scenario, price: float, variant: str) -> None:
     changed = describe_changes(current)
     if changed:
         text += f". Changed since: {changed}"
-    text += f". Units and money per {current.period}."
+    text += f". Units and money per {current.period}. Means over the draws; 90% intervals below each."
     same = (
         not changed and math.isclose(case.price, price, rel_tol=0, abs_tol=1e-9) and case.variant == variant
     )
-    st.caption(text + " Means over the draws; 90% intervals below each.", help=helptext.BASE_CASE)
+    return text, same
+
+
+def _bold_html(markdown: str) -> str:
+    """A line of markdown whose only markup is **bold**, as HTML."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(markdown, quote=False))
+
+
+def base_case_bar(current: Scenario, price: float, variant: str, line: bool = True) -> None:
+    """One line saying what the changes are against (`base_case_line`; not with `line` False: `cards` drew
+    it), with buttons to pin the current view or go back."""
+    case = state.base_case()
+    text, same = base_case_line(current, price, variant)
+    if line:
+        st.caption(text, help=helptext.BASE_CASE)
     buttons = st.container(horizontal=True, gap="small")  # buttons as wide as their words: never cut off
     buttons.button(
         "Pin as base case",

@@ -193,8 +193,8 @@ def _explore() -> tuple[str, xr.Dataset]:
         segment = segment or ALL
 
     # ---- headline metrics ----------------------------------------------------------------------------------
-    headline.cards(current, price, variant, segment)
-    headline.base_case_bar(current, price, variant)
+    headline.cards(current, price, variant, segment, base_case=True)  # one element for both: faster steps
+    headline.base_case_bar(current, price, variant, line=False)
 
     # ---- curves --------------------------------------------------------------------------------------------
     curves = state.price_curves(key, variant, results, segment)

@@ -37,7 +37,7 @@ def test_a_rivals_price_cut_shows_as_a_loss_against_the_base_case():
     )
     assert drop > 0
     assert abs(float(delta.lstrip("-€").rstrip("k")) * 1e3 - drop) <= 0.051e3 + 0.002 * drop
-    assert any("offerings[TaskHub].price 10.0 → 8.0" in c.value for c in at.caption)
+    assert any("offerings[TaskHub].price 10.0 → 8.0" in c.value for c in at.html)  # the cards' base-case line
 
 
 def test_pinning_makes_the_current_view_the_base_case_and_back():
@@ -62,7 +62,7 @@ def test_every_label_states_the_scenarios_period():
     ).run()
     assert not at.exception
     assert {c.label for c in cards(at)} >= {"Units sold / quarter", "Profit / quarter", "Revenue / quarter"}
-    assert any("Units and money per quarter" in c.value for c in at.caption)
+    assert any("Units and money per quarter" in c.value for c in at.html)
     assert any("per quarter" in m.value for m in at.markdown)  # the profit curve's heading
     bad = dump_scenario(quarterly).replace("period: quarter", "period: fortnight").encode()
     at.sidebar.file_uploader[0].upload("bad.yaml", bad, "application/x-yaml").run()
