@@ -195,30 +195,6 @@ def _read_table(point, table, buy):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _shares_of(buy, ours_given_buy, rival_weight, ours, share, none_share):  # pragma: no cover - compiled
-    """One period's shares (o, v, p) and the none option's (v, p) from `drifting_choices`' arrays (our
-    prices innermost, so the compiler vectorises over them; each sum over offerings in their order)."""
-    n_off, n_var, n_price = share.shape
-    rivals = np.empty(n_price)
-    for v in range(n_var):
-        for p in range(n_price):
-            rivals[p] = buy[v, p] * (1.0 - ours_given_buy[v, p])
-            none_share[v, p] = 0.0
-        for o in range(n_off):
-            if o == ours:
-                for p in range(n_price):
-                    share[o, v, p] = buy[v, p] * ours_given_buy[v, p]
-            else:
-                weight = rival_weight[o, v]
-                for p in range(n_price):
-                    share[o, v, p] = rivals[p] * weight
-            for p in range(n_price):
-                none_share[v, p] += share[o, v, p]  # bought so far
-        for p in range(n_price):
-            none_share[v, p] = max(1.0 - none_share[v, p], 0.0)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def advance(
     first,
     stop,
@@ -258,6 +234,7 @@ def advance(
     n_draws, n_seg, n_cls, n_off, n_var, n_price = active.shape
     pool = np.empty((n_cls, n_var, n_price))
     share_idle, leaving, referred = np.empty(n_price), np.empty(n_price), np.empty(n_price)
+    rivals, bought = np.empty(n_price), np.empty(n_price)
     for d in range(n_draws):
         for s in range(n_seg):
             for t in range(first, stop):
@@ -315,15 +292,26 @@ def advance(
                             pool[k, v, p] = leaving[p] + reconsider + entrants[d, s, k]
                             idle[d, s, k, v, p] = buying_nothing - reconsider
                 market[d, s] += entering[d, s]
-                if recompute and changed[d, t + 1]:
-                    _shares_of(
-                        buy[d, s, t + 1],
-                        ours_given_buy[d, s, t + 1],
-                        rival_weight[d, s, t + 1],
-                        ours,
-                        share[d, s],
-                        none_share[d, s],
-                    )
+                if recompute and changed[d, t + 1]:  # next period's shares from its choices, each sum
+                    u = t + 1  # over offerings in their order, our prices innermost (vectorised)
+                    for v in range(n_var):
+                        for p in range(n_price):
+                            rivals[p] = buy[d, s, u, v, p] * (1.0 - ours_given_buy[d, s, u, v, p])
+                            bought[p] = 0.0
+                        for o in range(n_off):
+                            if o == ours:
+                                for p in range(n_price):
+                                    taken = buy[d, s, u, v, p] * ours_given_buy[d, s, u, v, p]
+                                    share[d, s, o, v, p] = taken
+                                    bought[p] += taken
+                            else:
+                                weight_o = rival_weight[d, s, u, o, v]
+                                for p in range(n_price):
+                                    taken = rivals[p] * weight_o
+                                    share[d, s, o, v, p] = taken
+                                    bought[p] += taken
+                        for p in range(n_price):
+                            none_share[d, s, v, p] = max(1.0 - bought[p], 0.0)
                 for k in range(n_cls):
                     for v in range(n_var):
                         gained = pool[k, v]
