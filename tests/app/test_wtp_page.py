@@ -221,7 +221,8 @@ def test_conjoint_quick_fit_shows_attribute_wtp_and_opens_a_starter_scenario():
     assert not at.exception
     assert at.session_state["scenario"].name.startswith("Starter from")
     at.switch_page("app_pages/simulate.py").run()
-    assert not at.exception and at.metric
+    assert not at.exception
+    assert "profit" in [c.metric for c in cards(at)], "the starter scenario's headline cards"
 
 
 @pytest.mark.slow
