@@ -13,12 +13,14 @@ APP_DIR = Path(__file__).resolve().parent
 if str(APP_DIR) not in sys.path:  # the pages import the app's modules (state, tables, ...) by name
     sys.path.insert(0, str(APP_DIR))
 
+import memory  # noqa: E402
 import sidebar  # noqa: E402
 import state  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from pricing.errors import PricingError  # noqa: E402
 
+memory.keep_freed_memory()  # once per process: each new simulation's temporaries reuse the last one's
 st.set_page_config(page_title="pricing: value-based pricing simulator", layout="wide")
 
 state.init()
