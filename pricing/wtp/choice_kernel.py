@@ -14,8 +14,11 @@ segment's coefficients), one task and slot at a time, so that LLVM vectorises th
 polynomial in such a loop (`_exp_into`), and the log of the tasks' sums is taken once per respondent.
 Compiling it (once per machine, on a model's first fit) is part of that fit's time: the code is plain loops
 over scalars, without numpy's slice assignments, ``.sum()``, ``**`` or ``.view`` whose implementations numba
-compiles with it (a slice assignment's error message alone took 2 s of the 7 s the kernel took; now 3.7 s,
-load ~2, the issue 8 §5 measurements in the README).
+compiles with it (a slice assignment's error message alone took 2 s of the 7 s the kernel took; then 3.7 s,
+load ~2, the issue 8 §5 measurements in the README). The log density is one function, the C callback itself:
+numba makes a jitted function's machine code in its own library and again, linked in, in every function that
+calls it (optimised and emitted once per caller), so the likelihood and the log density as helpers of the
+callback were compiled three times over (4.3-4.7 s for the callbacks; one function: 2.9-3.2 s, load ~1.5).
 
 The model's flat description (one float64 array: the C callbacks get only a pointer): a header of
 `_HEADER` values (the ``_AT_*`` names), then x (task, slot, coefficient, respondent) scaled, pad (task,
@@ -26,6 +29,7 @@ segment, the random and the fixed coefficients' positions, and the prior means a
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import math
 
@@ -137,77 +141,23 @@ def _exp_into(values, out, n) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
-def _log_likelihood(x, pad, chosen, real, beta, g_beta) -> float:
-    """log L of every respondent's tasks at `beta` (coefficient, respondent); its gradient in beta into
-    `g_beta` (coefficient, respondent). x, pad, chosen, real: the module docstring."""
-    n_tasks, n_slots, n_coefficients, n_lanes = x.shape
-    utility = np.empty((n_slots, n_lanes))  # V, then V - max, then the weights y - P
-    expu = np.empty((n_slots, n_lanes))
-    top, inverse = np.empty(n_lanes), np.empty(n_lanes)
-    value, product = np.empty(n_lanes), np.empty(n_lanes)
-    for lane in range(n_lanes):
-        value[lane], product[lane] = 0.0, 1.0
-    for k in range(n_coefficients):
-        g = g_beta[k]
-        for lane in range(n_lanes):
-            g[lane] = 0.0
-    # a product of sums in [1, slots] stays finite for 900 / log2(slots) tasks
-    flush = n_tasks if n_slots < 2 else max(1, int(900.0 / math.log2(n_slots)))
-    for t in range(n_tasks):
-        for s in range(n_slots):
-            v, p = utility[s], pad[t, s]
-            for lane in range(n_lanes):
-                v[lane] = p[lane]
-            for k in range(n_coefficients):
-                row, b = x[t, s, k], beta[k]
-                for lane in range(n_lanes):
-                    v[lane] += row[lane] * b[lane]
-        v = utility[0]
-        for lane in range(n_lanes):
-            top[lane] = v[lane]
-        for s in range(1, n_slots):
-            v = utility[s]
-            for lane in range(n_lanes):
-                top[lane] = v[lane] if v[lane] > top[lane] else top[lane]
-        for s in range(n_slots):
-            v, y = utility[s], chosen[t, s]
-            for lane in range(n_lanes):
-                v[lane] -= top[lane]
-                value[lane] += y[lane] * v[lane]
-        for s in range(n_slots):
-            _exp_into(utility[s], expu[s], n_lanes)
-        e = expu[0]
-        for lane in range(n_lanes):
-            inverse[lane] = e[lane]
-        for s in range(1, n_slots):
-            e = expu[s]
-            for lane in range(n_lanes):
-                inverse[lane] += e[lane]
-        r = real[t]
-        for lane in range(n_lanes):  # a padded task (real 0) adds nothing
-            product[lane] *= r[lane] * inverse[lane] + (1.0 - r[lane])
-            inverse[lane] = r[lane] / inverse[lane]
-        for s in range(n_slots):
-            w, e, y = utility[s], expu[s], chosen[t, s]
-            for lane in range(n_lanes):
-                w[lane] = y[lane] - e[lane] * inverse[lane]
-            for k in range(n_coefficients):
-                row, g = x[t, s, k], g_beta[k]
-                for lane in range(n_lanes):
-                    g[lane] += w[lane] * row[lane]
-        if (t + 1) % flush == 0 or t == n_tasks - 1:
-            for lane in range(n_lanes):
-                value[lane] -= math.log(product[lane])
-                product[lane] = 1.0
-    total = 0.0
-    for lane in range(n_lanes):
-        total += value[lane]
-    return total
+def _expand(x, out, data) -> None:
+    """The traced variables at `x` (the free vector with ``sd = exp(log sd)``), flat, into `out`."""
+    for j in range(x.shape[0]):
+        out[j] = x[j]
+    if int(data[_AT_KIND]) != _MNL:
+        first = int(data[_AT_BLOCK_LOG_SD])
+        for r in range(int(data[_AT_RANDOM])):
+            out[first + r] = math.exp(x[first + r])
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
-def _logp_dlogp(x, gradient, data) -> float:
-    """The log density at `x`; its gradient is written into `gradient` (`data`: the module docstring)."""
+def _logp_callback(dim, x_, gradient_, logp_, data_):  # nutpie's C signature; 0 = ok
+    """The log density at x (`data_`: the module docstring) into logp_, its gradient into gradient_; 4 if
+    the value is not finite, 3 if the gradient is not. One function (no jitted helper but `_exp_into`):
+    each helper's machine code was made again in every function calling it (module docstring)."""
+    x = numba.carray(x_, (dim,))
+    gradient = numba.carray(gradient_, (dim,))
+    data = _model_data(data_)
     kind = int(data[_AT_KIND])
     n_respondents, n_tasks, n_slots = (
         int(data[_AT_RESPONDENTS]),
@@ -289,7 +239,69 @@ def _logp_dlogp(x, gradient, data) -> float:
         if log_price:
             beta[price, u] = -scale[u]
     g_beta = np.empty((k_all, n_respondents))
-    total += _log_likelihood(panel_x, pad, chosen, real, beta, g_beta)
+    # log L of every respondent's tasks at beta, its gradient in beta into g_beta
+    utility = np.empty((n_slots, n_respondents))  # V, then V - max, then the weights y - P
+    expu = np.empty((n_slots, n_respondents))
+    top, inverse = np.empty(n_respondents), np.empty(n_respondents)
+    value, product = np.empty(n_respondents), np.empty(n_respondents)
+    for lane in range(n_respondents):
+        value[lane], product[lane] = 0.0, 1.0
+    for k in range(k_all):
+        g_row = g_beta[k]
+        for lane in range(n_respondents):
+            g_row[lane] = 0.0
+    # a product of sums in [1, slots] stays finite for 900 / log2(slots) tasks
+    flush = n_tasks if n_slots < 2 else max(1, int(900.0 / math.log2(n_slots)))
+    for t in range(n_tasks):
+        for s in range(n_slots):
+            v, p = utility[s], pad[t, s]
+            for lane in range(n_respondents):
+                v[lane] = p[lane]
+            for k in range(k_all):
+                row, b = panel_x[t, s, k], beta[k]
+                for lane in range(n_respondents):
+                    v[lane] += row[lane] * b[lane]
+        v = utility[0]
+        for lane in range(n_respondents):
+            top[lane] = v[lane]
+        for s in range(1, n_slots):
+            v = utility[s]
+            for lane in range(n_respondents):
+                top[lane] = v[lane] if v[lane] > top[lane] else top[lane]
+        for s in range(n_slots):
+            v, y = utility[s], chosen[t, s]
+            for lane in range(n_respondents):
+                v[lane] -= top[lane]
+                value[lane] += y[lane] * v[lane]
+        for s in range(n_slots):
+            _exp_into(utility[s], expu[s], n_respondents)
+        e = expu[0]
+        for lane in range(n_respondents):
+            inverse[lane] = e[lane]
+        for s in range(1, n_slots):
+            e = expu[s]
+            for lane in range(n_respondents):
+                inverse[lane] += e[lane]
+        real_row = real[t]
+        for lane in range(n_respondents):  # a padded task (real 0) adds nothing
+            product[lane] *= real_row[lane] * inverse[lane] + (1.0 - real_row[lane])
+            inverse[lane] = real_row[lane] / inverse[lane]
+        for s in range(n_slots):
+            w, e, y = utility[s], expu[s], chosen[t, s]
+            for lane in range(n_respondents):
+                w[lane] = y[lane] - e[lane] * inverse[lane]
+            for k in range(k_all):
+                row, g_row = panel_x[t, s, k], g_beta[k]
+                for lane in range(n_respondents):
+                    g_row[lane] += w[lane] * row[lane]
+        if (t + 1) % flush == 0 or t == n_tasks - 1:
+            for lane in range(n_respondents):
+                value[lane] -= math.log(product[lane])
+                product[lane] = 1.0
+    log_likelihood = 0.0
+    for lane in range(n_respondents):
+        log_likelihood += value[lane]
+    total += log_likelihood
     for u in range(n_respondents):
         # through preference(): WTP space beta_k = theta_k e^theta_p; beta_p = -e^theta_p
         if log_price:
@@ -326,26 +338,8 @@ def _logp_dlogp(x, gradient, data) -> float:
                 gradient[own_at] = g * sd[r] - z
         for f in range(n_fixed):
             gradient[b_fixed + segment * n_fixed + f] += g_beta[int(data[at_fixed + f]), u]
-    return total
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
-def _expand(x, out, data) -> None:
-    """The traced variables at `x` (the free vector with ``sd = exp(log sd)``), flat, into `out`."""
-    for j in range(x.shape[0]):
-        out[j] = x[j]
-    if int(data[_AT_KIND]) != _MNL:
-        first = int(data[_AT_BLOCK_LOG_SD])
-        for r in range(int(data[_AT_RANDOM])):
-            out[first + r] = math.exp(x[first + r])
-
-
-def _logp_callback(dim, x_, gradient_, logp_, data_):  # nutpie's C signature; 0 = ok
-    x = numba.carray(x_, (dim,))
-    gradient = numba.carray(gradient_, (dim,))
-    value = _logp_dlogp(x, gradient, _model_data(data_))
-    logp_[0] = value
-    if not math.isfinite(value):
+    logp_[0] = total
+    if not math.isfinite(total):
         return 4
     for j in range(dim):
         if not math.isfinite(gradient[j]):
@@ -356,6 +350,11 @@ def _logp_callback(dim, x_, gradient_, logp_, data_):  # nutpie's C signature; 0
 def _expand_callback(dim, expanded, x_, out_, data_):
     _expand(numba.carray(x_, (dim,)), numba.carray(out_, (expanded,)), _model_data(data_))
     return 0
+
+
+def _pointer(array: np.ndarray):
+    """A C double pointer to `array`'s data (float64, contiguous) for the callbacks' ctypes interface."""
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
 @functools.cache
@@ -474,12 +473,16 @@ class ChoiceKernel:
         self.coords: dict[str, list] = {}
 
     def logp_dlogp(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        gradient = np.empty(self.n_dim)
-        return _logp_dlogp(np.ascontiguousarray(x, dtype=float), gradient, self.data), gradient
+        x = np.ascontiguousarray(x, dtype=float)
+        gradient, value = np.empty(self.n_dim), np.empty(1)
+        logp, _ = _callbacks()  # what nutpie calls (no second compile of the kernel for Python's types)
+        logp.ctypes(self.n_dim, _pointer(x), _pointer(gradient), _pointer(value), self.data.ctypes.data)
+        return float(value[0]), gradient
 
     def expand(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        out = np.empty(self.n_dim)
-        _expand(np.ascontiguousarray(x, dtype=float), out, self.data)
+        x, out = np.ascontiguousarray(x, dtype=float), np.empty(self.n_dim)
+        _, expand = _callbacks()
+        expand.ctypes(self.n_dim, self.n_dim, _pointer(x), _pointer(out), self.data.ctypes.data)
         return {
             name: out[where].reshape(shape)
             for name, (_, shape, where) in zip(self.traced, self.density.blocks, strict=True)
