@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -87,6 +88,9 @@ from pricing.simulate import (
 
 #: State cells (draw x segment x class x offering x variant x price) per block of draws run at once.
 DYNAMICS_BLOCK_CELLS = 1 << 16  # 512 KiB per state array: best of 2^14..2^18 measured
+#: Points (draw x segment x period x variant x price) of drifting choices computed at once: a few draws, so
+#: their arrays stay in cache until the state update reads them.
+CHOICE_POINTS = 1 << 16
 #: Quantile classes representing a shifted-beta-geometric segment's spread of churn probabilities.
 LOYALTY_CLASSES = 12
 #: Stream of the dynamics' own random draws (the WTP draws use the scenario's seed alone).
@@ -210,6 +214,10 @@ def check_dynamics_parameters(scenario: Scenario, dynamics: dict[str, np.ndarray
             raise PricingError(f"dynamics[{name!r}]: every value must lie in [{low:g}, {high:g}]")
     if not math.isclose(float(np.sum(dynamics["class_weight"])), 1.0, rel_tol=1e-9):
         raise PricingError("dynamics['class_weight']: the loyalty classes' weights must sum to 1")
+
+
+def _draws(arrays: tuple[np.ndarray, ...], rows: slice) -> tuple[np.ndarray, ...]:
+    return tuple(x[rows] for x in arrays)
 
 
 def _check_size(draws: int, scenario: Scenario, prices: int, horizon: int, per_period: bool) -> None:
@@ -351,9 +359,11 @@ def simulate_dynamics(
     profit_0 = np.empty_like(npv)
     clv = np.zeros((draws, n_seg, n_var, len(prices)))
 
+    threads = threading.local()  # each thread's reused arrays
+
     def run(b: slice) -> None:
         """Every period of draws `b` (their numbers do not depend on the other draws run with them)."""
-        from pricing.trajectory import advance, drifting_choices, expectation_path  # numba: compiled, cached
+        from pricing.trajectory import Scratch, advance, drifting_choices, expectation_path  # numba: cached
 
         own = {n: v if n in NOT_PER_DRAW else v[b] for n, v in parameters.items()}
         n_b = len(own["wtp_log_median"])
@@ -390,9 +400,8 @@ def simulate_dynamics(
             )
             linear = wide.stretch is None
             edges = (wide.inverse if linear else wide.stretch, wide.inverse, wide.offset, wide.low, wide.high)
-            table = (linear, *(per_draw(x.ravel()) for x in edges), wide.size, *wide.prob)
+            edges = tuple(per_draw(x.ravel()) for x in edges)  # (draw x segment,) each
             scale = per_draw(own["logit_scale"])
-            choices = (True, *drifting_choices(differentiation, scale, prices, offering_price, ours, table))
         active = share[:, :, None] * segment_size[:, :, None]  # d, s, k, o, v, p
         idle = none_share[:, :, None] * segment_size  # d, s, k, v, p
         customers_start[b] = active[:, :, :, ours].sum(axis=2)
@@ -424,7 +433,35 @@ def simulate_dynamics(
         rates = (churn, referral)
         profits = profit[b] if per_period else np.zeros((n_b, n_var, len(prices), horizon))
         out = (profits, clv[b])
-        if recompute or not drifts:
+        if recompute:  # a few draws at a time, so the choices' arrays stay in cache for the state update
+            scratch = threads.__dict__.setdefault("scratch", Scratch())
+            step = max(1, CHOICE_POINTS // (n_seg * horizon * n_var * len(prices)))
+            for start in range(0, n_b, step):
+                c = slice(start, start + step)
+                rows, nodes = (
+                    slice(c.start * n_seg, c.stop * n_seg),
+                    slice(c.start * n_seg * wide.size, c.stop * n_seg * wide.size),
+                )
+                table = (linear, *(x[rows] for x in edges), wide.size, *(x[nodes] for x in wide.prob))
+                differences = differentiation[c]
+                choices = (
+                    True,
+                    *drifting_choices(differences, scale[c], prices, offering_price, ours, table, scratch),
+                )
+                advance(
+                    0,
+                    horizon,
+                    horizon,
+                    _draws(state, c),
+                    _draws(rates, c),
+                    changed[c],
+                    (*_draws(inputs[:3], c), weight),
+                    money,
+                    choices,
+                    _draws(out, c),
+                    (records[0], *_draws(records[1:], c)),
+                )
+        elif not drifts:
             advance(0, horizon, horizon, state, rates, changed, inputs, money, choices, out, records)
         else:  # another choice rule: the simulator rerun for each period whose expectations changed
             for t in range(horizon):
@@ -444,9 +481,9 @@ def simulate_dynamics(
     # its trips per block of rows, so it runs as one block.
     block = draws if not tabulated else max(1, DYNAMICS_BLOCK_CELLS // share_0[0].size)
     starts = range(0, draws, block)
-    threads = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
+    workers = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
             list(pool.map(lambda start: run(slice(start, start + block)), starts))
     else:
         for start in starts:

@@ -5,9 +5,11 @@ draw and segment over the periods, every flow of a period computed in the same p
 price): numpy needed about nine passes over the whole state per period. Where a draw's expectations drift,
 `drifting_choices` first computes what every later period's shares need (they follow the expectations,
 which follow the levels offered, not the customers), and `advance` forms each period's shares from them
-as it goes, so no per-period array of shares is ever built. Each draw's numbers depend only on its own
-inputs, not on the draws run with it. Compiled with numba on first use and cached on disk (`cache=True`);
-float64 throughout, so results equal numpy's up to round-off.
+as it goes, so no per-period array of shares is ever built; the caller runs the two a few draws at a
+time, into the same reused arrays (`Scratch`), so what the first writes is still in cache when the second
+reads it. Each draw's numbers depend only on its own inputs, not on the draws run with it. Compiled with
+numba on first use and cached on disk (`cache=True`); float64 throughout, so results equal numpy's up to
+round-off.
 """
 
 from __future__ import annotations
@@ -79,7 +81,23 @@ def kano_differentiation(
                         out[d, t, s, o, v] = total
 
 
-def drifting_choices(differentiation, scale, prices, offering_price, ours, table):
+class Scratch:
+    """Arrays one thread reuses call after call, by name: the drifting choices' temporaries span megabytes
+    per block of draws, and fresh memory (page faults, cache misses) costs more than the arithmetic on it."""
+
+    def __init__(self):
+        self._held: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised float64 array shaped `shape`, the same memory as the last call for `name`."""
+        size = math.prod(shape)
+        held = self._held.get(name)
+        if held is None or held.size < size:
+            held = self._held[name] = np.empty(size)
+        return held[:size].reshape(shape)
+
+
+def drifting_choices(differentiation, scale, prices, offering_price, ours, table, scratch=None):
     """What each period's shares need under logit with a none option, for a block of draws whose
     expectations drift: the purchase probability ``buy`` and our share of purchases ``ours_given_buy``
     (d, s, t, v, p), and the rivals' shares of the rest ``rival_weight`` (d, s, t, o, v), from the
@@ -89,20 +107,23 @@ def drifting_choices(differentiation, scale, prices, offering_price, ours, table
     rivals' logsum, the purchase probability is read at the inclusive value off the draw and segment's
     `market.PurchaseTable` (`table`: linear, stretch, inverse, offset, low, high (rows,), size, c0..c3).
     Compiled passes do the arithmetic; the exponentials and logarithms run between them as numpy's
-    vectorised functions (several times faster than the scalar ones in a compiled loop).
+    vectorised functions (several times faster than the scalar ones in a compiled loop). Every array comes
+    from `scratch` (a `Scratch`; fresh arrays without): the results are valid until its next call.
     """
+    scratch = scratch or Scratch()
     n_draws, n_periods, n_seg, n_off, n_var = differentiation.shape
-    advantage = np.empty((n_draws, n_seg, n_periods, n_var, len(prices)))
-    rival_inclusive = np.empty((n_draws, n_seg, n_periods, n_var))
-    rival_weight = np.empty((n_draws, n_seg, n_periods, n_off, n_var))
-    _advantage(differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight)
-    tail = np.abs(advantage)
-    np.negative(tail, out=tail)
+    points = (n_draws, n_seg, n_periods, n_var, len(prices))
+    advantage, tail, softplus = scratch("advantage", points), scratch("tail", points), scratch("buy", points)
+    rival_inclusive = scratch("rival_inclusive", points[:-1])
+    rival_weight = scratch("rival_weight", (n_draws, n_seg, n_periods, n_off, n_var))
+    _advantage(
+        differentiation, scale, prices, offering_price, ours, advantage, tail, rival_inclusive, rival_weight
+    )
     np.exp(tail, out=tail)  # exp(-|a|)
-    softplus = np.log1p(tail)  # softplus(a) - max(a, 0)
-    ours_given_buy = np.empty_like(advantage)
-    point = _inclusive_point(
-        advantage, tail, softplus, rival_inclusive, scale, n_off > 1, table, ours_given_buy
+    np.log1p(tail, out=softplus)  # softplus(a) - max(a, 0)
+    ours_given_buy, point = scratch("ours_given_buy", points), scratch("point", points)
+    _inclusive_point(
+        advantage, tail, softplus, rival_inclusive, scale, n_off > 1, table, ours_given_buy, point
     )
     if not table[0]:
         np.arcsinh(point, out=point)
@@ -112,10 +133,11 @@ def drifting_choices(differentiation, scale, prices, offering_price, ours, table
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _advantage(
-    differentiation, scale, prices, offering_price, ours, advantage, rival_inclusive, rival_weight
+    differentiation, scale, prices, offering_price, ours, advantage, negative, rival_inclusive, rival_weight
 ):  # pragma: no cover - compiled
-    """Our advantage over the rivals' logsum in logit scales (d, s, t, v, p), the logsum (d, s, t, v) and
-    the rivals' shares of a purchase that is not ours (d, s, t, o, v)."""
+    """Our advantage over the rivals' logsum in logit scales (d, s, t, v, p) and its negative magnitude
+    ``-|a|`` (into `negative`), the logsum (d, s, t, v) and the rivals' shares of a purchase that is not
+    ours (d, s, t, o, v)."""
     n_draws, n_periods, n_seg, n_off, n_var = differentiation.shape
     for d in range(n_draws):
         for s in range(n_seg):
@@ -138,18 +160,19 @@ def _advantage(
                     for o in range(n_off):
                         rival_weight[d, s, t, o, v] /= max(total, 1e-300)
                     for p in range(len(prices)):
-                        advantage[d, s, t, v, p] = (ours_net - prices[p] - logsum) / lam
+                        a = (ours_net - prices[p] - logsum) / lam
+                        advantage[d, s, t, v, p] = a
+                        negative[d, s, t, v, p] = -abs(a)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _inclusive_point(
-    advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy
+    advantage, tail, softplus, rival_inclusive, scale, rivals, table, ours_given_buy, point
 ):  # pragma: no cover - compiled
     """Our share of purchases (into `ours_given_buy`) and the inclusive value, clipped to the table and
-    scaled to its coordinate before the asinh (returned, d, s, t, v, p)."""
+    scaled to its coordinate before the asinh (into `point`, d, s, t, v, p)."""
     linear, stretch, inverse, offset, low, high, size, c0, c1, c2, c3 = table
     n_draws, n_seg, n_periods, n_var, n_price = advantage.shape
-    point = np.empty_like(advantage)
     for d in range(n_draws):
         for s in range(n_seg):
             row = d * n_seg + s
@@ -169,7 +192,6 @@ def _inclusive_point(
                             ours_given_buy[d, s, t, v, p] = 1.0
                             inclusive = a * lam
                         point[d, s, t, v, p] = min(max(inclusive, lowest), highest) * spread
-    return point
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -234,24 +256,27 @@ def advance(
     n_draws, n_seg, n_cls, n_off, n_var, n_price = active.shape
     pool = np.empty((n_cls, n_var, n_price))
     share_idle, leaving, referred = np.empty(n_price), np.empty(n_price), np.empty(n_price)
-    rivals, bought = np.empty(n_price), np.empty(n_price)
+    rivals, bought, ours_active = np.empty(n_price), np.empty(n_price), np.empty(n_price)
     for d in range(n_draws):
         for s in range(n_seg):
             for t in range(first, stop):
                 churn, referral = churn_rate[d, t, s], referral_rate[d, t, s]
-                # money of period t
+                # money of period t (each sum over classes in their order, our prices innermost)
                 for v in range(n_var):
                     alive = 0.0
                     for k in range(n_cls):
                         alive += weight[k] * survival[d, s, k, v]
                     for p in range(n_price):
-                        ours_active = 0.0
-                        for k in range(n_cls):
-                            ours_active += active[d, s, k, ours, v, p]
-                        profit[d, v, p, t] += ours_active * margin[v, p]
                         clv[d, s, v, p] += margin[v, p] * alive * discount[t]
-                        if per_period:
-                            rec_revenue[d, s, v, p, t] = ours_active * prices[p]
+                        ours_active[p] = 0.0
+                    for k in range(n_cls):
+                        for p in range(n_price):
+                            ours_active[p] += active[d, s, k, ours, v, p]
+                    for p in range(n_price):
+                        profit[d, v, p, t] += ours_active[p] * margin[v, p]
+                    if per_period:
+                        for p in range(n_price):
+                            rec_revenue[d, s, v, p, t] = ours_active[p] * prices[p]
                     for k in range(n_cls):
                         survival[d, s, k, v] *= 1.0 - churn[k, ours, v]
                 if per_period:
