@@ -1,4 +1,4 @@
-"""How the app's process keeps the memory it frees: a long-running server that simulates again and again.
+"""How the app's process manages its memory: a long-running server that simulates again and again.
 
 A rival's price is a new simulation whose results the app keeps (`state.results`, `st.cache_resource`).
 With glibc's default malloc, the simulator's temporaries of a few MB each (per block of draws) are then
@@ -13,7 +13,10 @@ changes).
 from __future__ import annotations
 
 import ctypes
+import gc
 import platform
+import threading
+import time
 
 #: Blocks up to this size come from the heap, not from their own `mmap` (returned on free).
 MMAP_THRESHOLD = 64 << 20
@@ -43,3 +46,59 @@ def keep_freed_memory() -> bool:
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     )
     return _kept
+
+
+#: Seconds without a script run before the collector walks every object (`collect_when_idle`).
+IDLE_SECONDS = 2.0
+#: Streamlit's name for the thread of a script run (`streamlit.runtime.scriptrunner.script_runner`).
+SCRIPT_THREAD = "ScriptRunner.scriptThread"
+
+
+class IdleCollector:
+    """Collects garbage over every object only while no script runs, then hides the survivors from the
+    collector (`gc.freeze`) until the next time.
+
+    Streamlit's own collection after each run (`runner.postScriptGC`, off in `.streamlit/config.toml`)
+    walked the ~200,000 objects of the libraries and the caches: 60-200 ms after every change, holding the
+    interpreter lock while the run's last deltas waited to be sent and the browser redrew beside it on a
+    small machine. Between idle collections Python's own generational collections walk only the objects
+    made since (the survivors are frozen); a cycle that becomes garbage meanwhile (an evicted cache entry)
+    waits for the next idle moment.
+    """
+
+    def __init__(self, idle_seconds: float = IDLE_SECONDS, poll_seconds: float = 0.25):
+        self.idle_seconds, self.poll_seconds = idle_seconds, poll_seconds
+        self.collections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pricing-idle-gc", daemon=True)
+
+    def start(self) -> IdleCollector:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        last_busy, ran = time.monotonic(), True  # the process's start-up counts as a run
+        while not self._stop.wait(self.poll_seconds):
+            if any(thread.name == SCRIPT_THREAD for thread in threading.enumerate()):
+                last_busy, ran = time.monotonic(), True
+            elif ran and time.monotonic() - last_busy >= self.idle_seconds:
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
+                self.collections += 1
+                ran = False
+
+
+_collector: IdleCollector | None = None
+
+
+def collect_when_idle() -> IdleCollector:
+    """Start the process's `IdleCollector` once; returns it."""
+    global _collector
+    if _collector is None:
+        _collector = IdleCollector().start()
+    return _collector

@@ -21,6 +21,7 @@ import streamlit as st  # noqa: E402
 from pricing.errors import PricingError  # noqa: E402
 
 memory.keep_freed_memory()  # once per process: each new simulation's temporaries reuse the last one's
+memory.collect_when_idle()  # once per process: no collection over every object after each run
 st.set_page_config(page_title="pricing: value-based pricing simulator", layout="wide")
 
 state.init()

@@ -1,11 +1,16 @@
-"""The app's process keeps the memory its simulations free (`memory.keep_freed_memory`)."""
+"""The app's process keeps the memory its simulations free (`memory.keep_freed_memory`) and collects its
+garbage while idle (`memory.IdleCollector`)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import subprocess
 import sys
+import threading
+import time
+import weakref
 from pathlib import Path
 
 import memory
@@ -65,3 +70,46 @@ def test_keep_freed_memory_says_whether_it_set_the_thresholds():
     kept = memory.keep_freed_memory()
     assert kept is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
     assert memory.keep_freed_memory() is kept  # a second call changes nothing
+
+
+class _Held:
+    """An object in a reference cycle: freed only by the garbage collector."""
+
+    def __init__(self):
+        self.me = self
+
+
+def _wait(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_idle_collector_collects_cycles_only_once_no_script_runs_and_freezes_the_survivors():
+    automatic = gc.isenabled()
+    gc.disable()  # only the collector under test may free the cycle
+    release = threading.Event()
+    held = _Held()
+    alive = weakref.ref(held)
+    script = threading.Thread(target=release.wait, name=memory.SCRIPT_THREAD)  # a run in progress
+    script.start()
+    collector = memory.IdleCollector(idle_seconds=0.2, poll_seconds=0.02).start()
+    try:
+        del held  # garbage now, but a script runs: no collection yet
+        time.sleep(0.5)
+        assert alive() is not None and collector.collections == 0
+        release.set()
+        script.join()
+        assert _wait(lambda: collector.collections == 1), "no collection once idle"
+        assert alive() is None  # the cycle made before is freed
+        assert gc.get_freeze_count() > 0  # the survivors are out of later collections' way
+        time.sleep(0.5)
+        assert collector.collections == 1  # idle and no run since: nothing to collect again
+    finally:
+        collector.stop()
+        gc.unfreeze()
+        if automatic:
+            gc.enable()
