@@ -59,7 +59,7 @@ class IdleCollector:
     collector (`gc.freeze`) until the next time.
 
     Streamlit's own collection after each run (`runner.postScriptGC`, off in `.streamlit/config.toml`)
-    walked the ~200,000 objects of the libraries and the caches: 60-200 ms after every change, holding the
+    walked the ~200,000 objects of the libraries and the caches: 40-205 ms after every change, holding the
     interpreter lock while the run's last deltas waited to be sent and the browser redrew beside it on a
     small machine. Between idle collections Python's own generational collections walk only the objects
     made since (the survivors are frozen); a cycle that becomes garbage meanwhile (an evicted cache entry)
